@@ -1,0 +1,836 @@
+//! The audit: judge every package the target environment installs, and gather the findings
+//! into one [`Audit`] that every report format renders. Checks never print.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use pep440_rs::Version;
+use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
+use serde::Serialize;
+
+use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
+use crate::graph::{DependencyGraph, InstalledSet};
+use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
+use crate::inspect::metadata::{self, DeclaredNumpy};
+use crate::inspect::wheel::WheelBuild;
+use crate::inspect::{self, ScanBudget, WheelScan};
+use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
+
+/// Version of the JSON report's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// NumPy 2.0.0rc1 was uploaded on 2024-03-30: a wheel uploaded before cannot have been built
+/// against 2.x headers.
+pub const NUMPY2_FIRST_CANDIDATE: &str = "2024-03-30";
+
+/// How many why-paths each package lists.
+pub const WHY_PATH_LIMIT: usize = 5;
+
+/// The verdict on one package. The strings are a stable contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    DeclaredBlocker,
+    BinaryBlocker,
+    Suspect,
+    Unknown,
+    Ready,
+    Unaffected,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 6] = [
+        Verdict::DeclaredBlocker,
+        Verdict::BinaryBlocker,
+        Verdict::Suspect,
+        Verdict::Unknown,
+        Verdict::Ready,
+        Verdict::Unaffected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::DeclaredBlocker => "declared-blocker",
+            Verdict::BinaryBlocker => "binary-blocker",
+            Verdict::Suspect => "suspect",
+            Verdict::Unknown => "unknown",
+            Verdict::Ready => "ready",
+            Verdict::Unaffected => "unaffected",
+        }
+    }
+
+    pub fn is_blocker(self) -> bool {
+        matches!(self, Verdict::DeclaredBlocker | Verdict::BinaryBlocker)
+    }
+}
+
+/// Stable codes for each piece of evidence (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceCode {
+    /// A `Requires-Dist` on numpy excludes the target.
+    NumpyCap,
+    /// A shared object was built against the NumPy 1.x C-API.
+    Numpy1Build,
+    /// NumPy 2 is already locked: the 1.x-built extension fails at import today.
+    ImportFailsToday,
+    /// Built against NumPy 2.x headers.
+    Numpy2Build,
+    /// Looks NumPy up at run time (works under NumPy 2 through `numpy.core`).
+    RuntimeLookup,
+    /// A trace of the NumPy C-API that is not conclusive.
+    WeakTrace,
+    /// A requirement on numpy that admits the target.
+    NumpyRequirement,
+    /// A requirement naming numpy that does not parse.
+    UnparsableRequirement,
+    /// Shared objects scanned, none uses the NumPy C-API.
+    NoNumpyCapi,
+    PurePython,
+    /// No wheel fits the target environment: the closest one was judged.
+    ClosestWheel,
+    /// Scan budget ran out before a conclusive shared object.
+    ScanIncomplete,
+    SdistOnly,
+    /// The index lists no file of the locked version.
+    NotOnIndex,
+    IndexError,
+    OfflineMiss,
+    /// Git, URL or path sources: not judged from an index.
+    NotFromIndex,
+    /// Uploaded before NumPy 2.0's first release candidate.
+    UploadedBeforeNumpy2,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub code: EvidenceCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+}
+
+impl Evidence {
+    fn new(code: EvidenceCode, message: impl Into<String>) -> Evidence {
+        Evidence {
+            code,
+            message: message.into(),
+            file: None,
+            member: None,
+            strings: Vec::new(),
+            requirement: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport {
+    pub name: String,
+    pub version: Option<String>,
+    pub verdict: Verdict,
+    /// The file judged (the wheel the target environment would install).
+    pub wheel: Option<String>,
+    pub evidence: Vec<Evidence>,
+    /// Shortest paths from the project's roots, each `name==version` from root to package.
+    pub why: Vec<Vec<String>>,
+    /// How many shortest paths exist in all (`why` lists at most a few).
+    pub why_total: usize,
+    /// Line of the package's entry in the lockfile.
+    pub line: Option<usize>,
+    pub source: String,
+    /// True when the unknown verdict comes from a network, index or cache failure.
+    #[serde(skip)]
+    pub failed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRequirement {
+    pub package: String,
+    pub requirement: String,
+    /// `main`, `extra:NAME` or `group:NAME`.
+    pub declared_in: String,
+    pub excludes_target: bool,
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    pub numpy: String,
+    /// `option` when `--target` chose it, `index` when the newest fitting release did.
+    pub numpy_from: &'static str,
+    pub python_version: String,
+    pub python_platform: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LockfileInfo {
+    pub path: String,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub declared_blocker: usize,
+    pub binary_blocker: usize,
+    pub suspect: usize,
+    pub unknown: usize,
+    pub ready: usize,
+    pub unaffected: usize,
+    pub not_in_environment: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub bytes_fetched: u64,
+    pub cache_hits: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    pub schema_version: u32,
+    pub target: TargetInfo,
+    pub lockfile: Option<LockfileInfo>,
+    pub index_url: String,
+    /// The numpy version(s) the target environment installs from the lock today.
+    pub locked_numpy: Vec<String>,
+    /// The project's own requirements on numpy: usually the first line to change.
+    pub project_requirements: Vec<ProjectRequirement>,
+    pub packages: Vec<PackageReport>,
+    /// Locked packages the target environment does not install (markers false), not judged.
+    pub not_in_environment: Vec<String>,
+    pub summary: Summary,
+    /// True when index or network failures left packages unknown.
+    pub incomplete: bool,
+    pub stats: Stats,
+}
+
+impl Audit {
+    pub fn has_blockers(&self) -> bool {
+        self.summary.declared_blocker + self.summary.binary_blocker > 0
+            || self.project_requirements.iter().any(|r| r.excludes_target)
+    }
+}
+
+/// What to audit against.
+pub struct AuditSettings {
+    pub environment: TargetEnvironment,
+    pub target: Option<Version>,
+    pub scan_budget: ScanBudget,
+    /// Show the lockfile as `lockfile` in reports (absent for `check`).
+    pub show_lockfile: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot choose the target NumPy version: {0} (pass --target to choose it yourself)")]
+    Target(String),
+}
+
+/// Run the audit of `project` for `settings`.
+pub async fn run(project: &LockedProject, client: &IndexClient, settings: &AuditSettings) -> Result<Audit, AuditError> {
+    let environment = &settings.environment;
+    let (target, numpy_from) = match &settings.target {
+        Some(version) => (version.clone(), "option"),
+        None => (newest_numpy(client, environment.python).await?, "index"),
+    };
+    let graph = DependencyGraph::new(project);
+    let installed = graph.installed(project, environment);
+    let numpy = PackageName::new("numpy".to_string()).expect("valid name");
+
+    let mut locked_numpy = Vec::new();
+    let mut to_judge = Vec::new();
+    for (&id, extras) in &installed.packages {
+        let package = project.package(id);
+        if graph.roots().contains(&id) {
+            continue;
+        }
+        if package.name == numpy {
+            if let Some(version) = &package.version {
+                locked_numpy.push(version.clone());
+            }
+            continue;
+        }
+        to_judge.push((id, extras.iter().cloned().collect::<Vec<_>>()));
+    }
+    locked_numpy.sort();
+    let numpy2_locked = locked_numpy.iter().any(|v| v.release().first().copied().unwrap_or(0) >= 2);
+
+    let context = JudgeContext {
+        client,
+        environment,
+        target: &target,
+        budget: settings.scan_budget,
+        numpy2_locked,
+    };
+    let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
+        .map(|(id, extras)| {
+            let context = &context;
+            async move { (id, context.judge(project.package(id), &extras).await) }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+
+    let mut packages: Vec<PackageReport> = judged
+        .into_iter()
+        .map(|(id, judgement)| report_package(project, &graph, &installed, id, judgement))
+        .collect();
+    packages.sort_by(|a, b| (a.verdict, &a.name, &a.version).cmp(&(b.verdict, &b.name, &b.version)));
+
+    let mut summary = Summary::default();
+    for package in &packages {
+        *match package.verdict {
+            Verdict::DeclaredBlocker => &mut summary.declared_blocker,
+            Verdict::BinaryBlocker => &mut summary.binary_blocker,
+            Verdict::Suspect => &mut summary.suspect,
+            Verdict::Unknown => &mut summary.unknown,
+            Verdict::Ready => &mut summary.ready,
+            Verdict::Unaffected => &mut summary.unaffected,
+        } += 1;
+    }
+    let mut not_in_environment: Vec<String> = project
+        .ids()
+        .filter(|id| !installed.packages.contains_key(id) && !graph.roots().contains(id))
+        .map(|id| project.package(id).display_id())
+        .collect();
+    not_in_environment.sort();
+    summary.not_in_environment = not_in_environment.len();
+
+    Ok(Audit {
+        schema_version: SCHEMA_VERSION,
+        target: TargetInfo {
+            numpy: target.to_string(),
+            numpy_from,
+            python_version: environment.python.to_string(),
+            python_platform: environment.platform.to_string(),
+        },
+        lockfile: settings.show_lockfile.then(|| LockfileInfo {
+            path: project.path.display().to_string(),
+            format: project.format.to_string(),
+        }),
+        index_url: client.display_url(),
+        locked_numpy: locked_numpy.iter().map(ToString::to_string).collect(),
+        project_requirements: project_requirements(project, &graph, &installed, environment, &target),
+        incomplete: packages.iter().any(|p| p.failed),
+        packages,
+        not_in_environment,
+        summary,
+        stats: Stats {
+            requests: client.requests(),
+            bytes_fetched: client.bytes_fetched(),
+            cache_hits: client.cache_hits(),
+        },
+    })
+}
+
+/// The newest stable, unyanked NumPy release whose `Requires-Python` admits `python`.
+pub async fn newest_numpy(client: &IndexClient, python: PythonVersion) -> Result<Version, AuditError> {
+    let numpy = PackageName::new("numpy".to_string()).expect("valid name");
+    let files = client
+        .project_files(&numpy)
+        .await
+        .map_err(|error| AuditError::Target(error.to_string()))?;
+    newest_release(&files, "numpy", python)
+        .ok_or_else(|| AuditError::Target(format!("no NumPy release on the index supports Python {python}")))
+}
+
+/// The newest stable release among `files` with an unyanked file that supports `python`.
+pub fn newest_release(files: &[ProjectFile], name: &str, python: PythonVersion) -> Option<Version> {
+    files
+        .iter()
+        .filter(|file| file.yanked.is_none())
+        .filter(|file| {
+            file.requires_python
+                .as_deref()
+                .and_then(|r| r.parse::<pep440_rs::VersionSpecifiers>().ok())
+                .is_none_or(|specifiers| python.satisfies(&specifiers))
+        })
+        .filter_map(|file| file_version(&file.filename, name))
+        .filter(|version| version.is_stable())
+        .max()
+}
+
+/// The version in a wheel or sdist file name.
+pub fn file_version(filename: &str, name: &str) -> Option<Version> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        return stem.split('-').nth(1)?.parse().ok();
+    }
+    let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz"]
+        .iter()
+        .find_map(|suffix| filename.strip_suffix(suffix))?;
+    // Sdist names keep the project's spelling; split after the name's length when it matches.
+    let normalized = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+    if stem.len() > name.len() && normalized(&stem[..name.len()]) == normalized(name) {
+        return stem[name.len()..].strip_prefix('-')?.parse().ok();
+    }
+    stem.rsplit_once('-')?.1.parse().ok()
+}
+
+struct JudgeContext<'a> {
+    client: &'a IndexClient,
+    environment: &'a TargetEnvironment,
+    target: &'a Version,
+    budget: ScanBudget,
+    numpy2_locked: bool,
+}
+
+/// What judging one package found, before why-paths are attached.
+struct Judgement {
+    verdict: Verdict,
+    wheel: Option<String>,
+    evidence: Vec<Evidence>,
+    failed: bool,
+}
+
+impl Judgement {
+    fn unknown(evidence: Evidence, failed: bool) -> Judgement {
+        Judgement {
+            verdict: Verdict::Unknown,
+            wheel: None,
+            evidence: vec![evidence],
+            failed,
+        }
+    }
+}
+
+fn failure_evidence(error: &IndexError, what: &str) -> Evidence {
+    match error {
+        IndexError::Offline { .. } => Evidence::new(EvidenceCode::OfflineMiss, format!("{what}: {error}")),
+        _ => Evidence::new(EvidenceCode::IndexError, format!("{what}: {error}")),
+    }
+}
+
+impl JudgeContext<'_> {
+    async fn judge(&self, package: &LockedPackage, extras: &[ExtraName]) -> Judgement {
+        if !matches!(package.source, PackageSource::Registry(_)) {
+            return Judgement::unknown(
+                Evidence::new(
+                    EvidenceCode::NotFromIndex,
+                    format!(
+                        "{} source ({}): not published on an index, so it cannot be judged from one",
+                        package.source.kind(),
+                        crate::index::redact::redact_str(package.source.location())
+                    ),
+                ),
+                false,
+            );
+        }
+        let Some(version) = &package.version else {
+            return Judgement::unknown(
+                Evidence::new(EvidenceCode::NotOnIndex, "the lock records no version"),
+                false,
+            );
+        };
+        let files = match self.client.project_files(&package.name).await {
+            Ok(files) => files,
+            Err(error) => return Judgement::unknown(failure_evidence(&error, "project page"), true),
+        };
+        let candidates = release_files(&files, package, version);
+        if candidates.is_empty() {
+            return Judgement::unknown(
+                Evidence::new(
+                    EvidenceCode::NotOnIndex,
+                    format!("the index lists no file of {} {}", package.name, version),
+                ),
+                false,
+            );
+        }
+        let Some((wheel, closest)) = self.choose_wheel(&candidates) else {
+            return Judgement::unknown(
+                Evidence::new(
+                    EvidenceCode::SdistOnly,
+                    format!(
+                        "{} {} has no wheel on the index (sdist only): its build cannot be judged without building it",
+                        package.name, version
+                    ),
+                ),
+                false,
+            );
+        };
+        self.judge_wheel(&wheel, closest, extras).await
+    }
+
+    /// The wheel the environment installs, or failing that the closest one (`true`).
+    fn choose_wheel(&self, files: &[ProjectFile]) -> Option<(ProjectFile, bool)> {
+        let wheels: Vec<(&ProjectFile, WheelTags)> = files
+            .iter()
+            .filter_map(|file| Some((file, WheelTags::from_filename(&file.filename)?)))
+            .collect();
+        if let Some((file, _)) = wheels
+            .iter()
+            .filter_map(|(file, tags)| Some((*file, self.environment.wheel_rank(tags)?)))
+            .min_by_key(|(file, rank)| (*rank, file.filename.clone()))
+        {
+            return Some((file.clone(), false));
+        }
+        wheels
+            .iter()
+            .min_by_key(|(file, tags)| (self.environment.wheel_distance(tags), file.filename.clone()))
+            .map(|(file, _)| ((*file).clone(), true))
+    }
+
+    async fn judge_wheel(&self, wheel: &ProjectFile, closest: bool, extras: &[ExtraName]) -> Judgement {
+        let tags = WheelTags::from_filename(&wheel.filename).expect("chosen among wheels");
+        let (metadata, scan) = if tags.is_pure() {
+            (self.client.core_metadata(wheel).await, Ok(None))
+        } else {
+            let (metadata, scan) = tokio::join!(self.client.core_metadata(wheel), self.scan(wheel));
+            (metadata, scan.map(Some))
+        };
+        let mut evidence = Vec::new();
+        let mut failed = false;
+        let mut unknown = false;
+        let mut suspect = false;
+        let file = Some(wheel.filename.clone());
+        if closest {
+            evidence.push(Evidence {
+                file: file.clone(),
+                ..Evidence::new(
+                    EvidenceCode::ClosestWheel,
+                    format!(
+                        "no wheel for CPython {} on {}; judged the closest available: {}",
+                        self.environment.python, self.environment.platform, wheel.filename
+                    ),
+                )
+            });
+        }
+
+        // Declared check.
+        let declared = match &metadata {
+            Ok(text) => {
+                let parsed = metadata::parse_core_metadata(text);
+                let declared =
+                    metadata::check_declared(&parsed.requires_dist, self.environment.markers(), extras, self.target);
+                declared_evidence(&declared, self.target, &mut evidence);
+                suspect |= !declared.unparsable.is_empty();
+                declared
+            }
+            Err(error) => {
+                failed |= !matches!(error, IndexError::NotFound { .. } | IndexError::BadResponse { .. });
+                unknown = true;
+                evidence.push(failure_evidence(error, "metadata"));
+                DeclaredNumpy::default()
+            }
+        };
+
+        // Binary check.
+        let mut binary_blocker = false;
+        let mut uses_capi = false;
+        match scan {
+            Ok(None) => evidence.push(Evidence::new(EvidenceCode::PurePython, "pure-Python wheel: no compiled code")),
+            Ok(Some(scan)) => {
+                let (blocker, capi, weak) = self.binary_evidence(wheel, &scan, &mut evidence);
+                binary_blocker = blocker;
+                uses_capi = capi;
+                suspect |= weak;
+                if !scan.unscanned.is_empty() && !blocker && !capi {
+                    unknown = true;
+                    evidence.push(Evidence::new(
+                        EvidenceCode::ScanIncomplete,
+                        format!(
+                            "{} shared object(s) left unscanned (scan budget reached): {}",
+                            scan.unscanned.len(),
+                            scan.unscanned.join(", ")
+                        ),
+                    ));
+                }
+            }
+            Err(error) => {
+                failed |= !matches!(error, IndexError::NotFound { .. } | IndexError::BadResponse { .. });
+                unknown = true;
+                evidence.push(failure_evidence(&error, "wheel scan"));
+            }
+        }
+
+        let verdict = if !declared.excluding.is_empty() {
+            Verdict::DeclaredBlocker
+        } else if binary_blocker {
+            Verdict::BinaryBlocker
+        } else if unknown {
+            Verdict::Unknown
+        } else if suspect {
+            Verdict::Suspect
+        } else if declared.requires_numpy() || uses_capi {
+            Verdict::Ready
+        } else {
+            Verdict::Unaffected
+        };
+        Judgement {
+            verdict,
+            wheel: file,
+            evidence,
+            failed: failed && verdict == Verdict::Unknown,
+        }
+    }
+
+    /// Scan a wheel, from the cache when it was scanned before.
+    async fn scan(&self, wheel: &ProjectFile) -> Result<WheelScan, IndexError> {
+        let key = file_key(wheel);
+        let cache = self.client.cache();
+        if let Some(json) = cache.scan(&key, inspect::SCANNER_VERSION).await?
+            && let Ok(scan) = serde_json::from_str(&json)
+        {
+            self.client.note_cache_hit();
+            return Ok(scan);
+        }
+        if self.client.is_offline() {
+            return Err(IndexError::Offline {
+                what: format!("the scan of {}", wheel.filename),
+            });
+        }
+        let remote = self.client.open_wheel(wheel).await?;
+        let scan = inspect::scan_wheel(&remote, self.budget).await?;
+        if scan.unscanned.is_empty() {
+            let json = serde_json::to_string(&scan).expect("scan results serialise");
+            cache.store_scan(&key, inspect::SCANNER_VERSION, &wheel.filename, &json).await?;
+        }
+        Ok(scan)
+    }
+
+    /// Evidence from a scan; returns (binary blocker, uses the NumPy C-API, weak trace only).
+    fn binary_evidence(&self, wheel: &ProjectFile, scan: &WheelScan, evidence: &mut Vec<Evidence>) -> (bool, bool, bool) {
+        let file = Some(wheel.filename.clone());
+        let early = wheel
+            .upload_time
+            .as_deref()
+            .is_some_and(|time| time < NUMPY2_FIRST_CANDIDATE);
+        match &scan.build {
+            WheelBuild::NumPy1 { member, strings } => {
+                evidence.push(Evidence {
+                    file: file.clone(),
+                    member: Some(member.clone()),
+                    strings: strings.clone(),
+                    ..Evidence::new(
+                        EvidenceCode::Numpy1Build,
+                        format!(
+                            "{member} was built against the NumPy 1.x C-API (has {} and no `numpy._core`): it fails to import under NumPy 2",
+                            strings.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                });
+                if self.numpy2_locked {
+                    evidence.push(Evidence::new(
+                        EvidenceCode::ImportFailsToday,
+                        "the lock already installs NumPy 2: importing this package fails today",
+                    ));
+                }
+                (true, true, false)
+            }
+            WheelBuild::NumPy2 {
+                member,
+                oldest_numpy,
+                strings,
+            } => {
+                let oldest = oldest_numpy
+                    .as_deref()
+                    .map(|v| format!("; supports NumPy >= {v}"))
+                    .unwrap_or_default();
+                evidence.push(Evidence {
+                    file,
+                    member: Some(member.clone()),
+                    strings: strings.clone(),
+                    ..Evidence::new(
+                        EvidenceCode::Numpy2Build,
+                        format!("{member} was built against NumPy 2.x headers{oldest}"),
+                    )
+                });
+                (false, true, false)
+            }
+            WheelBuild::RuntimeLookup { member, strings } => {
+                evidence.push(Evidence {
+                    file,
+                    member: Some(member.clone()),
+                    strings: strings.clone(),
+                    ..Evidence::new(
+                        EvidenceCode::RuntimeLookup,
+                        format!(
+                            "{member} looks NumPy up at run time (`numpy.core.multiarray`, no compiled-in C-API version): works under NumPy 2 through the `numpy.core` compatibility module"
+                        ),
+                    )
+                });
+                (false, true, false)
+            }
+            WheelBuild::Weak { member, strings } => {
+                let when = if early {
+                    format!(", and the wheel was uploaded before NumPy 2.0's first release candidate ({NUMPY2_FIRST_CANDIDATE})")
+                } else {
+                    String::new()
+                };
+                evidence.push(Evidence {
+                    file,
+                    member: Some(member.clone()),
+                    strings: strings.clone(),
+                    ..Evidence::new(
+                        EvidenceCode::WeakTrace,
+                        format!(
+                            "{member} carries {} but none of the strings that tell a 1.x build from a 2.x one{when}",
+                            strings.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                });
+                (false, true, true)
+            }
+            WheelBuild::NoNumpy { shared_objects } => {
+                evidence.push(Evidence::new(
+                    EvidenceCode::NoNumpyCapi,
+                    format!("{shared_objects} shared object(s) scanned (smallest first): none uses the NumPy C-API"),
+                ));
+                (false, false, false)
+            }
+            WheelBuild::PurePython => {
+                evidence.push(Evidence::new(EvidenceCode::PurePython, "no shared objects in the wheel"));
+                (false, false, false)
+            }
+        }
+    }
+}
+
+fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut Vec<Evidence>) {
+    for requirement in &declared.excluding {
+        evidence.push(Evidence {
+            requirement: Some(requirement.clone()),
+            ..Evidence::new(
+                EvidenceCode::NumpyCap,
+                format!("requires `{requirement}`, which excludes NumPy {target}"),
+            )
+        });
+    }
+    for requirement in declared.applicable.iter().filter(|r| !declared.excluding.contains(r)) {
+        evidence.push(Evidence {
+            requirement: Some(requirement.clone()),
+            ..Evidence::new(
+                EvidenceCode::NumpyRequirement,
+                format!("requires `{requirement}`, which admits NumPy {target}"),
+            )
+        });
+    }
+    for requirement in &declared.unparsable {
+        evidence.push(Evidence {
+            requirement: Some(requirement.clone()),
+            ..Evidence::new(
+                EvidenceCode::UnparsableRequirement,
+                format!("a requirement on numpy does not parse as PEP 508: `{requirement}`"),
+            )
+        });
+    }
+}
+
+/// Files of the locked version; when the lock names files, only those the lock allows.
+fn release_files(files: &[ProjectFile], package: &LockedPackage, version: &Version) -> Vec<ProjectFile> {
+    let name = package.name.to_string();
+    let of_version: Vec<ProjectFile> = files
+        .iter()
+        .filter(|file| file_version(&file.filename, &name).as_ref() == Some(version))
+        .cloned()
+        .collect();
+    if package.files.is_empty() {
+        return of_version;
+    }
+    let locked: Vec<ProjectFile> = of_version
+        .iter()
+        .filter(|file| {
+            package.files.iter().any(|locked| {
+                locked.filename == file.filename
+                    && match (&locked.sha256, &file.sha256) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
+        })
+        .cloned()
+        .collect();
+    if locked.is_empty() { of_version } else { locked }
+}
+
+fn report_package(
+    project: &LockedProject,
+    graph: &DependencyGraph,
+    installed: &InstalledSet,
+    id: PackageId,
+    judgement: Judgement,
+) -> PackageReport {
+    let package = project.package(id);
+    let why = graph.why_paths(installed, id, WHY_PATH_LIMIT);
+    PackageReport {
+        name: package.name.to_string(),
+        version: package.version.as_ref().map(ToString::to_string),
+        verdict: judgement.verdict,
+        wheel: judgement.wheel,
+        evidence: judgement.evidence,
+        why: why
+            .paths
+            .iter()
+            .map(|path| path.iter().map(|&node| path_label(project, graph, node)).collect())
+            .collect(),
+        why_total: why.total,
+        line: (package.line > 0).then_some(package.line),
+        source: package.source.kind().to_string(),
+        failed: judgement.failed,
+    }
+}
+
+/// Roots appear by name alone (their version is the project's own); others as `name==version`.
+fn path_label(project: &LockedProject, graph: &DependencyGraph, id: PackageId) -> String {
+    let package = project.package(id);
+    if graph.roots().contains(&id) {
+        package.name.to_string()
+    } else {
+        package.display_id()
+    }
+}
+
+fn project_requirements(
+    project: &LockedProject,
+    graph: &DependencyGraph,
+    installed: &InstalledSet,
+    environment: &TargetEnvironment,
+    target: &Version,
+) -> Vec<ProjectRequirement> {
+    let numpy = PackageName::new("numpy".to_string()).expect("valid name");
+    let mut found = Vec::new();
+    for &root in graph.roots() {
+        let package = project.package(root);
+        let extras: Vec<ExtraName> = installed
+            .packages
+            .get(&root)
+            .map(|e| e.iter().cloned().collect())
+            .unwrap_or_default();
+        for declared in &package.declared {
+            let requirement = &declared.requirement;
+            if requirement.name != numpy || !requirement.marker.evaluate(environment.markers(), &extras) {
+                continue;
+            }
+            let excludes_target = match &requirement.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => !metadata::admits(specifiers, target),
+                _ => false,
+            };
+            found.push(ProjectRequirement {
+                package: package.name.to_string(),
+                requirement: requirement.to_string(),
+                declared_in: match &declared.via {
+                    DependencyKind::Normal => "main".to_string(),
+                    other => other.to_string(),
+                },
+                excludes_target,
+                line: (package.line > 0).then_some(package.line),
+            });
+        }
+    }
+    found
+}
+
+/// Packages by verdict, in report order.
+pub fn by_verdict(audit: &Audit) -> BTreeMap<Verdict, Vec<&PackageReport>> {
+    let mut groups: BTreeMap<Verdict, Vec<&PackageReport>> = BTreeMap::new();
+    for package in &audit.packages {
+        groups.entry(package.verdict).or_default().push(package);
+    }
+    groups
+}

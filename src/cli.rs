@@ -1,0 +1,81 @@
+//! What the user typed. Flag names follow uv's where uv has one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "np2audit",
+    version,
+    about = "Find what in a Python dependency tree blocks the move to NumPy 2",
+    after_help = "Exit codes: 0 no blockers, 1 blockers found, 2 usage or input error, 3 audit incomplete."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print only the report (no warnings).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a lockfile (default: uv.lock in the current directory).
+    Lock(LockArgs),
+    /// Audit single releases without a lockfile: `scipy==1.11.4`, or a bare name for the newest release.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The lockfile to audit.
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Releases as `NAME==VERSION` or `NAME`.
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<String>,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The NumPy version to move to [default: the newest release that supports the Python version].
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// The Python version to judge for, e.g. 3.11 [default: the lowest the lockfile allows; for
+    /// `check`, the `python3` on PATH, else 3.12].
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+    /// The platform to judge for: linux, macos, windows, or a target such as
+    /// x86_64-manylinux_2_28 or aarch64-apple-darwin [default: this machine].
+    #[arg(long, value_name = "PLATFORM")]
+    pub python_platform: Option<String>,
+    /// The package index (Simple API) [env: UV_INDEX_URL, PIP_INDEX_URL; default: the lock's
+    /// registry, else https://pypi.org/simple].
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+    /// Use only the cache; what it lacks is reported unknown.
+    #[arg(long, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Revalidate every cached project page (immutable file data stays cached).
+    #[arg(long)]
+    pub refresh: bool,
+    /// The cache directory [env: NP2AUDIT_CACHE_DIR; default: the platform cache dir].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}

@@ -1,0 +1,293 @@
+//! The package index client: Simple API pages, core metadata and wheel members, each fetched
+//! the cheapest way the index allows and cached (`cache.rs`). It knows nothing of lockfiles.
+
+pub mod cache;
+pub mod http;
+pub mod redact;
+mod remote_wheel;
+pub mod simple;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use pep508_rs::PackageName;
+use reqwest::Url;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use tokio::sync::{Mutex, OnceCell};
+
+pub use cache::Cache;
+pub use http::{HttpClient, HttpSettings};
+pub use remote_wheel::RemoteWheel;
+pub use simple::{CoreMetadata, ProjectFile};
+
+use cache::CachedPage;
+use redact::{redact_url, strip_credentials};
+
+/// Why something could not be fetched. Messages never contain credentials.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IndexError {
+    #[error("{url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("{url}: HTTP {status} (after {attempts} attempts)")]
+    Status { url: String, status: u16, attempts: u32 },
+    #[error("{url}: HTTP {status}")]
+    Unexpected { url: String, status: u16 },
+    #[error("{url}: not found on the index (HTTP 404)")]
+    NotFound { url: String },
+    #[error("{url}: response larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: u64 },
+    #[error("{url}: {message}")]
+    BadResponse { url: String, message: String },
+    #[error("offline and not in the cache: {what}")]
+    Offline { what: String },
+    #[error("HTTP client: {0}")]
+    Client(String),
+    #[error("cache: {0}")]
+    Cache(String),
+}
+
+impl From<cache::CacheError> for IndexError {
+    fn from(error: cache::CacheError) -> Self {
+        IndexError::Cache(error.to_string())
+    }
+}
+
+/// How the cache is consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Pages younger than the time-to-live are used as they are; older ones are revalidated.
+    Normal { page_ttl: Duration },
+    /// Revalidate every page (immutable data is still served from the cache).
+    Refresh,
+    /// Never touch the network.
+    Offline,
+}
+
+type PageCell = Arc<OnceCell<Result<Arc<Vec<ProjectFile>>, IndexError>>>;
+
+pub struct IndexClient {
+    http: HttpClient,
+    cache: Cache,
+    index_url: Url,
+    index_key: String,
+    mode: CacheMode,
+    cache_hits: AtomicU64,
+    /// One fetch per project per run, however many packages ask.
+    pages: Mutex<HashMap<String, PageCell>>,
+}
+
+/// Largest project page, `.metadata` file or METADATA member accepted.
+const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
+
+impl IndexClient {
+    pub fn new(index_url: &str, http: HttpClient, cache: Cache, mode: CacheMode) -> Result<IndexClient, IndexError> {
+        let mut index_url = Url::parse(index_url).map_err(|error| IndexError::Client(format!(
+            "invalid index URL `{}`: {error}",
+            redact::redact_str(index_url)
+        )))?;
+        if !index_url.path().ends_with('/') {
+            let path = format!("{}/", index_url.path());
+            index_url.set_path(&path);
+        }
+        Ok(IndexClient {
+            index_key: strip_credentials(&index_url),
+            http,
+            cache,
+            index_url,
+            mode,
+            cache_hits: AtomicU64::new(0),
+            pages: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The index URL as it may be shown (credentials masked).
+    pub fn display_url(&self) -> String {
+        redact_url(&self.index_url)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.http.stats.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn bytes_fetched(&self) -> u64 {
+        self.http.stats.bytes_fetched.load(Ordering::Relaxed)
+    }
+
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.mode == CacheMode::Offline
+    }
+
+    fn hit(&self) {
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a cache hit made by a caller that reads the cache directly (wheel scans).
+    pub fn note_cache_hit(&self) {
+        self.hit();
+    }
+
+    /// Every file the index lists for a project.
+    pub async fn project_files(&self, name: &PackageName) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+        let cell = {
+            let mut pages = self.pages.lock().await;
+            pages.entry(name.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| self.fetch_project_files(name)).await.clone()
+    }
+
+    async fn fetch_project_files(&self, name: &PackageName) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+        let key = name.to_string();
+        let cached = self.cache.page(&self.index_key, &key).await?;
+        let page_url = self
+            .index_url
+            .join(&format!("{key}/"))
+            .map_err(|error| IndexError::Client(error.to_string()))?;
+        match (&cached, self.mode) {
+            (Some(page), CacheMode::Offline) => {
+                self.hit();
+                return Ok(Arc::new(page.files.clone()));
+            }
+            (None, CacheMode::Offline) => {
+                return Err(IndexError::Offline {
+                    what: format!("the project page of `{key}`"),
+                });
+            }
+            (Some(page), CacheMode::Normal { page_ttl }) if page.is_fresh(page_ttl) => {
+                self.hit();
+                return Ok(Arc::new(page.files.clone()));
+            }
+            _ => {}
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(simple::ACCEPT));
+        if let Some(page) = &cached {
+            if let Some(etag) = page.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+                headers.insert(IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = page.last_modified.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+                headers.insert(IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let response = self.http.get(&page_url, headers, MAX_PAGE_BYTES).await?;
+        match response.status.as_u16() {
+            304 if cached.is_some() => {
+                let page = cached.expect("checked above");
+                self.cache.touch_page(&self.index_key, &key).await?;
+                self.hit();
+                Ok(Arc::new(page.files))
+            }
+            200 => {
+                let content_type = response
+                    .headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let files = simple::parse_project_page(&response.body, content_type, &page_url).map_err(|error| {
+                    IndexError::BadResponse {
+                        url: redact_url(&page_url),
+                        message: error.to_string(),
+                    }
+                })?;
+                let header = |name| {
+                    response
+                        .headers
+                        .get(name)
+                        .and_then(|v: &HeaderValue| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let page = CachedPage {
+                    fetched_at: cache::now(),
+                    etag: header(ETAG),
+                    last_modified: header(LAST_MODIFIED),
+                    files,
+                };
+                self.cache.store_page(&self.index_key, &key, &page).await?;
+                Ok(Arc::new(page.files))
+            }
+            404 => Err(IndexError::NotFound {
+                url: redact_url(&page_url),
+            }),
+            status => Err(IndexError::Unexpected {
+                url: redact_url(&page_url),
+                status,
+            }),
+        }
+    }
+
+    /// The wheel's core metadata (`METADATA`), by the cheapest route: the PEP 658 `.metadata`
+    /// file, else a range read of the wheel's METADATA member, else the whole wheel.
+    pub async fn core_metadata(&self, file: &ProjectFile) -> Result<String, IndexError> {
+        let key = file_key(file);
+        if let Some(metadata) = self.cache.metadata(&key).await? {
+            self.hit();
+            return Ok(metadata);
+        }
+        if self.is_offline() {
+            return Err(IndexError::Offline {
+                what: format!("the metadata of {}", file.filename),
+            });
+        }
+        let metadata = match self.metadata_file(file).await? {
+            Some(metadata) => metadata,
+            None => {
+                let wheel = self.open_wheel(file).await?;
+                wheel.read_metadata().await?
+            }
+        };
+        self.cache.store_metadata(&key, &file.filename, &metadata).await?;
+        Ok(metadata)
+    }
+
+    /// `GET {url}.metadata`; `None` when the index does not serve it.
+    async fn metadata_file(&self, file: &ProjectFile) -> Result<Option<String>, IndexError> {
+        if file.core_metadata == CoreMetadata::Absent {
+            return Ok(None);
+        }
+        let url = parse_file_url(&format!("{}.metadata", file.url))?;
+        let response = self.http.get(&url, HeaderMap::new(), MAX_METADATA_BYTES).await?;
+        match response.status.as_u16() {
+            200 => Ok(Some(String::from_utf8_lossy(&response.body).into_owned())),
+            // Mirrors that drop the field often also lack the file; fall back quietly.
+            403 | 404 | 410 => Ok(None),
+            status => Err(IndexError::Unexpected {
+                url: redact_url(&url),
+                status,
+            }),
+        }
+    }
+
+    /// Open a wheel for member reads: range reads where the host allows them.
+    pub async fn open_wheel(&self, file: &ProjectFile) -> Result<RemoteWheel, IndexError> {
+        let url = parse_file_url(&file.url)?;
+        RemoteWheel::open(self.http.clone(), self.cache.clone(), url, file).await
+    }
+}
+
+/// The cache key of a file: its sha256 when known, else its URL without credentials.
+pub fn file_key(file: &ProjectFile) -> String {
+    match &file.sha256 {
+        Some(sha256) => format!("sha256:{sha256}"),
+        None => match Url::parse(&file.url) {
+            Ok(url) => format!("url:{}", strip_credentials(&url)),
+            Err(_) => format!("url:{}", file.url),
+        },
+    }
+}
+
+fn parse_file_url(url: &str) -> Result<Url, IndexError> {
+    Url::parse(url).map_err(|error| IndexError::BadResponse {
+        url: redact::redact_str(url),
+        message: format!("invalid file URL: {error}"),
+    })
+}

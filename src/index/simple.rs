@@ -1,0 +1,316 @@
+//! The Simple repository API: project pages in their JSON (PEP 691) and HTML (PEP 503) forms,
+//! parsed into one file list.
+
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+
+pub const JSON_CONTENT_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+/// Prefer JSON, accept HTML, as pip and uv ask.
+pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// One distribution file listed on a project page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectFile {
+    pub filename: String,
+    /// Absolute URL (relative links are resolved against the page).
+    pub url: String,
+    /// Lowercase hex sha256, when the index gives it.
+    pub sha256: Option<String>,
+    pub requires_python: Option<String>,
+    pub size: Option<u64>,
+    pub upload_time: Option<String>,
+    /// `Some(reason)` (possibly empty) when yanked.
+    pub yanked: Option<String>,
+    /// Whether the index says a `.metadata` file exists (PEP 658/714).
+    pub core_metadata: CoreMetadata,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoreMetadata {
+    Available,
+    Absent,
+    /// The page did not say (older indexes, mirrors that drop the field): worth trying.
+    NotStated,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimpleError {
+    #[error("invalid JSON project page: {0}")]
+    Json(String),
+    #[error("the page is neither Simple API JSON nor HTML (content type `{0}`)")]
+    ContentType(String),
+}
+
+#[derive(Deserialize)]
+struct WirePage {
+    #[serde(default)]
+    files: Vec<WireFile>,
+}
+
+#[derive(Deserialize)]
+struct WireFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
+    size: Option<u64>,
+    #[serde(rename = "upload-time")]
+    upload_time: Option<String>,
+    #[serde(default)]
+    yanked: WireFlag,
+    #[serde(rename = "core-metadata", default)]
+    core_metadata: WireFlag,
+    #[serde(rename = "dist-info-metadata", default)]
+    dist_info_metadata: WireFlag,
+}
+
+/// PEP 691 fields that are `false`, `true`, a string, or a dict of hashes.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum WireFlag {
+    #[default]
+    Missing,
+    Bool(bool),
+    Text(String),
+    /// A dict of hashes (PEP 714) or anything else that says "present".
+    Other(serde::de::IgnoredAny),
+}
+
+/// Parse a project page body; `content_type` chooses the form.
+pub fn parse_project_page(
+    body: &[u8],
+    content_type: &str,
+    page_url: &Url,
+) -> Result<Vec<ProjectFile>, SimpleError> {
+    let content_type = content_type.to_ascii_lowercase();
+    if content_type.contains("json") {
+        parse_json(body, page_url)
+    } else if content_type.contains("html") || content_type.is_empty() {
+        Ok(parse_html(&String::from_utf8_lossy(body), page_url))
+    } else {
+        Err(SimpleError::ContentType(content_type))
+    }
+}
+
+fn parse_json(body: &[u8], page_url: &Url) -> Result<Vec<ProjectFile>, SimpleError> {
+    let page: WirePage =
+        serde_json::from_slice(body).map_err(|error| SimpleError::Json(error.to_string()))?;
+    Ok(page
+        .files
+        .into_iter()
+        .filter_map(|file| {
+            let url = page_url.join(&file.url).ok()?;
+            let core_metadata = match (&file.core_metadata, &file.dist_info_metadata) {
+                (WireFlag::Missing, WireFlag::Missing) => CoreMetadata::NotStated,
+                (WireFlag::Bool(false), _) | (WireFlag::Missing, WireFlag::Bool(false)) => {
+                    CoreMetadata::Absent
+                }
+                _ => CoreMetadata::Available,
+            };
+            let yanked = match file.yanked {
+                WireFlag::Bool(true) => Some(String::new()),
+                WireFlag::Text(reason) => Some(reason),
+                _ => None,
+            };
+            Some(ProjectFile {
+                sha256: file.hashes.get("sha256").map(|h| h.to_ascii_lowercase()),
+                filename: file.filename,
+                url: strip_fragment(url),
+                requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
+                size: file.size,
+                upload_time: file.upload_time,
+                yanked,
+                core_metadata,
+            })
+        })
+        .collect())
+}
+
+fn strip_fragment(mut url: Url) -> String {
+    url.set_fragment(None);
+    url.to_string()
+}
+
+/// A forgiving scan of `<a …>` tags: PEP 503 pages are machine-written but vary in quoting.
+fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
+    // A `<base href>` changes what relative links resolve against.
+    let mut base = page_url.clone();
+    let mut files = Vec::new();
+    let mut rest = html;
+    while let Some(start) = find_tag(rest) {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else { break };
+        let tag = &after[..end];
+        rest = &after[end + 1..];
+        let (tag_name, attributes) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+        let attributes = parse_attributes(attributes);
+        let attribute = |name: &str| {
+            attributes
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.as_str())
+        };
+        if tag_name.eq_ignore_ascii_case("base") {
+            if let Some(joined) = attribute("href").and_then(|href| page_url.join(href).ok()) {
+                base = joined;
+            }
+            continue;
+        }
+        if !tag_name.eq_ignore_ascii_case("a") {
+            continue;
+        }
+        let Some(href) = attribute("href") else { continue };
+        let Ok(url) = base.join(href) else { continue };
+        let text_end = rest.find("</").unwrap_or(rest.len());
+        let text = unescape(rest[..text_end].trim());
+        let filename = if text.is_empty() {
+            url.path_segments()
+                .and_then(|mut segments| segments.next_back())
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            text
+        };
+        let sha256 = url
+            .fragment()
+            .and_then(|fragment| fragment.strip_prefix("sha256="))
+            .map(str::to_ascii_lowercase);
+        let metadata_flag = attribute("data-core-metadata").or(attribute("data-dist-info-metadata"));
+        let core_metadata = match metadata_flag {
+            None => CoreMetadata::NotStated,
+            Some("false") => CoreMetadata::Absent,
+            Some(_) => CoreMetadata::Available,
+        };
+        files.push(ProjectFile {
+            filename,
+            url: strip_fragment(url),
+            sha256,
+            requires_python: attribute("data-requires-python")
+                .map(unescape)
+                .filter(|r| !r.trim().is_empty()),
+            size: None,
+            upload_time: None,
+            yanked: attribute("data-yanked").map(unescape),
+            core_metadata,
+        });
+    }
+    files
+}
+
+fn find_tag(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).find(|&i| {
+        bytes[i] == b'<' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+    })
+}
+
+/// `key="value"`, `key='value'`, `key=value` and bare `key` attributes.
+fn parse_attributes(text: &str) -> Vec<(String, String)> {
+    let mut attributes = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace() || c == '/')
+            .unwrap_or(rest.len());
+        let key = rest[..key_end].to_string();
+        rest = rest[key_end..].trim_start();
+        let value = if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (value, remaining) = match after.chars().next() {
+                Some(quote @ ('"' | '\'')) => {
+                    let inner = &after[1..];
+                    let close = inner.find(quote).unwrap_or(inner.len());
+                    (&inner[..close], inner.get(close + 1..).unwrap_or(""))
+                }
+                _ => {
+                    let close = after.find(char::is_whitespace).unwrap_or(after.len());
+                    (&after[..close], &after[close..])
+                }
+            };
+            rest = remaining.trim_start();
+            value.to_string()
+        } else {
+            rest = rest.trim_start_matches('/').trim_start();
+            String::new()
+        };
+        if !key.is_empty() {
+            attributes.push((key, value));
+        } else if key_end == 0 {
+            // Skip a stray character so the loop always advances.
+            rest = rest.get(1..).unwrap_or("");
+        }
+    }
+    attributes
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_url() -> Url {
+        Url::parse("https://example.org/simple/bottleneck/").unwrap()
+    }
+
+    #[test]
+    fn json_page_with_relative_urls_and_metadata_flags() {
+        let body = br#"{"meta":{"api-version":"1.1"},"name":"bottleneck","files":[
+          {"filename":"Bottleneck-1.3.7-cp311-cp311-manylinux_2_17_x86_64.whl","url":"../../files/b.whl#sha256=AB",
+           "hashes":{"sha256":"ABCD"},"requires-python":">=3.9","size":10,"upload-time":"2023-02-09T00:00:00Z",
+           "yanked":false,"core-metadata":{"sha256":"ef"}},
+          {"filename":"Bottleneck-1.3.7.tar.gz","url":"https://files.example/b.tar.gz","hashes":{},"yanked":"broken","core-metadata":false},
+          {"filename":"Bottleneck-1.3.6.tar.gz","url":"b.tar.gz","hashes":{},"requires-python":""}
+        ]}"#;
+        let files = parse_project_page(body, JSON_CONTENT_TYPE, &page_url()).unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[0].url, "https://example.org/files/b.whl");
+        assert_eq!(files[0].sha256.as_deref(), Some("abcd"));
+        assert_eq!(files[0].core_metadata, CoreMetadata::Available);
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
+        assert_eq!(files[1].yanked.as_deref(), Some("broken"));
+        assert_eq!(files[1].core_metadata, CoreMetadata::Absent);
+        assert_eq!(files[2].core_metadata, CoreMetadata::NotStated);
+        assert_eq!(files[2].requires_python, None);
+    }
+
+    #[test]
+    fn html_page_as_pypi_and_mirrors_write_it() {
+        let body = br#"<!DOCTYPE html><html><body><h1>Links for bottleneck</h1>
+<a href="../../files/Bottleneck-1.4.0-cp311-cp311-win_amd64.whl#sha256=ABC" data-requires-python="&gt;=3.9" data-core-metadata="sha256=1">Bottleneck-1.4.0-cp311-cp311-win_amd64.whl</a><br/>
+<a href='https://x.example/Bottleneck-1.3.7.tar.gz' data-yanked="">Bottleneck-1.3.7.tar.gz</a>
+<a href=plain.whl data-dist-info-metadata=false>plain.whl</a>
+</body></html>"#;
+        let files = parse_project_page(body, "text/html; charset=utf-8", &page_url()).unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[0].filename, "Bottleneck-1.4.0-cp311-cp311-win_amd64.whl");
+        assert_eq!(files[0].url, "https://example.org/files/Bottleneck-1.4.0-cp311-cp311-win_amd64.whl");
+        assert_eq!(files[0].sha256.as_deref(), Some("abc"));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
+        assert_eq!(files[0].core_metadata, CoreMetadata::Available);
+        assert_eq!(files[1].yanked.as_deref(), Some(""));
+        assert_eq!(files[1].core_metadata, CoreMetadata::NotStated);
+        assert_eq!(files[2].url, "https://example.org/simple/bottleneck/plain.whl");
+        assert_eq!(files[2].core_metadata, CoreMetadata::Absent);
+    }
+
+    #[test]
+    fn bad_pages_are_errors_not_panics() {
+        assert!(parse_project_page(b"{not json", JSON_CONTENT_TYPE, &page_url()).is_err());
+        assert!(parse_project_page(b"\x00\x01", "image/png", &page_url()).is_err());
+        let files = parse_project_page(b"<a href=\"x", "text/html", &page_url()).unwrap();
+        assert!(files.is_empty());
+        let files = parse_project_page(b"<a =x <<a>>", "text/html", &page_url()).unwrap();
+        assert!(files.is_empty());
+    }
+}

@@ -1,0 +1,17 @@
+//! np2audit: find what in a Python dependency tree blocks the move to NumPy 2.
+//!
+//! Data flows one way: `lockfile` → `graph` → `index` (client + cache) → `inspect` → `audit`
+//! → `report`. `run` glues the stages together for the command line.
+
+pub mod audit;
+pub mod check;
+pub mod cli;
+pub mod environment;
+pub mod graph;
+pub mod index;
+pub mod inspect;
+pub mod lockfile;
+pub mod report;
+pub mod run;
+pub mod settings;
+pub mod zipfile;

@@ -1,0 +1,38 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use np2audit::cli::Cli;
+use np2audit::run::run;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet, cli.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.status as u8)
+        }
+    }
+}
+
+/// Logs go to stderr; `-v` and `-vv` raise the level, `-q` keeps only errors.
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "np2audit=info",
+        (false, _) => "np2audit=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NP2AUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,10 @@
+//! The JSON report: [`Audit`] serialised as is; its shape is versioned by `schema_version`.
+
+use std::io::Write;
+
+use crate::audit::Audit;
+
+pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, audit)?;
+    writeln!(out)
+}

@@ -1,0 +1,191 @@
+//! The terminal report: the project's own numpy requirement first, then packages grouped by
+//! verdict, blockers with their why-paths and evidence, the rest listed compactly.
+
+use std::io::Write;
+
+use super::Style;
+use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict, by_verdict};
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+    fn verdict(&self, verdict: Verdict, text: &str) -> String {
+        let code = match verdict {
+            Verdict::DeclaredBlocker | Verdict::BinaryBlocker => "1;31",
+            Verdict::Suspect | Verdict::Unknown => "1;33",
+            Verdict::Ready => "32",
+            Verdict::Unaffected => "2",
+        };
+        self.wrap(code, text)
+    }
+}
+
+pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let paint = Paint { color: style.color };
+    let subject = match &audit.lockfile {
+        Some(lockfile) => format!("{} ({})", lockfile.path, lockfile.format),
+        None => "releases given on the command line".to_string(),
+    };
+    writeln!(out, "{} {subject}", paint.bold("np2audit"))?;
+    writeln!(
+        out,
+        "target: NumPy {} ({}), CPython {} on {}",
+        audit.target.numpy,
+        if audit.target.numpy_from == "index" {
+            "newest release for this Python"
+        } else {
+            "--target"
+        },
+        audit.target.python_version,
+        audit.target.python_platform
+    )?;
+    if !audit.locked_numpy.is_empty() {
+        writeln!(out, "locked numpy: {}", audit.locked_numpy.join(", "))?;
+    }
+
+    let capping: Vec<_> = audit.project_requirements.iter().filter(|r| r.excludes_target).collect();
+    if !capping.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.verdict(Verdict::DeclaredBlocker, "project requirement"))?;
+        for requirement in capping {
+            let line = requirement.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            writeln!(
+                out,
+                "  {} requires `{}` [{}]{line}: excludes NumPy {} — change this first",
+                paint.bold(&requirement.package),
+                requirement.requirement,
+                requirement.declared_in,
+                audit.target.numpy
+            )?;
+        }
+    }
+
+    let groups = by_verdict(audit);
+    for verdict in Verdict::ALL {
+        let Some(packages) = groups.get(&verdict) else { continue };
+        writeln!(out)?;
+        writeln!(out, "{} ({})", paint.verdict(verdict, verdict.as_str()), packages.len())?;
+        match verdict {
+            Verdict::Ready | Verdict::Unaffected => compact_list(packages, &paint, out)?,
+            _ => {
+                for package in packages {
+                    detailed(package, &paint, out)?;
+                }
+            }
+        }
+    }
+
+    writeln!(out)?;
+    let summary = &audit.summary;
+    writeln!(
+        out,
+        "summary: {} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment",
+        summary.declared_blocker,
+        summary.binary_blocker,
+        summary.suspect,
+        summary.unknown,
+        summary.ready,
+        summary.unaffected,
+        summary.not_in_environment
+    )?;
+    if audit.incomplete {
+        writeln!(out, "{}", paint.verdict(Verdict::Unknown, "incomplete: index or network failures left packages unknown"))?;
+    }
+    writeln!(
+        out,
+        "{}",
+        paint.dim(&format!(
+            "{} requests, {} fetched, {} cache hits",
+            audit.stats.requests,
+            human_bytes(audit.stats.bytes_fetched),
+            audit.stats.cache_hits
+        ))
+    )?;
+    Ok(())
+}
+
+fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
+    let version = package.version.as_deref().unwrap_or("?");
+    writeln!(out, "  {} {version}", paint.bold(&package.name))?;
+    for evidence in &package.evidence {
+        // Admitting requirements and plain facts are noise next to the finding itself.
+        if matches!(evidence.code, EvidenceCode::NumpyRequirement | EvidenceCode::PurePython) {
+            continue;
+        }
+        writeln!(out, "    {} {}", paint.dim(&format!("[{}]", code_name(evidence.code))), evidence.message)?;
+    }
+    for path in &package.why {
+        writeln!(out, "    {} {}", paint.dim("why:"), path.join(" → "))?;
+    }
+    if package.why_total > package.why.len() {
+        writeln!(out, "    {} and {} more", paint.dim("why:"), package.why_total - package.why.len())?;
+    }
+    Ok(())
+}
+
+fn compact_list(packages: &[&PackageReport], paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
+    let width = terminal_width();
+    let mut line = String::from(" ");
+    for (index, package) in packages.iter().enumerate() {
+        let item = format!(
+            " {} {}{}",
+            package.name,
+            package.version.as_deref().unwrap_or("?"),
+            if index + 1 < packages.len() { "," } else { "" }
+        );
+        if line.len() + item.len() > width && line.trim().len() > 0 {
+            writeln!(out, "{}", paint.dim(&line))?;
+            line = String::from(" ");
+        }
+        line.push_str(&item);
+    }
+    if !line.trim().is_empty() {
+        writeln!(out, "{}", paint.dim(&line))?;
+    }
+    Ok(())
+}
+
+fn code_name(code: EvidenceCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(100)
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

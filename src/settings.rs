@@ -1,0 +1,104 @@
+//! What the command line resolves to: explicit flags, then environment variables, then what
+//! the lockfile says, then defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pep440_rs::Version;
+
+use crate::cli::AuditArgs;
+use crate::environment::{Platform, PythonVersion};
+use crate::index::CacheMode;
+use crate::report::OutputFormat;
+
+pub const PYPI_SIMPLE: &str = "https://pypi.org/simple";
+/// How long a project page is trusted before it is revalidated.
+pub const PAGE_TTL: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("--target: `{0}` is not a PEP 440 version")]
+    Target(String),
+    #[error("--python-version: {0}")]
+    Python(String),
+    #[error("--python-platform: {0}")]
+    Platform(String),
+    #[error("no cache directory: pass --cache-dir or set NP2AUDIT_CACHE_DIR")]
+    CacheDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target: Option<Version>,
+    /// `None`: decided by the subject (the lockfile's requires-python, or the local python3).
+    pub python: Option<PythonVersion>,
+    pub platform: Platform,
+    /// An index chosen by flag or environment; `None` lets the lockfile decide.
+    pub index_url: Option<String>,
+    pub cache_dir: PathBuf,
+    pub cache_mode: CacheMode,
+    pub format: OutputFormat,
+}
+
+impl Settings {
+    pub fn resolve(args: &AuditArgs) -> Result<Settings, SettingsError> {
+        let target = args
+            .target
+            .as_deref()
+            .map(|t| t.parse::<Version>().map_err(|_| SettingsError::Target(t.to_string())))
+            .transpose()?;
+        let python = args
+            .python_version
+            .as_deref()
+            .map(|p| p.parse::<PythonVersion>().map_err(|e| SettingsError::Python(e.to_string())))
+            .transpose()?;
+        let platform = match args.python_platform.as_deref() {
+            Some(name) => name.parse().map_err(|e: crate::environment::UnknownPlatform| SettingsError::Platform(e.to_string()))?,
+            None => Platform::host(),
+        };
+        let index_url = args
+            .index_url
+            .clone()
+            .or_else(|| non_empty_env("UV_INDEX_URL"))
+            .or_else(|| non_empty_env("PIP_INDEX_URL"));
+        let cache_dir = match &args.cache_dir {
+            Some(dir) => dir.clone(),
+            None => match non_empty_env("NP2AUDIT_CACHE_DIR") {
+                Some(dir) => PathBuf::from(dir),
+                None => dirs::cache_dir().ok_or(SettingsError::CacheDir)?.join("np2audit"),
+            },
+        };
+        let cache_mode = if args.offline {
+            CacheMode::Offline
+        } else if args.refresh {
+            CacheMode::Refresh
+        } else {
+            CacheMode::Normal { page_ttl: PAGE_TTL }
+        };
+        Ok(Settings {
+            target,
+            python,
+            platform,
+            index_url,
+            cache_dir,
+            cache_mode,
+            format: args.format,
+        })
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// The feature version of the `python3` on PATH, if there is one.
+pub fn local_python() -> Option<PythonVersion> {
+    let output = std::process::Command::new("python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}
