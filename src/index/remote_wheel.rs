@@ -134,10 +134,9 @@ impl RemoteWheel {
             self.extend_tail(location.offset).await?;
         }
         let (tail, tail_start) = self.tail();
-        let start = (location.offset - tail_start) as usize;
-        let end = start.saturating_add(location.size as usize).min(tail.len());
-        let directory = &tail[start..end];
-        self.entries = zipfile::parse_central_directory(directory, MAX_ENTRIES).map_err(|e| self.zip_error(e))?;
+        let start = usize::try_from(location.offset - tail_start).unwrap_or(usize::MAX).min(tail.len());
+        let entries = zipfile::parse_central_directory_at(&tail[start..], &location, MAX_ENTRIES);
+        self.entries = entries.map_err(|e| self.zip_error(e))?;
         Ok(())
     }
 

@@ -26,12 +26,9 @@ const SUPPORTED_VERSION: u64 = 1;
 /// Parse the bytes of a `uv.lock`; `path` is only used in error messages.
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, LockfileError> {
     let reader = match std::str::from_utf8(bytes) {
-        Ok(text) => Reader {
-            path,
-            // Some Windows editors add a byte-order mark; it holds no newline, so stripping it
-            // leaves line numbers intact.
-            text: text.strip_prefix('\u{feff}').unwrap_or(text),
-        },
+        // Some Windows editors add a byte-order mark; it holds no newline, so stripping it leaves
+        // line numbers intact.
+        Ok(text) => Reader::new(path, text.strip_prefix('\u{feff}').unwrap_or(text)),
         Err(err) => {
             // Name the line of the first bad byte: that is where a repair starts.
             let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
@@ -217,13 +214,34 @@ struct PendingDependency {
 struct Reader<'a> {
     path: &'a Path,
     text: &'a str,
+    /// Byte offsets of every `\n`. Every package records its line, and counting newlines from
+    /// the start of the text each time costs seconds on a large lock in a debug build.
+    newlines: Vec<usize>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(path: &'a Path, text: &'a str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter_map(|(offset, byte)| (byte == b'\n').then_some(offset))
+            .collect();
+        Reader {
+            path,
+            text,
+            newlines,
+        }
+    }
+
+    /// 1-based line of a byte offset, as [`line_of`] counts it.
+    fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&newline| newline < offset) + 1
+    }
+
     fn error(&self, offset: usize, message: impl Into<String>) -> LockfileError {
         LockfileError::Parse {
             path: self.path.to_path_buf(),
-            line: line_of(self.text, offset),
+            line: self.line(offset),
             message: message.into(),
         }
     }
@@ -357,7 +375,7 @@ impl Reader<'_> {
     ) -> Result<LockedPackage, LockfileError> {
         // The span of an array-of-tables entry is its `[[package]]` header.
         let header = wire.span().start;
-        let line = line_of(self.text, header);
+        let line = self.line(header);
         let wire = wire.into_inner();
 
         let name = self.package_name(&wire.name, "name")?;
@@ -1275,6 +1293,28 @@ source = { registry = "https://pypi.org/simple" }
         .unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(project.roots, vec![PackageId(0)]);
         assert_eq!(project.requires_python, None);
+
+        // `a[all]` enabling `a[fast]` stays an edge of `a` to itself, carrying the extra.
+        let own_extra = &project.package(PackageId(0)).dependencies[1];
+        assert_eq!(own_extra.package, PackageId(0));
+        assert_eq!(own_extra.extras, vec![ExtraName::from_str("fast").unwrap()]);
+        assert_eq!(
+            own_extra.via,
+            DependencyKind::Extra(ExtraName::from_str("all").unwrap())
+        );
+    }
+
+    #[test]
+    fn line_numbers_agree_with_line_of() {
+        let text = "version = 1\n\n[[package]]\r\nname = \"a\"\n";
+        let reader = Reader::new(Path::new("uv.lock"), text);
+        for offset in 0..=text.len() + 1 {
+            assert_eq!(
+                reader.line(offset),
+                line_of(text, offset),
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn compact_list(packages: &[&PackageReport], paint: &Paint, out: &mut dyn Write)
             package.version.as_deref().unwrap_or("?"),
             if index + 1 < packages.len() { "," } else { "" }
         );
-        if line.len() + item.len() > width && line.trim().len() > 0 {
+        if line.len() + item.len() > width && !line.trim().is_empty() {
             writeln!(out, "{}", paint.dim(&line))?;
             line = String::from(" ");
         }
