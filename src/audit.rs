@@ -234,7 +234,11 @@ pub enum AuditError {
 }
 
 /// Run the audit of `project` for `settings`.
-pub async fn run(project: &LockedProject, client: &IndexClient, settings: &AuditSettings) -> Result<Audit, AuditError> {
+pub async fn run(
+    project: &LockedProject,
+    client: &IndexClient,
+    settings: &AuditSettings,
+) -> Result<Audit, AuditError> {
     let environment = &settings.environment;
     let (target, numpy_from) = match &settings.target {
         Some(version) => (version.clone(), "option"),
@@ -260,7 +264,9 @@ pub async fn run(project: &LockedProject, client: &IndexClient, settings: &Audit
         to_judge.push((id, extras.iter().cloned().collect::<Vec<_>>()));
     }
     locked_numpy.sort();
-    let numpy2_locked = locked_numpy.iter().any(|v| v.release().first().copied().unwrap_or(0) >= 2);
+    let numpy2_locked = locked_numpy
+        .iter()
+        .any(|v| v.release().first().copied().unwrap_or(0) >= 2);
 
     let context = JudgeContext {
         client,
@@ -282,7 +288,8 @@ pub async fn run(project: &LockedProject, client: &IndexClient, settings: &Audit
         .into_iter()
         .map(|(id, judgement)| report_package(project, &graph, &installed, id, judgement))
         .collect();
-    packages.sort_by(|a, b| (a.verdict, &a.name, &a.version).cmp(&(b.verdict, &b.name, &b.version)));
+    packages
+        .sort_by(|a, b| (a.verdict, &a.name, &a.version).cmp(&(b.verdict, &b.name, &b.version)));
 
     let mut summary = Summary::default();
     for package in &packages {
@@ -317,7 +324,13 @@ pub async fn run(project: &LockedProject, client: &IndexClient, settings: &Audit
         }),
         index_url: client.display_url(),
         locked_numpy: locked_numpy.iter().map(ToString::to_string).collect(),
-        project_requirements: project_requirements(project, &graph, &installed, environment, &target),
+        project_requirements: project_requirements(
+            project,
+            &graph,
+            &installed,
+            environment,
+            &target,
+        ),
         incomplete: packages.iter().any(|p| p.failed),
         packages,
         not_in_environment,
@@ -331,14 +344,20 @@ pub async fn run(project: &LockedProject, client: &IndexClient, settings: &Audit
 }
 
 /// The newest stable, unyanked NumPy release whose `Requires-Python` admits `python`.
-pub async fn newest_numpy(client: &IndexClient, python: PythonVersion) -> Result<Version, AuditError> {
+pub async fn newest_numpy(
+    client: &IndexClient,
+    python: PythonVersion,
+) -> Result<Version, AuditError> {
     let numpy = PackageName::new("numpy".to_string()).expect("valid name");
     let files = client
         .project_files(&numpy)
         .await
         .map_err(|error| AuditError::Target(error.to_string()))?;
-    newest_release(&files, "numpy", python)
-        .ok_or_else(|| AuditError::Target(format!("no NumPy release on the index supports Python {python}")))
+    newest_release(&files, "numpy", python).ok_or_else(|| {
+        AuditError::Target(format!(
+            "no NumPy release on the index supports Python {python}"
+        ))
+    })
 }
 
 /// The newest stable release among `files` with an unyanked file that supports `python`.
@@ -402,7 +421,9 @@ impl Judgement {
 
 fn failure_evidence(error: &IndexError, what: &str) -> Evidence {
     match error {
-        IndexError::Offline { .. } => Evidence::new(EvidenceCode::OfflineMiss, format!("{what}: {error}")),
+        IndexError::Offline { .. } => {
+            Evidence::new(EvidenceCode::OfflineMiss, format!("{what}: {error}"))
+        }
         _ => Evidence::new(EvidenceCode::IndexError, format!("{what}: {error}")),
     }
 }
@@ -430,7 +451,18 @@ impl JudgeContext<'_> {
         };
         let files = match self.client.project_files(&package.name).await {
             Ok(files) => files,
-            Err(error) => return Judgement::unknown(failure_evidence(&error, "project page"), true),
+            Err(IndexError::NotFound { url }) => {
+                return Judgement::unknown(
+                    Evidence::new(
+                        EvidenceCode::NotOnIndex,
+                        format!("the index has no project page for it ({url})"),
+                    ),
+                    false,
+                );
+            }
+            Err(error) => {
+                return Judgement::unknown(failure_evidence(&error, "project page"), true);
+            }
         };
         let candidates = release_files(&files, package, version);
         if candidates.is_empty() {
@@ -472,11 +504,18 @@ impl JudgeContext<'_> {
         }
         wheels
             .iter()
-            .min_by_key(|(file, tags)| (self.environment.wheel_distance(tags), file.filename.clone()))
+            .min_by_key(|(file, tags)| {
+                (self.environment.wheel_distance(tags), file.filename.clone())
+            })
             .map(|(file, _)| ((*file).clone(), true))
     }
 
-    async fn judge_wheel(&self, wheel: &ProjectFile, closest: bool, extras: &[ExtraName]) -> Judgement {
+    async fn judge_wheel(
+        &self,
+        wheel: &ProjectFile,
+        closest: bool,
+        extras: &[ExtraName],
+    ) -> Judgement {
         let tags = WheelTags::from_filename(&wheel.filename).expect("chosen among wheels");
         let (metadata, scan) = if tags.is_pure() {
             (self.client.core_metadata(wheel).await, Ok(None))
@@ -506,14 +545,21 @@ impl JudgeContext<'_> {
         let declared = match &metadata {
             Ok(text) => {
                 let parsed = metadata::parse_core_metadata(text);
-                let declared =
-                    metadata::check_declared(&parsed.requires_dist, self.environment.markers(), extras, self.target);
+                let declared = metadata::check_declared(
+                    &parsed.requires_dist,
+                    self.environment.markers(),
+                    extras,
+                    self.target,
+                );
                 declared_evidence(&declared, self.target, &mut evidence);
                 suspect |= !declared.unparsable.is_empty();
                 declared
             }
             Err(error) => {
-                failed |= !matches!(error, IndexError::NotFound { .. } | IndexError::BadResponse { .. });
+                failed |= !matches!(
+                    error,
+                    IndexError::NotFound { .. } | IndexError::BadResponse { .. }
+                );
                 unknown = true;
                 evidence.push(failure_evidence(error, "metadata"));
                 DeclaredNumpy::default()
@@ -524,7 +570,10 @@ impl JudgeContext<'_> {
         let mut binary_blocker = false;
         let mut uses_capi = false;
         match scan {
-            Ok(None) => evidence.push(Evidence::new(EvidenceCode::PurePython, "pure-Python wheel: no compiled code")),
+            Ok(None) => evidence.push(Evidence::new(
+                EvidenceCode::PurePython,
+                "pure-Python wheel: no compiled code",
+            )),
             Ok(Some(scan)) => {
                 let (blocker, capi, weak) = self.binary_evidence(wheel, &scan, &mut evidence);
                 binary_blocker = blocker;
@@ -543,7 +592,10 @@ impl JudgeContext<'_> {
                 }
             }
             Err(error) => {
-                failed |= !matches!(error, IndexError::NotFound { .. } | IndexError::BadResponse { .. });
+                failed |= !matches!(
+                    error,
+                    IndexError::NotFound { .. } | IndexError::BadResponse { .. }
+                );
                 unknown = true;
                 evidence.push(failure_evidence(&error, "wheel scan"));
             }
@@ -589,13 +641,20 @@ impl JudgeContext<'_> {
         let scan = inspect::scan_wheel(&remote, self.budget).await?;
         if scan.unscanned.is_empty() {
             let json = serde_json::to_string(&scan).expect("scan results serialise");
-            cache.store_scan(&key, inspect::SCANNER_VERSION, &wheel.filename, &json).await?;
+            cache
+                .store_scan(&key, inspect::SCANNER_VERSION, &wheel.filename, &json)
+                .await?;
         }
         Ok(scan)
     }
 
     /// Evidence from a scan; returns (binary blocker, uses the NumPy C-API, weak trace only).
-    fn binary_evidence(&self, wheel: &ProjectFile, scan: &WheelScan, evidence: &mut Vec<Evidence>) -> (bool, bool, bool) {
+    fn binary_evidence(
+        &self,
+        wheel: &ProjectFile,
+        scan: &WheelScan,
+        evidence: &mut Vec<Evidence>,
+    ) -> (bool, bool, bool) {
         let file = Some(wheel.filename.clone());
         let early = wheel
             .upload_time
@@ -659,7 +718,9 @@ impl JudgeContext<'_> {
             }
             WheelBuild::Weak { member, strings } => {
                 let when = if early {
-                    format!(", and the wheel was uploaded before NumPy 2.0's first release candidate ({NUMPY2_FIRST_CANDIDATE})")
+                    format!(
+                        ", and the wheel was uploaded before NumPy 2.0's first release candidate ({NUMPY2_FIRST_CANDIDATE})"
+                    )
                 } else {
                     String::new()
                 };
@@ -685,7 +746,10 @@ impl JudgeContext<'_> {
                 (false, false, false)
             }
             WheelBuild::PurePython => {
-                evidence.push(Evidence::new(EvidenceCode::PurePython, "no shared objects in the wheel"));
+                evidence.push(Evidence::new(
+                    EvidenceCode::PurePython,
+                    "no shared objects in the wheel",
+                ));
                 (false, false, false)
             }
         }
@@ -702,7 +766,11 @@ fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut 
             )
         });
     }
-    for requirement in declared.applicable.iter().filter(|r| !declared.excluding.contains(r)) {
+    for requirement in declared
+        .applicable
+        .iter()
+        .filter(|r| !declared.excluding.contains(r))
+    {
         evidence.push(Evidence {
             requirement: Some(requirement.clone()),
             ..Evidence::new(
@@ -723,7 +791,11 @@ fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut 
 }
 
 /// Files of the locked version; when the lock names files, only those the lock allows.
-fn release_files(files: &[ProjectFile], package: &LockedPackage, version: &Version) -> Vec<ProjectFile> {
+fn release_files(
+    files: &[ProjectFile],
+    package: &LockedPackage,
+    version: &Version,
+) -> Vec<ProjectFile> {
     let name = package.name.to_string();
     let of_version: Vec<ProjectFile> = files
         .iter()
@@ -746,7 +818,11 @@ fn release_files(files: &[ProjectFile], package: &LockedPackage, version: &Versi
         })
         .cloned()
         .collect();
-    if locked.is_empty() { of_version } else { locked }
+    if locked.is_empty() {
+        of_version
+    } else {
+        locked
+    }
 }
 
 fn report_package(
@@ -767,7 +843,11 @@ fn report_package(
         why: why
             .paths
             .iter()
-            .map(|path| path.iter().map(|&node| path_label(project, graph, node)).collect())
+            .map(|path| {
+                path.iter()
+                    .map(|&node| path_label(project, graph, node))
+                    .collect()
+            })
             .collect(),
         why_total: why.total,
         line: (package.line > 0).then_some(package.line),
@@ -804,11 +884,15 @@ fn project_requirements(
             .unwrap_or_default();
         for declared in &package.declared {
             let requirement = &declared.requirement;
-            if requirement.name != numpy || !requirement.marker.evaluate(environment.markers(), &extras) {
+            if requirement.name != numpy
+                || !requirement.marker.evaluate(environment.markers(), &extras)
+            {
                 continue;
             }
             let excludes_target = match &requirement.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(specifiers)) => !metadata::admits(specifiers, target),
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                    !metadata::admits(specifiers, target)
+                }
                 _ => false,
             };
             found.push(ProjectRequirement {

@@ -8,7 +8,10 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 use crate::audit::newest_release;
 use crate::environment::PythonVersion;
 use crate::index::IndexClient;
-use crate::lockfile::{DependencyKind, LockFormat, LockedDependency, LockedPackage, LockedProject, PackageId, PackageSource};
+use crate::lockfile::{
+    DependencyKind, LockFormat, LockedDependency, LockedPackage, LockedProject, PackageId,
+    PackageSource,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -39,16 +42,22 @@ pub async fn releases_project(
             spec: spec.clone(),
             reason,
         };
-        let requirement: Requirement = spec.parse().map_err(|e: pep508_rs::Pep508Error| spec_error(e.message.to_string()))?;
+        let requirement: Requirement = spec
+            .parse()
+            .map_err(|e: pep508_rs::Pep508Error| spec_error(e.message.to_string()))?;
         let version = match &requirement.version_or_url {
             None => {
-                let files = client.project_files(&requirement.name).await.map_err(|e| CheckError::Lookup {
-                    name: requirement.name.to_string(),
-                    reason: e.to_string(),
+                let files = client.project_files(&requirement.name).await.map_err(|e| {
+                    CheckError::Lookup {
+                        name: requirement.name.to_string(),
+                        reason: e.to_string(),
+                    }
                 })?;
-                newest_release(&files, requirement.name.as_ref(), python).ok_or_else(|| CheckError::Lookup {
-                    name: requirement.name.to_string(),
-                    reason: format!("no stable release supports Python {python}"),
+                newest_release(&files, requirement.name.as_ref(), python).ok_or_else(|| {
+                    CheckError::Lookup {
+                        name: requirement.name.to_string(),
+                        reason: format!("no stable release supports Python {python}"),
+                    }
                 })?
             }
             Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
@@ -56,7 +65,12 @@ pub async fn releases_project(
                     .iter()
                     .next()
                     .filter(|_| specifiers.len() == 1)
-                    .filter(|s| matches!(s.operator(), pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual));
+                    .filter(|s| {
+                        matches!(
+                            s.operator(),
+                            pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual
+                        )
+                    });
                 match exact {
                     Some(specifier) => specifier.version().clone(),
                     None => return Err(spec_error("only exact `==` pins are accepted".into())),

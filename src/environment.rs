@@ -61,8 +61,14 @@ impl FromStr for PythonVersion {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidPythonVersion(text.to_string());
         let mut parts = text.trim().split('.');
-        let major: u8 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
-        let minor: u8 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
+        let major: u8 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(invalid)?;
+        let minor: u8 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(invalid)?;
         // A patch component (3.11.7) is accepted and ignored: wheels are chosen by feature version.
         if let Some(patch) = parts.next() {
             patch.parse::<u16>().map_err(|_| invalid())?;
@@ -114,10 +120,19 @@ impl Arch {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Os {
     /// glibc Linux; wheels up to `manylinux_{major}_{minor}` install.
-    Manylinux { major: u16, minor: u16 },
+    Manylinux {
+        major: u16,
+        minor: u16,
+    },
     /// musl Linux; wheels up to `musllinux_{major}_{minor}` install.
-    Musllinux { major: u16, minor: u16 },
-    MacOs { major: u16, minor: u16 },
+    Musllinux {
+        major: u16,
+        minor: u16,
+    },
+    MacOs {
+        major: u16,
+        minor: u16,
+    },
     Windows,
 }
 
@@ -180,8 +195,14 @@ impl FromStr for Platform {
             },
             "apple-darwin" => macos(),
             "pc-windows-msvc" => Os::Windows,
-            "manylinux2014" => Os::Manylinux { major: 2, minor: 17 },
-            "manylinux2010" => Os::Manylinux { major: 2, minor: 12 },
+            "manylinux2014" => Os::Manylinux {
+                major: 2,
+                minor: 17,
+            },
+            "manylinux2010" => Os::Manylinux {
+                major: 2,
+                minor: 12,
+            },
             "manylinux1" => Os::Manylinux { major: 2, minor: 5 },
             _ => {
                 let (kind, version) = rest.split_once('_').ok_or_else(unknown)?;
@@ -261,7 +282,14 @@ impl Platform {
             Os::MacOs { major, minor } => {
                 let formats: &[&str] = match self.arch {
                     Arch::Aarch64 => &["arm64", "universal2"],
-                    _ => &["x86_64", "intel", "fat64", "fat32", "universal2", "universal"],
+                    _ => &[
+                        "x86_64",
+                        "intel",
+                        "fat64",
+                        "fat32",
+                        "universal2",
+                        "universal",
+                    ],
                 };
                 let mut versions = Vec::new();
                 if *major >= 11 {
@@ -369,7 +397,10 @@ impl TargetEnvironment {
             "macos" => "macosx",
             _ => "win",
         };
-        let same_os = tags.platform.iter().any(|p| p.contains(os_word) || p == "any");
+        let same_os = tags
+            .platform
+            .iter()
+            .any(|p| p.contains(os_word) || p == "any");
         let same_arch = tags
             .platform
             .iter()
@@ -499,14 +530,26 @@ mod tests {
     #[test]
     fn manylinux_wheels_rank_by_specificity() {
         let linux = env("3.11", "linux");
-        let exact = rank(&linux, "x-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl");
+        let exact = rank(
+            &linux,
+            "x-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        );
         let abi3 = rank(&linux, "x-1-cp38-abi3-manylinux_2_17_x86_64.whl");
         let pure = rank(&linux, "x-1-py3-none-any.whl");
         assert!(exact.unwrap() < abi3.unwrap());
         assert!(abi3.unwrap() < pure.unwrap());
-        assert_eq!(rank(&linux, "x-1-cp312-cp312-manylinux_2_17_x86_64.whl"), None);
-        assert_eq!(rank(&linux, "x-1-cp311-cp311-manylinux_2_34_x86_64.whl"), None);
-        assert_eq!(rank(&linux, "x-1-cp311-cp311-musllinux_1_2_x86_64.whl"), None);
+        assert_eq!(
+            rank(&linux, "x-1-cp312-cp312-manylinux_2_17_x86_64.whl"),
+            None
+        );
+        assert_eq!(
+            rank(&linux, "x-1-cp311-cp311-manylinux_2_34_x86_64.whl"),
+            None
+        );
+        assert_eq!(
+            rank(&linux, "x-1-cp311-cp311-musllinux_1_2_x86_64.whl"),
+            None
+        );
         assert_eq!(rank(&linux, "x-1-cp311-cp311-win_amd64.whl"), None);
         assert!(rank(&linux, "x-1-cp311-cp311-manylinux_2_28_x86_64.whl").is_some());
         assert!(rank(&linux, "x-1-cp311-cp311-manylinux1_x86_64.whl").is_some());
@@ -530,7 +573,8 @@ mod tests {
     fn markers_follow_the_platform() {
         use pep508_rs::MarkerTree;
         let windows = env("3.11", "windows");
-        let marker = MarkerTree::from_str("sys_platform == 'win32' and python_version >= '3.11'").unwrap();
+        let marker =
+            MarkerTree::from_str("sys_platform == 'win32' and python_version >= '3.11'").unwrap();
         assert!(marker.evaluate(windows.markers(), &[]));
         let linux = env("3.10", "linux");
         assert!(!marker.evaluate(linux.markers(), &[]));
@@ -541,9 +585,15 @@ mod tests {
     #[test]
     fn lowest_admitted_python() {
         let spec = VersionSpecifiers::from_str(">=3.10, <3.12").unwrap();
-        assert_eq!(PythonVersion::lowest_admitted(&spec), Some(PythonVersion::new(3, 10)));
+        assert_eq!(
+            PythonVersion::lowest_admitted(&spec),
+            Some(PythonVersion::new(3, 10))
+        );
         let patch = VersionSpecifiers::from_str(">=3.9.2").unwrap();
-        assert_eq!(PythonVersion::lowest_admitted(&patch), Some(PythonVersion::new(3, 9)));
+        assert_eq!(
+            PythonVersion::lowest_admitted(&patch),
+            Some(PythonVersion::new(3, 9))
+        );
     }
 
     #[test]
@@ -566,6 +616,9 @@ mod tests {
         let error = "solaris".parse::<Platform>().unwrap_err().to_string();
         assert!(error.contains("unknown platform `solaris`"), "{error}");
         assert!("3.x".parse::<PythonVersion>().is_err());
-        assert_eq!("3.11.7".parse::<PythonVersion>().unwrap(), PythonVersion::new(3, 11));
+        assert_eq!(
+            "3.11.7".parse::<PythonVersion>().unwrap(),
+            PythonVersion::new(3, 11)
+        );
     }
 }

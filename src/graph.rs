@@ -41,7 +41,11 @@ impl DependencyGraph {
         }
         for (parent, package) in project.packages.iter().enumerate() {
             for (index, dependency) in package.dependencies.iter().enumerate() {
-                graph.add_edge(NodeIndex::new(parent), NodeIndex::new(dependency.package.0), index);
+                graph.add_edge(
+                    NodeIndex::new(parent),
+                    NodeIndex::new(dependency.package.0),
+                    index,
+                );
             }
         }
         DependencyGraph {
@@ -57,7 +61,11 @@ impl DependencyGraph {
     /// Walk from the roots following the edges whose markers hold in `environment`. Roots bring
     /// every extra and dependency group they declare (as `uv sync --all-extras --all-groups`);
     /// other packages bring the extras their parents ask for.
-    pub fn installed(&self, project: &LockedProject, environment: &TargetEnvironment) -> InstalledSet {
+    pub fn installed(
+        &self,
+        project: &LockedProject,
+        environment: &TargetEnvironment,
+    ) -> InstalledSet {
         let mut set = InstalledSet::default();
         let mut queue: VecDeque<PackageId> = VecDeque::new();
         for &root in &self.roots {
@@ -67,7 +75,10 @@ impl DependencyGraph {
         while let Some(parent) = queue.pop_front() {
             let extras: Vec<ExtraName> = set.packages[&parent].iter().cloned().collect();
             let is_root = self.roots.contains(&parent);
-            for edge in self.graph.edges_directed(NodeIndex::new(parent.0), Direction::Outgoing) {
+            for edge in self
+                .graph
+                .edges_directed(NodeIndex::new(parent.0), Direction::Outgoing)
+            {
                 let dependency = &project.package(parent).dependencies[*edge.weight()];
                 let follows = match &dependency.via {
                     DependencyKind::Normal => true,
@@ -105,7 +116,10 @@ impl DependencyGraph {
         }
         while let Some(node) = queue.pop_front() {
             let next = distance[&node] + 1;
-            for edge in self.graph.edges_directed(NodeIndex::new(node.0), Direction::Outgoing) {
+            for edge in self
+                .graph
+                .edges_directed(NodeIndex::new(node.0), Direction::Outgoing)
+            {
                 let child = self.graph[edge.target()];
                 if !set.edges.contains(&(node, child)) {
                     continue;

@@ -68,7 +68,10 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 .python
                 .or_else(settings::local_python)
                 .unwrap_or(PythonVersion::new(3, 12));
-            let index_url = settings.index_url.clone().unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
+            let index_url = settings
+                .index_url
+                .clone()
+                .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
             let client = open_client(&settings, &index_url).await?;
             let project = check::releases_project(&args.specs, &client, python)
                 .await
@@ -90,7 +93,11 @@ fn find_lockfile(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     match path {
         Some(path) if path.is_dir() => {
             let candidate = path.join("uv.lock");
-            anyhow::ensure!(candidate.is_file(), "{}: no uv.lock in this directory", path.display());
+            anyhow::ensure!(
+                candidate.is_file(),
+                "{}: no uv.lock in this directory",
+                path.display()
+            );
             Ok(candidate)
         }
         Some(path) => Ok(path.to_path_buf()),
@@ -117,10 +124,13 @@ fn lowest_python(project: &LockedProject) -> PythonVersion {
 
 /// The registry every registry package of the lock names, when there is exactly one.
 fn lock_registry(project: &LockedProject) -> Option<String> {
-    let mut registries = project.packages.iter().filter_map(|package| match &package.source {
-        PackageSource::Registry(url) => Some(url.clone()),
-        _ => None,
-    });
+    let mut registries = project
+        .packages
+        .iter()
+        .filter_map(|package| match &package.source {
+            PackageSource::Registry(url) => Some(url.clone()),
+            _ => None,
+        });
     let first = registries.next()?;
     registries.all(|url| url == first).then_some(first)
 }
@@ -147,10 +157,12 @@ async fn audit_project(
         scan_budget: ScanBudget::default(),
         show_lockfile,
     };
-    audit::run(project, client, &audit_settings).await.map_err(|error| Failure {
-        status: ExitStatus::Incomplete,
-        error: error.into(),
-    })
+    audit::run(project, client, &audit_settings)
+        .await
+        .map_err(|error| Failure {
+            status: ExitStatus::Incomplete,
+            error: error.into(),
+        })
 }
 
 fn finish(audit: &Audit, args: &AuditArgs, settings: &Settings) -> Result<ExitStatus, Failure> {

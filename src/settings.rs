@@ -45,15 +45,25 @@ impl Settings {
         let target = args
             .target
             .as_deref()
-            .map(|t| t.parse::<Version>().map_err(|_| SettingsError::Target(t.to_string())))
+            .map(|t| {
+                t.parse::<Version>()
+                    .map_err(|_| SettingsError::Target(t.to_string()))
+            })
             .transpose()?;
         let python = args
             .python_version
             .as_deref()
-            .map(|p| p.parse::<PythonVersion>().map_err(|e| SettingsError::Python(e.to_string())))
+            .map(|p| {
+                p.parse::<PythonVersion>()
+                    .map_err(|e| SettingsError::Python(e.to_string()))
+            })
             .transpose()?;
         let platform = match args.python_platform.as_deref() {
-            Some(name) => name.parse().map_err(|e: crate::environment::UnknownPlatform| SettingsError::Platform(e.to_string()))?,
+            Some(name) => name
+                .parse()
+                .map_err(|e: crate::environment::UnknownPlatform| {
+                    SettingsError::Platform(e.to_string())
+                })?,
             None => Platform::host(),
         };
         let index_url = args
@@ -65,7 +75,9 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => match non_empty_env("NP2AUDIT_CACHE_DIR") {
                 Some(dir) => PathBuf::from(dir),
-                None => dirs::cache_dir().ok_or(SettingsError::CacheDir)?.join("np2audit"),
+                None => dirs::cache_dir()
+                    .ok_or(SettingsError::CacheDir)?
+                    .join("np2audit"),
             },
         };
         let cache_mode = if args.offline {
@@ -88,7 +100,9 @@ impl Settings {
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// The feature version of the `python3` on PATH, if there is one.

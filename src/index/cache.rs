@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::simple::ProjectFile;
 
@@ -88,7 +90,11 @@ impl Cache {
         Ok(Cache { pool })
     }
 
-    pub async fn page(&self, index_url: &str, name: &str) -> Result<Option<CachedPage>, CacheError> {
+    pub async fn page(
+        &self,
+        index_url: &str,
+        name: &str,
+    ) -> Result<Option<CachedPage>, CacheError> {
         let row = sqlx::query(
             "SELECT fetched_at, etag, last_modified, files_json FROM project_pages
              WHERE index_url = ? AND name = ?",
@@ -117,7 +123,8 @@ impl Cache {
         name: &str,
         page: &CachedPage,
     ) -> Result<(), CacheError> {
-        let files_json = serde_json::to_string(&page.files).map_err(|e| CacheError::Query(e.to_string()))?;
+        let files_json =
+            serde_json::to_string(&page.files).map_err(|e| CacheError::Query(e.to_string()))?;
         sqlx::query(
             "INSERT OR REPLACE INTO project_pages (index_url, name, fetched_at, etag, last_modified, files_json)
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -152,7 +159,12 @@ impl Cache {
         Ok(row.map(|row| row.get("metadata")))
     }
 
-    pub async fn store_metadata(&self, file_key: &str, filename: &str, metadata: &str) -> Result<(), CacheError> {
+    pub async fn store_metadata(
+        &self,
+        file_key: &str,
+        filename: &str,
+        metadata: &str,
+    ) -> Result<(), CacheError> {
         sqlx::query(
             "INSERT OR REPLACE INTO core_metadata (file_key, filename, metadata, stored_at) VALUES (?, ?, ?, ?)",
         )
@@ -165,12 +177,18 @@ impl Cache {
         Ok(())
     }
 
-    pub async fn scan(&self, file_key: &str, scanner_version: u32) -> Result<Option<String>, CacheError> {
-        let row = sqlx::query("SELECT result_json FROM wheel_scans WHERE file_key = ? AND scanner_version = ?")
-            .bind(file_key)
-            .bind(i64::from(scanner_version))
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn scan(
+        &self,
+        file_key: &str,
+        scanner_version: u32,
+    ) -> Result<Option<String>, CacheError> {
+        let row = sqlx::query(
+            "SELECT result_json FROM wheel_scans WHERE file_key = ? AND scanner_version = ?",
+        )
+        .bind(file_key)
+        .bind(i64::from(scanner_version))
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|row| row.get("result_json")))
     }
 
@@ -252,9 +270,18 @@ mod tests {
         let cached = cache.page("i", "a").await.unwrap().unwrap();
         assert_eq!(cached.files, vec![file()]);
         assert!(cached.is_fresh(Duration::from_secs(60)));
-        cache.store_metadata("sha256:ab", "a.whl", "Name: a").await.unwrap();
-        assert_eq!(cache.metadata("sha256:ab").await.unwrap().as_deref(), Some("Name: a"));
-        cache.store_scan("sha256:ab", 1, "a.whl", "{}").await.unwrap();
+        cache
+            .store_metadata("sha256:ab", "a.whl", "Name: a")
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.metadata("sha256:ab").await.unwrap().as_deref(),
+            Some("Name: a")
+        );
+        cache
+            .store_scan("sha256:ab", 1, "a.whl", "{}")
+            .await
+            .unwrap();
         assert!(cache.scan("sha256:ab", 2).await.unwrap().is_none());
         assert!(cache.scan("sha256:ab", 1).await.unwrap().is_some());
         assert!(!cache.host_refuses_ranges("h").await.unwrap());

@@ -113,6 +113,10 @@ impl HttpClient {
                             status: response.status.as_u16(),
                             attempts: attempt + 1,
                         }),
+                        Err(IndexError::Transport { url, message }) => Err(IndexError::Transport {
+                            url,
+                            message: format!("{message} (after {} attempts)", attempt + 1),
+                        }),
                         Err(error) => Err(error),
                     };
                 }
@@ -127,7 +131,11 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
     ) -> Result<HttpResponse, IndexError> {
-        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let transport = |error: reqwest::Error| IndexError::Transport {
             url: redact_url(url),

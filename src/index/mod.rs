@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use pep508_rs::PackageName;
 use reqwest::Url;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
+};
 use tokio::sync::{Mutex, OnceCell};
 
 pub use cache::Cache;
@@ -31,7 +34,11 @@ pub enum IndexError {
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
     #[error("{url}: HTTP {status} (after {attempts} attempts)")]
-    Status { url: String, status: u16, attempts: u32 },
+    Status {
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
     #[error("{url}: HTTP {status}")]
     Unexpected { url: String, status: u16 },
     #[error("{url}: not found on the index (HTTP 404)")]
@@ -83,11 +90,18 @@ const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
 
 impl IndexClient {
-    pub fn new(index_url: &str, http: HttpClient, cache: Cache, mode: CacheMode) -> Result<IndexClient, IndexError> {
-        let mut index_url = Url::parse(index_url).map_err(|error| IndexError::Client(format!(
-            "invalid index URL `{}`: {error}",
-            redact::redact_str(index_url)
-        )))?;
+    pub fn new(
+        index_url: &str,
+        http: HttpClient,
+        cache: Cache,
+        mode: CacheMode,
+    ) -> Result<IndexClient, IndexError> {
+        let mut index_url = Url::parse(index_url).map_err(|error| {
+            IndexError::Client(format!(
+                "invalid index URL `{}`: {error}",
+                redact::redact_str(index_url)
+            ))
+        })?;
         if !index_url.path().ends_with('/') {
             let path = format!("{}/", index_url.path());
             index_url.set_path(&path);
@@ -138,15 +152,23 @@ impl IndexClient {
     }
 
     /// Every file the index lists for a project.
-    pub async fn project_files(&self, name: &PackageName) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+    pub async fn project_files(
+        &self,
+        name: &PackageName,
+    ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
         let cell = {
             let mut pages = self.pages.lock().await;
             pages.entry(name.to_string()).or_default().clone()
         };
-        cell.get_or_init(|| self.fetch_project_files(name)).await.clone()
+        cell.get_or_init(|| self.fetch_project_files(name))
+            .await
+            .clone()
     }
 
-    async fn fetch_project_files(&self, name: &PackageName) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+    async fn fetch_project_files(
+        &self,
+        name: &PackageName,
+    ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
         let key = name.to_string();
         let cached = self.cache.page(&self.index_key, &key).await?;
         let page_url = self
@@ -172,10 +194,18 @@ impl IndexClient {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(simple::ACCEPT));
         if let Some(page) = &cached {
-            if let Some(etag) = page.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+            if let Some(etag) = page
+                .etag
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
                 headers.insert(IF_NONE_MATCH, etag);
             }
-            if let Some(modified) = page.last_modified.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+            if let Some(modified) = page
+                .last_modified
+                .as_deref()
+                .and_then(|m| HeaderValue::from_str(m).ok())
+            {
                 headers.insert(IF_MODIFIED_SINCE, modified);
             }
         }
@@ -193,12 +223,11 @@ impl IndexClient {
                     .get(CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                let files = simple::parse_project_page(&response.body, content_type, &page_url).map_err(|error| {
-                    IndexError::BadResponse {
+                let files = simple::parse_project_page(&response.body, content_type, &page_url)
+                    .map_err(|error| IndexError::BadResponse {
                         url: redact_url(&page_url),
                         message: error.to_string(),
-                    }
-                })?;
+                    })?;
                 let header = |name| {
                     response
                         .headers
@@ -245,7 +274,9 @@ impl IndexClient {
                 wheel.read_metadata().await?
             }
         };
-        self.cache.store_metadata(&key, &file.filename, &metadata).await?;
+        self.cache
+            .store_metadata(&key, &file.filename, &metadata)
+            .await?;
         Ok(metadata)
     }
 
@@ -255,7 +286,10 @@ impl IndexClient {
             return Ok(None);
         }
         let url = parse_file_url(&format!("{}.metadata", file.url))?;
-        let response = self.http.get(&url, HeaderMap::new(), MAX_METADATA_BYTES).await?;
+        let response = self
+            .http
+            .get(&url, HeaderMap::new(), MAX_METADATA_BYTES)
+            .await?;
         match response.status.as_u16() {
             200 => Ok(Some(String::from_utf8_lossy(&response.body).into_owned())),
             // Mirrors that drop the field often also lack the file; fall back quietly.

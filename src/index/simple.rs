@@ -162,7 +162,9 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
         if !tag_name.eq_ignore_ascii_case("a") {
             continue;
         }
-        let Some(href) = attribute("href") else { continue };
+        let Some(href) = attribute("href") else {
+            continue;
+        };
         let Ok(url) = base.join(href) else { continue };
         let text_end = rest.find("</").unwrap_or(rest.len());
         let text = unescape(rest[..text_end].trim());
@@ -178,7 +180,8 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
             .fragment()
             .and_then(|fragment| fragment.strip_prefix("sha256="))
             .map(str::to_ascii_lowercase);
-        let metadata_flag = attribute("data-core-metadata").or(attribute("data-dist-info-metadata"));
+        let metadata_flag =
+            attribute("data-core-metadata").or(attribute("data-dist-info-metadata"));
         let core_metadata = match metadata_flag {
             None => CoreMetadata::NotStated,
             Some("false") => CoreMetadata::Absent,
@@ -202,9 +205,8 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
 
 fn find_tag(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    (0..bytes.len()).find(|&i| {
-        bytes[i] == b'<' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
-    })
+    (0..bytes.len())
+        .find(|&i| bytes[i] == b'<' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic()))
 }
 
 /// `key="value"`, `key='value'`, `key=value` and bare `key` attributes.
@@ -293,14 +295,23 @@ mod tests {
 </body></html>"#;
         let files = parse_project_page(body, "text/html; charset=utf-8", &page_url()).unwrap();
         assert_eq!(files.len(), 3);
-        assert_eq!(files[0].filename, "Bottleneck-1.4.0-cp311-cp311-win_amd64.whl");
-        assert_eq!(files[0].url, "https://example.org/files/Bottleneck-1.4.0-cp311-cp311-win_amd64.whl");
+        assert_eq!(
+            files[0].filename,
+            "Bottleneck-1.4.0-cp311-cp311-win_amd64.whl"
+        );
+        assert_eq!(
+            files[0].url,
+            "https://example.org/files/Bottleneck-1.4.0-cp311-cp311-win_amd64.whl"
+        );
         assert_eq!(files[0].sha256.as_deref(), Some("abc"));
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
         assert_eq!(files[0].core_metadata, CoreMetadata::Available);
         assert_eq!(files[1].yanked.as_deref(), Some(""));
         assert_eq!(files[1].core_metadata, CoreMetadata::NotStated);
-        assert_eq!(files[2].url, "https://example.org/simple/bottleneck/plain.whl");
+        assert_eq!(
+            files[2].url,
+            "https://example.org/simple/bottleneck/plain.whl"
+        );
         assert_eq!(files[2].core_metadata, CoreMetadata::Absent);
     }
 

@@ -158,7 +158,10 @@ mod tests {
         .map(String::from)
         .to_vec();
         let declared = check_declared(&lines, env("3.11").markers(), &[], &target);
-        assert_eq!(declared.excluding, vec!["numpy <2,>=1.20", "numpy<1.28.0,>=1.21.6"]);
+        assert_eq!(
+            declared.excluding,
+            vec!["numpy <2,>=1.20", "numpy<1.28.0,>=1.21.6"]
+        );
         assert_eq!(declared.applicable.len(), 3);
         assert_eq!(declared.inactive.len(), 2);
         assert_eq!(declared.unparsable, vec!["numpy >= 1.20 ; !!! broken"]);
@@ -172,7 +175,10 @@ mod tests {
     #[test]
     fn target_edge_cases() {
         let admit = |spec: &str, target: &str| {
-            admits(&VersionSpecifiers::from_str(spec).unwrap(), &Version::from_str(target).unwrap())
+            admits(
+                &VersionSpecifiers::from_str(spec).unwrap(),
+                &Version::from_str(target).unwrap(),
+            )
         };
         assert!(!admit("<2", "2.0.0"));
         assert!(!admit("<2.3", "2.4.0"));

@@ -21,7 +21,12 @@ pub struct Style {
     pub color: bool,
 }
 
-pub fn render(audit: &Audit, format: OutputFormat, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(
+    audit: &Audit,
+    format: OutputFormat,
+    style: Style,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         OutputFormat::Table => table::render(audit, style, out),
         OutputFormat::Json => json::render(audit, out),

@@ -58,12 +58,23 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
         writeln!(out, "locked numpy: {}", audit.locked_numpy.join(", "))?;
     }
 
-    let capping: Vec<_> = audit.project_requirements.iter().filter(|r| r.excludes_target).collect();
+    let capping: Vec<_> = audit
+        .project_requirements
+        .iter()
+        .filter(|r| r.excludes_target)
+        .collect();
     if !capping.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", paint.verdict(Verdict::DeclaredBlocker, "project requirement"))?;
+        writeln!(
+            out,
+            "{}",
+            paint.verdict(Verdict::DeclaredBlocker, "project requirement")
+        )?;
         for requirement in capping {
-            let line = requirement.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            let line = requirement
+                .line
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default();
             writeln!(
                 out,
                 "  {} requires `{}` [{}]{line}: excludes NumPy {} — change this first",
@@ -77,9 +88,16 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
 
     let groups = by_verdict(audit);
     for verdict in Verdict::ALL {
-        let Some(packages) = groups.get(&verdict) else { continue };
+        let Some(packages) = groups.get(&verdict) else {
+            continue;
+        };
         writeln!(out)?;
-        writeln!(out, "{} ({})", paint.verdict(verdict, verdict.as_str()), packages.len())?;
+        writeln!(
+            out,
+            "{} ({})",
+            paint.verdict(verdict, verdict.as_str()),
+            packages.len()
+        )?;
         match verdict {
             Verdict::Ready | Verdict::Unaffected => compact_list(packages, &paint, out)?,
             _ => {
@@ -104,7 +122,14 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
         summary.not_in_environment
     )?;
     if audit.incomplete {
-        writeln!(out, "{}", paint.verdict(Verdict::Unknown, "incomplete: index or network failures left packages unknown"))?;
+        writeln!(
+            out,
+            "{}",
+            paint.verdict(
+                Verdict::Unknown,
+                "incomplete: index or network failures left packages unknown"
+            )
+        )?;
     }
     writeln!(
         out,
@@ -124,21 +149,38 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
     writeln!(out, "  {} {version}", paint.bold(&package.name))?;
     for evidence in &package.evidence {
         // Admitting requirements and plain facts are noise next to the finding itself.
-        if matches!(evidence.code, EvidenceCode::NumpyRequirement | EvidenceCode::PurePython) {
+        if matches!(
+            evidence.code,
+            EvidenceCode::NumpyRequirement | EvidenceCode::PurePython
+        ) {
             continue;
         }
-        writeln!(out, "    {} {}", paint.dim(&format!("[{}]", code_name(evidence.code))), evidence.message)?;
+        writeln!(
+            out,
+            "    {} {}",
+            paint.dim(&format!("[{}]", code_name(evidence.code))),
+            evidence.message
+        )?;
     }
     for path in &package.why {
         writeln!(out, "    {} {}", paint.dim("why:"), path.join(" → "))?;
     }
     if package.why_total > package.why.len() {
-        writeln!(out, "    {} and {} more", paint.dim("why:"), package.why_total - package.why.len())?;
+        writeln!(
+            out,
+            "    {} and {} more",
+            paint.dim("why:"),
+            package.why_total - package.why.len()
+        )?;
     }
     Ok(())
 }
 
-fn compact_list(packages: &[&PackageReport], paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
+fn compact_list(
+    packages: &[&PackageReport],
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let width = terminal_width();
     let mut line = String::from(" ");
     for (index, package) in packages.iter().enumerate() {

@@ -1,0 +1,626 @@
+//! The binary end to end against the fixture index: verdicts for every signature, every way
+//! an index can serve metadata, the cache, offline mode, exit codes and error messages.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::{FixtureIndex, IndexOptions, descriptions_dir};
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+fn np2audit(args: &[&str], cwd: Option<&Path>) -> Outcome {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_np2audit"));
+    command
+        .args(args)
+        .env_remove("UV_INDEX_URL")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("NP2AUDIT_CACHE_DIR")
+        .env("NO_COLOR", "1");
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let output = command.output().expect("run np2audit");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn fixture_lock() -> String {
+    repo("testdata/lockfiles/fixture-project/uv.lock")
+        .display()
+        .to_string()
+}
+
+/// Audit the fixture project's lock against `index` with a fresh or given cache.
+fn audit_fixture(index: &FixtureIndex, cache: &Path, extra: &[&str]) -> Outcome {
+    let lock = fixture_lock();
+    let url = index.simple_url();
+    let cache = cache.display().to_string();
+    let mut args = vec![
+        "lock",
+        &lock,
+        "--python-platform",
+        "linux",
+        "--index-url",
+        &url,
+        "--cache-dir",
+        &cache,
+    ];
+    args.extend_from_slice(extra);
+    np2audit(&args, None)
+}
+
+/// `name version → verdict` for every judged package.
+fn verdicts(report: &Value) -> Vec<(String, String)> {
+    let mut verdicts: Vec<(String, String)> = report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                format!(
+                    "{} {}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap_or("?")
+                ),
+                p["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    verdicts.sort();
+    verdicts
+}
+
+fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in report"))
+}
+
+fn codes(package: &Value) -> Vec<String> {
+    package["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn expected_fixture_verdicts() -> Vec<(String, String)> {
+    [
+        ("bottleneck 1.3.7", "binary-blocker"),
+        ("cyold 0.9.0", "binary-blocker"),
+        ("localtool 0.1.0", "unknown"),
+        ("oldcap 1.0.0", "declared-blocker"),
+        ("plainlib 17.0.0", "binary-blocker"),
+        ("pyruntime 2.1.0", "ready"),
+        ("sdistonly 0.5.0", "unknown"),
+        ("weakpkg 1.2.0", "suspect"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .to_vec()
+}
+
+/// Compare with a golden file; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo(&format!("tests/snapshots/{name}"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1\n{actual}",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "snapshot {name} differs:\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+/// Replace what changes from run to run: the index port, temporary paths, the repo path.
+fn stable(text: &str, index: &FixtureIndex) -> String {
+    text.replace(&index.base_url(), "http://<index>")
+        .replace(env!("CARGO_MANIFEST_DIR"), "<repo>")
+        .lines()
+        .filter(|line| !line.contains(" requests, "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn check_tells_a_numpy1_build_from_a_numpy2_build() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = np2audit(
+        &[
+            "check",
+            "bottleneck==1.3.7",
+            "bottleneck==1.4.0",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(
+        verdicts(&report),
+        vec![
+            ("bottleneck 1.3.7".into(), "binary-blocker".into()),
+            ("bottleneck 1.4.0".into(), "ready".into())
+        ]
+    );
+    // The default target: newest stable numpy admitting 3.11 (2.3.5; 2.4.0rc1 is a pre-release).
+    assert_eq!(report["target"]["numpy"], "2.3.5");
+    assert_eq!(report["lockfile"], Value::Null);
+    let old = &report["packages"][0];
+    let evidence = &old["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["code"] == "numpy1-build")
+        .unwrap();
+    assert!(evidence["member"].as_str().unwrap().ends_with(".so"));
+    assert!(
+        evidence["strings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "numpy.core._multiarray_umath")
+    );
+}
+
+#[test]
+fn every_signature_gets_its_verdict() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = np2audit(
+        &[
+            "check",
+            "cyold==0.9.0",
+            "cyold==1.0.0",
+            "pyruntime",
+            "weakpkg==1.2.0",
+            "plainlib==17.0.0",
+            "oldcap",
+            "sdistonly==0.5.0",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+            "--target",
+            "2.2.6",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(
+        verdicts(&report),
+        [
+            ("cyold 0.9.0", "binary-blocker"),
+            ("cyold 1.0.0", "ready"),
+            ("oldcap 1.0.0", "declared-blocker"),
+            ("plainlib 17.0.0", "binary-blocker"),
+            ("pyruntime 2.1.0", "ready"),
+            ("sdistonly 0.5.0", "unknown"),
+            ("weakpkg 1.2.0", "suspect"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .to_vec()
+    );
+    // `oldcap` without a version is its newest release, not the yanked 0.9.0 and not 1.0.0's cap ignored.
+    assert!(codes(package(&report, "oldcap")).contains(&"numpy-cap".to_string()));
+    assert!(codes(package(&report, "pyruntime")).contains(&"runtime-lookup".to_string()));
+    assert!(codes(package(&report, "weakpkg")).contains(&"weak-trace".to_string()));
+    assert!(codes(package(&report, "sdistonly")).contains(&"sdist-only".to_string()));
+    let plainlib = package(&report, "plainlib");
+    let member = plainlib["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["member"].as_str())
+        .unwrap();
+    assert_eq!(member, "plainlib/libplain_python.so.1700");
+    // A sdist-only package is unknown but not an index failure.
+    assert_eq!(report["incomplete"], false);
+}
+
+#[test]
+fn lock_report_snapshots() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let table = audit_fixture(&index, cache.path(), &[]);
+    assert_eq!(table.code, 1, "{}", table.stderr);
+    assert_snapshot("fixture-project.table.txt", &stable(&table.stdout, &index));
+
+    let json = audit_fixture(&index, cache.path(), &["--format", "json"]);
+    assert_eq!(json.code, 1);
+    let mut report = json.json();
+    assert_eq!(verdicts(&report), expected_fixture_verdicts());
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["target"]["numpy"], "2.3.5");
+    assert_eq!(report["target"]["python_version"], "3.11");
+    assert_eq!(report["lockfile"]["format"], "uv.lock");
+    assert_eq!(report["locked_numpy"], serde_json::json!(["1.26.4"]));
+    assert_eq!(report["project_requirements"][0]["requirement"], "numpy<2");
+    assert_eq!(report["project_requirements"][0]["excludes_target"], true);
+    assert_eq!(
+        report["not_in_environment"],
+        serde_json::json!(["colorama==0.4.6"])
+    );
+    assert_eq!(report["summary"]["not_in_environment"], 1);
+    // Why-paths go through extras and groups of the project.
+    assert_eq!(
+        package(&report, "cyold")["why"],
+        serde_json::json!([["fixture-app", "pyruntime==2.1.0", "cyold==0.9.0"]])
+    );
+    assert_eq!(
+        package(&report, "weakpkg")["why"],
+        serde_json::json!([["fixture-app", "weakpkg==1.2.0"]])
+    );
+    report["stats"] = Value::Null;
+    let text = serde_json::to_string_pretty(&report).unwrap();
+    assert_snapshot("fixture-project.json", &stable(&text, &index));
+}
+
+/// The same verdicts whichever way the index serves metadata and files.
+#[test]
+fn every_index_flavour_gives_the_same_verdicts() {
+    let flavours = [
+        ("json", IndexOptions::default()),
+        (
+            "html",
+            IndexOptions {
+                json: false,
+                ..IndexOptions::default()
+            },
+        ),
+        (
+            "no-metadata-files",
+            IndexOptions {
+                core_metadata_field: false,
+                metadata_files: false,
+                ..IndexOptions::default()
+            },
+        ),
+        (
+            "no-ranges",
+            IndexOptions {
+                core_metadata_field: false,
+                metadata_files: false,
+                ranges: false,
+                ..IndexOptions::default()
+            },
+        ),
+    ];
+    for (name, options) in flavours {
+        let ranges = options.ranges;
+        let metadata_files = options.metadata_files;
+        let index = FixtureIndex::start(&descriptions_dir(), options);
+        let cache = tempfile::tempdir().unwrap();
+        let out = audit_fixture(&index, cache.path(), &["--format", "json"]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert_eq!(verdicts(&out.json()), expected_fixture_verdicts(), "{name}");
+        let stats = index.stats();
+        if ranges {
+            // Range reads serve every wheel: no file is ever downloaded whole.
+            assert_eq!(
+                stats.file_requests, stats.range_requests,
+                "{name}: {:?}",
+                stats.paths
+            );
+        }
+        if !metadata_files {
+            assert!(stats.range_requests > 0, "{name}");
+        }
+    }
+}
+
+#[test]
+fn second_run_makes_no_requests_and_refresh_only_revalidates_pages() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let first = audit_fixture(&index, cache.path(), &["--format", "json"]);
+    assert!(index.stats().requests > 0);
+    index.reset_stats();
+    let second = audit_fixture(&index, cache.path(), &["--format", "json"]);
+    assert_eq!(index.stats().requests, 0, "{:?}", index.stats().paths);
+    let (mut a, mut b) = (first.json(), second.json());
+    assert_eq!(b["stats"]["requests"], 0);
+    assert!(b["stats"]["cache_hits"].as_u64().unwrap() > 0);
+    a["stats"] = Value::Null;
+    b["stats"] = Value::Null;
+    assert_eq!(a, b);
+
+    index.reset_stats();
+    let refreshed = audit_fixture(&index, cache.path(), &["--format", "json", "--refresh"]);
+    let stats = index.stats();
+    assert!(stats.pages > 0);
+    assert_eq!(stats.metadata, 0, "{:?}", stats.paths);
+    assert_eq!(stats.file_requests, 0, "{:?}", stats.paths);
+    assert_eq!(verdicts(&refreshed.json()), expected_fixture_verdicts());
+
+    // Offline after a run: the same answer from the cache alone.
+    let offline = audit_fixture(&index, cache.path(), &["--format", "json", "--offline"]);
+    assert_eq!(verdicts(&offline.json()), expected_fixture_verdicts());
+}
+
+#[test]
+fn offline_without_cache_is_incomplete_not_fine() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = np2audit(
+        &[
+            "check",
+            "pyruntime==2.1.0",
+            "--target",
+            "2.2.6",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+            "--offline",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(
+        verdicts(&report),
+        vec![("pyruntime 2.1.0".into(), "unknown".into())]
+    );
+    assert_eq!(codes(package(&report, "pyruntime")), vec!["offline-miss"]);
+    assert_eq!(index.stats().requests, 0);
+}
+
+#[test]
+fn index_down_is_incomplete_and_credentials_never_show() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("http://alice:hunter2@127.0.0.1:{port}/simple");
+    let out = np2audit(
+        &[
+            "check",
+            "pyruntime==2.1.0",
+            "--target",
+            "2.2.6",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+            "--index-url",
+            &url,
+            "--cache-dir",
+            &cache.path().display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stdout.contains("[index-error]"), "{}", out.stdout);
+    assert!(out.stdout.contains("incomplete"), "{}", out.stdout);
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    // Without --target the target itself cannot be chosen: incomplete, with advice.
+    let out = np2audit(
+        &[
+            "check",
+            "pyruntime==2.1.0",
+            "--index-url",
+            &url,
+            "--cache-dir",
+            &cache.path().display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("--target"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2"));
+}
+
+#[test]
+fn numpy2_already_locked_means_imports_fail_today() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let lock = repo("testdata/lockfiles/fixture-numpy2/uv.lock")
+        .display()
+        .to_string();
+    let out = np2audit(
+        &[
+            "lock",
+            &lock,
+            "--python-platform",
+            "linux",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["locked_numpy"], serde_json::json!(["2.2.6"]));
+    let bottleneck = package(&report, "bottleneck");
+    assert_eq!(bottleneck["verdict"], "binary-blocker");
+    assert!(codes(bottleneck).contains(&"import-fails-today".to_string()));
+    assert!(report["project_requirements"][0]["excludes_target"] == false);
+}
+
+#[test]
+fn other_platforms_choose_their_own_wheels_and_markers() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().display().to_string();
+    let url = index.simple_url();
+    let base = [
+        "--python-version",
+        "3.11",
+        "--index-url",
+        &url,
+        "--cache-dir",
+        &cache,
+        "--format",
+        "json",
+    ];
+    let mut args = vec!["check", "bottleneck==1.4.0", "--python-platform", "windows"];
+    args.extend_from_slice(&base);
+    let report = np2audit(&args, None).json();
+    assert_eq!(
+        package(&report, "bottleneck")["wheel"],
+        "Bottleneck-1.4.0-cp311-cp311-win_amd64.whl"
+    );
+    // No wheel for this platform: the closest one is judged, and the report says so.
+    let mut args = vec!["check", "pyruntime==2.1.0", "--python-platform", "macos"];
+    args.extend_from_slice(&base);
+    let report = np2audit(&args, None).json();
+    assert!(codes(package(&report, "pyruntime")).contains(&"closest-wheel".to_string()));
+    // On Windows the marker-guarded colorama is installed (and is not on this index).
+    let lock = fixture_lock();
+    let mut args = vec![
+        "lock",
+        &lock,
+        "--python-platform",
+        "windows",
+        "--target",
+        "2.2.6",
+    ];
+    args.extend_from_slice(&base);
+    let report = np2audit(&args, None).json();
+    assert_eq!(report["not_in_environment"], serde_json::json!([]));
+    assert_eq!(package(&report, "colorama")["verdict"], "unknown");
+    assert_eq!(codes(package(&report, "colorama")), vec!["not-on-index"]);
+}
+
+#[test]
+fn bad_input_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("uv.lock");
+    std::fs::write(&broken, "version = 1\n\n[[package]]\nname = \"a\"\nversion = \"1.0\"\nsource = { registry = \"https://x\" }\ndependencies = [{ name = \"missing\" }]\n").unwrap();
+    let out = np2audit(&["lock", &broken.display().to_string()], None);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(&format!("{}:7:", broken.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+
+    let poetry = dir.path().join("poetry.lock");
+    std::fs::write(&poetry, "[[package]]\n").unwrap();
+    let out = np2audit(&["lock", &poetry.display().to_string()], None);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("poetry.lock files are not supported yet"),
+        "{}",
+        out.stderr
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = np2audit(&["lock"], Some(empty.path()));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("no uv.lock in the current directory"),
+        "{}",
+        out.stderr
+    );
+
+    let out = np2audit(
+        &[
+            "lock",
+            &dir.path().join("absent.lock").display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("absent.lock"), "{}", out.stderr);
+
+    let out = np2audit(
+        &[
+            "check",
+            "numpy>=1",
+            "--python-platform",
+            "linux",
+            "--target",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("only exact `==` pins"),
+        "{}",
+        out.stderr
+    );
+
+    for (flag, value, message) in [
+        ("--python-platform", "solaris", "unknown platform `solaris`"),
+        (
+            "--python-version",
+            "three",
+            "invalid Python version `three`",
+        ),
+        ("--target", "two", "`two` is not a PEP 440 version"),
+    ] {
+        let out = np2audit(&["check", "bottleneck", flag, value], None);
+        assert_eq!(out.code, 2, "{flag}");
+        assert!(out.stderr.contains(message), "{flag}: {}", out.stderr);
+    }
+    let out = np2audit(&["lock", "--format", "yaml"], None);
+    assert_eq!(out.code, 2);
+}
