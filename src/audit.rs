@@ -98,8 +98,6 @@ pub enum EvidenceCode {
     OfflineMiss,
     /// Git, URL or path sources: not judged from an index.
     NotFromIndex,
-    /// Uploaded before NumPy 2.0's first release candidate.
-    UploadedBeforeNumpy2,
 }
 
 #[derive(Debug, Clone, Serialize)]
