@@ -83,6 +83,9 @@ pub struct IndexClient {
     cache_hits: AtomicU64,
     /// One fetch per project per run, however many packages ask.
     pages: Mutex<HashMap<String, PageCell>>,
+    /// Hosts that answered 404 for a `.metadata` file their pages did not advertise: later
+    /// unadvertised files on them go straight to range reads.
+    hosts_without_metadata: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Largest project page, `.metadata` file or METADATA member accepted.
@@ -114,6 +117,7 @@ impl IndexClient {
             mode,
             cache_hits: AtomicU64::new(0),
             pages: Mutex::new(HashMap::new()),
+            hosts_without_metadata: std::sync::Mutex::default(),
         })
     }
 
@@ -286,6 +290,11 @@ impl IndexClient {
             return Ok(None);
         }
         let url = parse_file_url(&format!("{}.metadata", file.url))?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        let unadvertised = file.core_metadata == CoreMetadata::NotStated;
+        if unadvertised && self.lacks_metadata_files(&host) {
+            return Ok(None);
+        }
         let response = self
             .http
             .get(&url, HeaderMap::new(), MAX_METADATA_BYTES)
@@ -293,12 +302,27 @@ impl IndexClient {
         match response.status.as_u16() {
             200 => Ok(Some(String::from_utf8_lossy(&response.body).into_owned())),
             // Mirrors that drop the field often also lack the file; fall back quietly.
-            403 | 404 | 410 => Ok(None),
+            403 | 404 | 410 => {
+                if unadvertised {
+                    self.hosts_without_metadata
+                        .lock()
+                        .expect("lock not poisoned")
+                        .insert(host);
+                }
+                Ok(None)
+            }
             status => Err(IndexError::Unexpected {
                 url: redact_url(&url),
                 status,
             }),
         }
+    }
+
+    fn lacks_metadata_files(&self, host: &str) -> bool {
+        self.hosts_without_metadata
+            .lock()
+            .expect("lock not poisoned")
+            .contains(host)
     }
 
     /// Open a wheel for member reads: range reads where the host allows them.

@@ -195,7 +195,8 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
                 .map(unescape)
                 .filter(|r| !r.trim().is_empty()),
             size: None,
-            upload_time: None,
+            // Not in PEP 503, but some mirrors add it; it feeds the upload-date prior.
+            upload_time: attribute("data-upload-time").map(unescape),
             yanked: attribute("data-yanked").map(unescape),
             core_metadata,
         });
@@ -290,7 +291,7 @@ mod tests {
     fn html_page_as_pypi_and_mirrors_write_it() {
         let body = br#"<!DOCTYPE html><html><body><h1>Links for bottleneck</h1>
 <a href="../../files/Bottleneck-1.4.0-cp311-cp311-win_amd64.whl#sha256=ABC" data-requires-python="&gt;=3.9" data-core-metadata="sha256=1">Bottleneck-1.4.0-cp311-cp311-win_amd64.whl</a><br/>
-<a href='https://x.example/Bottleneck-1.3.7.tar.gz' data-yanked="">Bottleneck-1.3.7.tar.gz</a>
+<a href='https://x.example/Bottleneck-1.3.7.tar.gz' data-yanked="" data-upload-time="2023-02-09T09:20:00Z">Bottleneck-1.3.7.tar.gz</a>
 <a href=plain.whl data-dist-info-metadata=false>plain.whl</a>
 </body></html>"#;
         let files = parse_project_page(body, "text/html; charset=utf-8", &page_url()).unwrap();
@@ -307,6 +308,7 @@ mod tests {
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
         assert_eq!(files[0].core_metadata, CoreMetadata::Available);
         assert_eq!(files[1].yanked.as_deref(), Some(""));
+        assert_eq!(files[1].upload_time.as_deref(), Some("2023-02-09T09:20:00Z"));
         assert_eq!(files[1].core_metadata, CoreMetadata::NotStated);
         assert_eq!(
             files[2].url,
