@@ -146,6 +146,10 @@ impl DependencyGraph {
                 total: 0,
             };
         }
+        // Lock order (alphabetical in uv.lock) makes the listed paths the same on every run.
+        for list in parents.values_mut() {
+            list.sort();
+        }
         let total = count_paths(target, &parents, &mut BTreeMap::new());
         let mut paths = Vec::new();
         let mut suffix = vec![target];
@@ -207,6 +211,156 @@ fn collect_paths(
                 collect_paths(parent, parents, suffix, paths, limit);
                 suffix.pop();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::lockfile::{LockFormat, parse_lockfile};
+
+    /// A diamond (app → a, b → c) plus marker-, extra- and group-guarded edges.
+    const LOCK: &str = r#"
+version = 1
+revision = 3
+requires-python = ">=3.10"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "a" },
+    { name = "b" },
+    { name = "winonly", marker = "sys_platform == 'win32'" },
+]
+
+[package.optional-dependencies]
+fast = [{ name = "e", extra = ["speed"] }]
+
+[package.dev-dependencies]
+dev = [{ name = "d" }]
+
+[[package]]
+name = "a"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "c" }]
+
+[[package]]
+name = "b"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "c" }]
+
+[[package]]
+name = "c"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "d"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "e"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[package.optional-dependencies]
+speed = [{ name = "f" }]
+
+[[package]]
+name = "f"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "winonly"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+"#;
+
+    fn setup(platform: &str) -> (LockedProject, DependencyGraph, InstalledSet) {
+        let project =
+            parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, LOCK.as_bytes()).unwrap();
+        let graph = DependencyGraph::new(&project);
+        let environment =
+            TargetEnvironment::new("3.11".parse().unwrap(), platform.parse().unwrap());
+        let installed = graph.installed(&project, &environment);
+        (project, graph, installed)
+    }
+
+    fn id(project: &LockedProject, name: &str) -> PackageId {
+        project
+            .ids()
+            .find(|&id| project.package(id).name.as_ref() == name)
+            .unwrap()
+    }
+
+    fn names(project: &LockedProject, set: &InstalledSet) -> Vec<String> {
+        set.packages
+            .keys()
+            .map(|&id| project.package(id).name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn markers_extras_and_groups_decide_what_is_installed() {
+        let (project, _, linux) = setup("linux");
+        let mut installed = names(&project, &linux);
+        installed.sort();
+        // `f` comes through the extra `speed` that the project's `fast` extra asks of `e`.
+        assert_eq!(installed, ["a", "app", "b", "c", "d", "e", "f"]);
+        let (project, _, windows) = setup("windows");
+        assert!(names(&project, &windows).contains(&"winonly".to_string()));
+    }
+
+    #[test]
+    fn why_paths_are_all_the_shortest_ones() {
+        let (project, graph, installed) = setup("linux");
+        let why = graph.why_paths(&installed, id(&project, "c"), 5);
+        assert_eq!(why.total, 2);
+        let rendered: Vec<Vec<String>> = why
+            .paths
+            .iter()
+            .map(|path| {
+                path.iter()
+                    .map(|&n| project.package(n).name.to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rendered, [["app", "a", "c"], ["app", "b", "c"]]);
+        let capped = graph.why_paths(&installed, id(&project, "c"), 1);
+        assert_eq!((capped.paths.len(), capped.total), (1, 2));
+        let not_installed = graph.why_paths(&installed, id(&project, "winonly"), 5);
+        assert_eq!(not_installed.total, 0);
+    }
+
+    #[test]
+    fn forked_versions_resolve_per_environment() {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lockfiles/ds2023-numpy1/uv.lock"),
+        )
+        .unwrap();
+        let project = parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, &bytes).unwrap();
+        let graph = DependencyGraph::new(&project);
+        for (python, contourpy) in [("3.10", "1.3.2"), ("3.11", "1.3.3")] {
+            let environment =
+                TargetEnvironment::new(python.parse().unwrap(), "linux".parse().unwrap());
+            let installed = graph.installed(&project, &environment);
+            let versions: Vec<String> = installed
+                .packages
+                .keys()
+                .map(|&id| project.package(id))
+                .filter(|p| p.name.as_ref() == "contourpy")
+                .map(|p| p.version.as_ref().unwrap().to_string())
+                .collect();
+            assert_eq!(versions, [contourpy], "python {python}");
         }
     }
 }
