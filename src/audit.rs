@@ -98,6 +98,8 @@ pub enum EvidenceCode {
     OfflineMiss,
     /// Git, URL or path sources: not judged from an index.
     NotFromIndex,
+    /// A 2.x build signature on a wheel uploaded before NumPy 2.0rc1: contradictory.
+    UploadPredatesNumpy2,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -698,7 +700,18 @@ impl JudgeContext<'_> {
                         format!("{member} was built against NumPy 2.x headers{oldest}"),
                     )
                 });
-                (false, true, false)
+                // The upload date is a prior, never a verdict: a 2.x build uploaded before 2.x
+                // headers existed contradicts itself, so neither reading is trusted.
+                if early {
+                    let uploaded = wheel.upload_time.as_deref().unwrap_or_default();
+                    evidence.push(Evidence::new(
+                        EvidenceCode::UploadPredatesNumpy2,
+                        format!(
+                            "but the wheel was uploaded {uploaded}, before NumPy 2.0's first release candidate ({NUMPY2_FIRST_CANDIDATE}): it cannot have been built against 2.x headers"
+                        ),
+                    ));
+                }
+                (false, true, early)
             }
             WheelBuild::RuntimeLookup { member, strings } => {
                 evidence.push(Evidence {

@@ -223,6 +223,7 @@ fn every_signature_gets_its_verdict() {
             "plainlib==17.0.0",
             "oldcap",
             "sdistonly==0.5.0",
+            "earlybird==0.3.0",
             "--python-version",
             "3.11",
             "--python-platform",
@@ -245,6 +246,7 @@ fn every_signature_gets_its_verdict() {
         [
             ("cyold 0.9.0", "binary-blocker"),
             ("cyold 1.0.0", "ready"),
+            ("earlybird 0.3.0", "suspect"),
             ("oldcap 1.0.0", "declared-blocker"),
             ("plainlib 17.0.0", "binary-blocker"),
             ("pyruntime 2.1.0", "ready"),
@@ -259,6 +261,7 @@ fn every_signature_gets_its_verdict() {
     assert!(codes(package(&report, "pyruntime")).contains(&"runtime-lookup".to_string()));
     assert!(codes(package(&report, "weakpkg")).contains(&"weak-trace".to_string()));
     assert!(codes(package(&report, "sdistonly")).contains(&"sdist-only".to_string()));
+    assert!(codes(package(&report, "earlybird")).contains(&"upload-predates-numpy2".to_string()));
     let plainlib = package(&report, "plainlib");
     let member = plainlib["evidence"]
         .as_array()
