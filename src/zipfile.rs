@@ -4,7 +4,9 @@
 //! goes: fetch the last [`TAIL_PROBE`] bytes, [`locate_central_directory`] (fetch more on
 //! [`ZipError::NeedMoreTail`]), take the directory from the tail ([`central_directory_in_tail`]) or
 //! fetch it, [`parse_central_directory_at`], then per member fetch [`member_fetch_range`], cut out
-//! its data with [`member_data_from_header`] and stream it through [`inflate_member`].
+//! its data with [`member_data_from_header`] and decompress it with [`inflate_member`] — or, for
+//! members too large to hold, fetch the data in pieces and push each through a
+//! [`MemberInflater`], which stops as soon as its sink has seen enough.
 //!
 //! All input is treated as hostile: lengths and offsets come from the archive, so every sum is
 //! checked and every slice is bounds-checked.
@@ -22,7 +24,7 @@ pub const TAIL_PROBE: u64 = 65_536 + 22 + 20 + 56;
 /// writers put a few dozen bytes there; if a member needs more, [`member_data_from_header`] says so.
 pub const LOCAL_EXTRA_ALLOWANCE: u64 = 1024;
 
-/// Size of the chunks [`inflate_member`] hands to its sink.
+/// Size of the chunks a [`MemberInflater`] hands to its sink.
 const OUTPUT_CHUNK: usize = 64 * 1024;
 
 /// How far decompressed output may run past the directory's declared size before it counts as a
@@ -571,22 +573,23 @@ pub fn list_entries(whole: &[u8], max_entries: usize) -> Result<Vec<ZipEntry>, Z
     parse_central_directory_at(directory, &location, max_entries)
 }
 
-/// Streaming decompression of one member's compressed bytes (method 0 stored, 8 deflate; others
-/// -> UnsupportedCompression), calling `sink` with chunks of decompressed data (at most 64 KiB).
-/// `compressed` may run past the member's compressed size; the excess is ignored. Stops with
-/// [`ZipError::TooLarge`] if the output exceeds `max_output` bytes (decompression-bomb guard) or
-/// exceeds the entry's declared uncompressed_size by more than a little (declared lies). `sink`
-/// returns Break to stop early successfully (`Ok(false)`: "stopped early"); `Ok(true)` means the
-/// member was fully read and its CRC-32 matched.
+/// Decompression of one member's compressed bytes held whole in memory (method 0 stored,
+/// 8 deflate; others -> UnsupportedCompression), calling `sink` with chunks of decompressed data
+/// (at most 64 KiB). `compressed` may run past the member's compressed size; the excess is
+/// ignored. Stops with [`ZipError::TooLarge`] if the output exceeds `max_output` bytes
+/// (decompression-bomb guard) or exceeds the entry's declared uncompressed_size by more than a
+/// little (declared lies). `sink` returns Break to stop early successfully (`Ok(false)`: "stopped
+/// early"); `Ok(true)` means the member was fully read and its CRC-32 matched.
+///
+/// This is a [`MemberInflater`] fed once; callers that fetch the data in pieces use that.
 pub fn inflate_member(
     entry: &ZipEntry,
     compressed: &[u8],
     max_output: u64,
-    sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+    mut sink: impl FnMut(&[u8]) -> ControlFlow<()>,
 ) -> Result<bool, ZipError> {
-    if !matches!(entry.compression, METHOD_STORED | METHOD_DEFLATED) {
-        return Err(ZipError::UnsupportedCompression(entry.compression));
-    }
+    let mut inflater = MemberInflater::new(entry, max_output)?;
+    // All of the data is at hand, so a short slice is known to be truncated before any output.
     let input = usize::try_from(entry.compressed_size)
         .ok()
         .and_then(|len| compressed.get(..len))
@@ -595,96 +598,277 @@ pub fn inflate_member(
             needed: entry.compressed_size,
             available: len_u64(compressed),
         })?;
-    let mut output = Output {
-        name: &entry.name,
-        limit: max_output.min(entry.uncompressed_size.saturating_add(DECLARED_SIZE_SLACK)),
-        written: 0,
-        crc: Crc::new(),
-        sink,
-    };
-    let finished = match entry.compression {
-        METHOD_STORED => output.stored(input)?,
-        // Some writers store an empty member as deflate with no data at all.
-        _ if input.is_empty() => true,
-        _ => output.inflate(input)?,
-    };
-    if finished && output.crc.sum() != entry.crc32 {
-        return Err(corrupt(format!(
-            "member {:?} fails its CRC-32 check",
-            entry.name
-        )));
-    }
-    Ok(finished)
+    inflater.push(input, &mut sink)?;
+    inflater.finish()
 }
 
-/// The receiving end of [`inflate_member`]: enforces the size limit and keeps the CRC.
-struct Output<'a, F> {
-    name: &'a str,
+/// Where a [`MemberInflater`] stands after a [`push`](MemberInflater::push).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Not all of the member's data has been seen: push the next compressed bytes.
+    NeedMore,
+    /// The member was read to its end and its CRC-32 matched. Further input is ignored.
+    Finished,
+    /// The sink returned Break: reading stopped early, successfully. Further input is ignored.
+    StoppedEarly,
+}
+
+enum Decoder {
+    Stored,
+    /// Raw deflate (no zlib header), with the buffer its output goes through.
+    Deflated {
+        stream: Box<Decompress>,
+        buffer: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Done(Progress),
+    /// A push failed; the member cannot be read further.
+    Failed,
+}
+
+/// Streaming decompression of one member whose compressed bytes arrive in pieces (e.g. HTTP
+/// range reads): [`push`](Self::push) the pieces in file order until it reports anything but
+/// [`Progress::NeedMore`] (or the data runs out), then [`finish`](Self::finish).
+///
+/// It holds one 64 KiB output buffer and the inflate state, whatever the member's size. Input
+/// past the member's compressed size is ignored, so pieces may overshoot its end. The guards of
+/// [`inflate_member`] apply as the data streams: output past `max_output`, or past the declared
+/// uncompressed size by more than a little (1 KiB), fails with [`ZipError::TooLarge`]
+/// before the sink sees those bytes, and a member read to its end must match its CRC-32.
+pub struct MemberInflater {
+    decoder: Decoder,
+    output: Output,
+    compressed_size: u64,
+    /// Compressed bytes taken in so far.
+    consumed: u64,
+    expected_crc: u32,
+    state: State,
+}
+
+impl MemberInflater {
+    /// Fails with [`ZipError::UnsupportedCompression`] for methods other than stored and deflate.
+    pub fn new(entry: &ZipEntry, max_output: u64) -> Result<MemberInflater, ZipError> {
+        let decoder = match entry.compression {
+            METHOD_STORED => Decoder::Stored,
+            METHOD_DEFLATED => Decoder::Deflated {
+                stream: Box::new(Decompress::new(false)),
+                buffer: vec![0; OUTPUT_CHUNK],
+            },
+            other => return Err(ZipError::UnsupportedCompression(other)),
+        };
+        Ok(MemberInflater {
+            decoder,
+            output: Output {
+                name: entry.name.clone(),
+                limit: max_output.min(entry.uncompressed_size.saturating_add(DECLARED_SIZE_SLACK)),
+                written: 0,
+                crc: Crc::new(),
+            },
+            compressed_size: entry.compressed_size,
+            consumed: 0,
+            expected_crc: entry.crc32,
+            state: State::Running,
+        })
+    }
+
+    /// Compressed bytes of the member not taken in yet.
+    pub fn compressed_remaining(&self) -> u64 {
+        self.compressed_size - self.consumed
+    }
+
+    /// Decompressed bytes handed to the sink so far.
+    pub fn written(&self) -> u64 {
+        self.output.written
+    }
+
+    /// Take the next compressed bytes (continuing where the previous push ended) and hand what
+    /// they decompress to on to `sink`, in chunks of at most 64 KiB. Once the member is finished
+    /// or stopped, further pushes read nothing and report the same again.
+    pub fn push(
+        &mut self,
+        compressed_chunk: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<Progress, ZipError> {
+        match self.state {
+            State::Running => {}
+            State::Done(progress) => return Ok(progress),
+            State::Failed => {
+                return Err(corrupt(format!(
+                    "member {:?} is read on after an error",
+                    self.output.name
+                )));
+            }
+        }
+        let take = usize::try_from(self.compressed_remaining())
+            .map_or(compressed_chunk.len(), |remaining| {
+                remaining.min(compressed_chunk.len())
+            });
+        let input = &compressed_chunk[..take];
+        let result = match &mut self.decoder {
+            Decoder::Stored => {
+                self.output
+                    .stored(input, &mut self.consumed, self.compressed_size, sink)
+            }
+            Decoder::Deflated { stream, buffer } => self.output.inflate(
+                stream,
+                buffer,
+                input,
+                &mut self.consumed,
+                self.compressed_size,
+                sink,
+            ),
+        };
+        let result = match result {
+            Ok(Progress::Finished) if self.output.crc.sum() != self.expected_crc => Err(corrupt(
+                format!("member {:?} fails its CRC-32 check", self.output.name),
+            )),
+            other => other,
+        };
+        self.state = match result {
+            Ok(Progress::NeedMore) => State::Running,
+            Ok(progress) => State::Done(progress),
+            Err(_) => State::Failed,
+        };
+        result
+    }
+
+    /// The outcome once no more input will come: `Ok(true)` if the member was read to its end
+    /// (CRC-32 checked), `Ok(false)` if the sink stopped it early; an error if the data pushed
+    /// ended before the member did.
+    pub fn finish(self) -> Result<bool, ZipError> {
+        match self.state {
+            State::Done(Progress::Finished) => Ok(true),
+            State::Done(Progress::StoppedEarly) => Ok(false),
+            State::Failed => Err(corrupt(format!(
+                "member {:?} could not be read",
+                self.output.name
+            ))),
+            State::Running | State::Done(Progress::NeedMore) => {
+                Err(if self.consumed < self.compressed_size {
+                    ZipError::Truncated {
+                        what: "member data",
+                        needed: self.compressed_size,
+                        available: self.consumed,
+                    }
+                } else {
+                    self.output.ends_early()
+                })
+            }
+        }
+    }
+}
+
+/// The receiving end of a [`MemberInflater`]: enforces the size limit and keeps the CRC.
+struct Output {
+    name: String,
     limit: u64,
     written: u64,
     crc: Crc,
-    sink: F,
 }
 
-impl<F: FnMut(&[u8]) -> ControlFlow<()>> Output<'_, F> {
+impl Output {
     /// Hands one chunk on; `Ok(false)` once the sink wants no more.
-    fn emit(&mut self, chunk: &[u8]) -> Result<bool, ZipError> {
+    fn emit(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<bool, ZipError> {
         self.written = self.written.saturating_add(len_u64(chunk));
         if self.written > self.limit {
             return Err(self.too_large());
         }
         self.crc.update(chunk);
-        Ok((self.sink)(chunk).is_continue())
+        Ok(sink(chunk).is_continue())
     }
 
     fn too_large(&self) -> ZipError {
         ZipError::TooLarge {
-            name: self.name.to_owned(),
+            name: self.name.clone(),
             limit: self.limit,
         }
     }
 
-    fn stored(&mut self, data: &[u8]) -> Result<bool, ZipError> {
-        if len_u64(data) > self.limit {
-            return Err(self.too_large());
-        }
-        for chunk in data.chunks(OUTPUT_CHUNK) {
-            if !self.emit(chunk)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+    fn ends_early(&self) -> ZipError {
+        corrupt(format!(
+            "member {:?}: deflate data ends before its final block",
+            self.name
+        ))
     }
 
-    fn inflate(&mut self, data: &[u8]) -> Result<bool, ZipError> {
-        let mut inflater = Decompress::new(false);
-        let mut buffer = vec![0; OUTPUT_CHUNK];
+    fn stored(
+        &mut self,
+        input: &[u8],
+        consumed: &mut u64,
+        compressed_size: u64,
+        sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<Progress, ZipError> {
+        // Stored output is the input: a member larger than the limit fails before any output.
+        if compressed_size > self.limit {
+            return Err(self.too_large());
+        }
+        for chunk in input.chunks(OUTPUT_CHUNK) {
+            *consumed += len_u64(chunk);
+            if !self.emit(chunk, sink)? {
+                return Ok(Progress::StoppedEarly);
+            }
+        }
+        Ok(if *consumed == compressed_size {
+            Progress::Finished
+        } else {
+            Progress::NeedMore
+        })
+    }
+
+    fn inflate(
+        &mut self,
+        stream: &mut Decompress,
+        buffer: &mut [u8],
+        mut input: &[u8],
+        consumed: &mut u64,
+        compressed_size: u64,
+        sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<Progress, ZipError> {
+        // Some writers store an empty member as deflate with no data at all.
+        if compressed_size == 0 {
+            return Ok(Progress::Finished);
+        }
         loop {
-            let consumed = inflater.total_in();
-            let produced_before = inflater.total_out();
-            let rest = usize::try_from(consumed)
-                .ok()
-                .and_then(|at| data.get(at..))
-                .unwrap_or_default();
-            let status = inflater
-                .decompress(rest, &mut buffer, FlushDecompress::None)
+            let (in_before, out_before) = (stream.total_in(), stream.total_out());
+            let status = stream
+                .decompress(input, buffer, FlushDecompress::None)
                 .map_err(|err| {
                     corrupt(format!("member {:?}: bad deflate data: {err}", self.name))
                 })?;
-            let produced = usize::try_from(inflater.total_out() - produced_before)
+            let used = usize::try_from(stream.total_in() - in_before)
+                .unwrap_or(usize::MAX)
+                .min(input.len());
+            input = &input[used..];
+            *consumed += used as u64;
+            let produced = usize::try_from(stream.total_out() - out_before)
                 .unwrap_or(usize::MAX)
                 .min(buffer.len());
-            if produced > 0 && !self.emit(&buffer[..produced])? {
-                return Ok(false);
+            if produced > 0 && !self.emit(&buffer[..produced], sink)? {
+                return Ok(Progress::StoppedEarly);
             }
             if status == Status::StreamEnd {
-                return Ok(true);
+                return Ok(Progress::Finished);
             }
-            if produced == 0 && inflater.total_in() == consumed {
-                return Err(corrupt(format!(
-                    "member {:?}: deflate data ends before its final block",
-                    self.name
-                )));
+            if produced == 0 && used == 0 {
+                // The output buffer had room, so only a lack of input can stall a sound stream.
+                if !input.is_empty() {
+                    return Err(corrupt(format!(
+                        "member {:?}: deflate data makes no progress",
+                        self.name
+                    )));
+                }
+                if *consumed == compressed_size {
+                    return Err(self.ends_early());
+                }
+                return Ok(Progress::NeedMore);
             }
         }
     }
@@ -1286,6 +1470,227 @@ mod tests {
         assert!(matches!(
             local_header_len(&zip[..29]),
             Err(ZipError::Truncated { needed: 30, .. })
+        ));
+    }
+
+    /// Push `data` through a [`MemberInflater`] in pieces of `piece` bytes, collecting the output,
+    /// until it stops asking; then finish.
+    fn collect_chunked(
+        entry: &ZipEntry,
+        data: &[u8],
+        piece: usize,
+        max_output: u64,
+    ) -> Result<(Vec<u8>, bool), ZipError> {
+        let mut inflater = MemberInflater::new(entry, max_output)?;
+        let mut out = Vec::new();
+        let mut sink = |chunk: &[u8]| {
+            assert!(chunk.len() <= OUTPUT_CHUNK);
+            out.extend_from_slice(chunk);
+            ControlFlow::Continue(())
+        };
+        for chunk in data.chunks(piece) {
+            if inflater.push(chunk, &mut sink)? != Progress::NeedMore {
+                break;
+            }
+        }
+        let finished = inflater.finish()?;
+        Ok((out, finished))
+    }
+
+    #[test]
+    fn chunked_input_gives_the_one_shot_output() {
+        let text = sample_text();
+        let random = noise(200_000, 11);
+        let zip = build_zip(
+            &[
+                deflated("text.so", &text),
+                deflated("random.so", &random),
+                stored("stored.so", &text[..150_000]),
+                deflated("empty.so", b""),
+                stored("tiny.py", b"x = 1\n"),
+            ],
+            "",
+            false,
+        );
+        for entry in list_entries(&zip, 10).unwrap() {
+            let data = member_data(&zip, &entry).unwrap();
+            let one_shot = collect(&entry, data).unwrap();
+            assert_eq!(one_shot.len() as u64, entry.uncompressed_size);
+            // A generous range read hands in bytes past the member's end too.
+            let with_slack = [data, &[0x5A; 3000][..]].concat();
+            for piece in [1, 7, 4096, 64 * 1024, 1 << 20] {
+                for input in [data, &with_slack[..]] {
+                    let (out, finished) = collect_chunked(&entry, input, piece, u64::MAX).unwrap();
+                    assert!(finished, "{} in {piece}-byte pieces", entry.name);
+                    assert!(out == one_shot, "{} in {piece}-byte pieces", entry.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pushes_after_the_end_read_nothing() {
+        let text = sample_text();
+        let zip = build_zip(&[deflated("d", &text)], "", false);
+        let entry = list_entries(&zip, 10).unwrap().remove(0);
+        let data = member_data(&zip, &entry).unwrap();
+        let mut inflater = MemberInflater::new(&entry, u64::MAX).unwrap();
+        let mut seen = 0;
+        let mut sink = |chunk: &[u8]| {
+            seen += chunk.len();
+            ControlFlow::Continue(())
+        };
+        let (head, rest) = data.split_at(data.len() / 2);
+        assert_eq!(inflater.push(head, &mut sink).unwrap(), Progress::NeedMore);
+        assert_eq!(inflater.compressed_remaining(), rest.len() as u64);
+        assert_eq!(inflater.push(rest, &mut sink).unwrap(), Progress::Finished);
+        assert_eq!(inflater.compressed_remaining(), 0);
+        assert_eq!(inflater.push(data, &mut sink).unwrap(), Progress::Finished);
+        assert_eq!(inflater.written(), text.len() as u64);
+        assert!(inflater.finish().unwrap());
+        assert_eq!(seen, text.len());
+    }
+
+    #[test]
+    fn bomb_guard_triggers_mid_stream() {
+        let zeros = vec![0u8; 20_000_000];
+        let zip = build_zip(&[deflated("bomb.so", &zeros)], "", false);
+        drop(zeros);
+        let entry = list_entries(&zip, 10).unwrap().remove(0);
+        let data = member_data(&zip, &entry).unwrap();
+        for (max_output, declared, limit) in [
+            // The caller's limit.
+            (1_000_000, entry.uncompressed_size, 1_000_000),
+            // The directory's declared size, when it lies.
+            (u64::MAX, 500_000, 500_000 + DECLARED_SIZE_SLACK),
+        ] {
+            let entry = ZipEntry {
+                uncompressed_size: declared,
+                ..entry.clone()
+            };
+            let mut inflater = MemberInflater::new(&entry, max_output).unwrap();
+            let mut seen = 0u64;
+            let mut sink = |chunk: &[u8]| {
+                seen += chunk.len() as u64;
+                ControlFlow::Continue(())
+            };
+            let mut pushed = 0;
+            let error = data
+                .chunks(1000)
+                .find_map(|chunk| {
+                    pushed += chunk.len();
+                    inflater.push(chunk, &mut sink).err()
+                })
+                .expect("the guard trips");
+            assert!(
+                matches!(&error, ZipError::TooLarge { name, limit: l } if name == "bomb.so" && *l == limit),
+                "{error:?}"
+            );
+            // Mid-stream: long before the compressed data ran out, and nothing past the limit
+            // reached the sink.
+            assert!(pushed < data.len() / 2, "{pushed} of {}", data.len());
+            // The inflater stays failed.
+            assert!(inflater.push(&[], &mut sink).is_err());
+            assert!(inflater.finish().is_err());
+            assert!(seen <= limit);
+        }
+    }
+
+    #[test]
+    fn break_stops_a_chunked_read_early() {
+        let text = sample_text();
+        for member in [deflated("d", &text), stored("s", &text)] {
+            let zip = build_zip(&[member], "", false);
+            let entry = list_entries(&zip, 10).unwrap().remove(0);
+            let data = member_data(&zip, &entry).unwrap();
+            let mut inflater = MemberInflater::new(&entry, u64::MAX).unwrap();
+            // Stop after the first 100 KB of output.
+            let mut seen = 0;
+            let mut sink = |chunk: &[u8]| {
+                seen += chunk.len();
+                if seen >= 100_000 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            let mut pushed = 0;
+            let mut last = Progress::NeedMore;
+            for chunk in data.chunks(7) {
+                pushed += chunk.len();
+                last = inflater.push(chunk, &mut sink).unwrap();
+                if last != Progress::NeedMore {
+                    break;
+                }
+            }
+            assert_eq!(last, Progress::StoppedEarly);
+            assert!(pushed < data.len(), "{pushed} of {}", data.len());
+            // Later input is not read.
+            assert_eq!(
+                inflater.push(data, &mut sink).unwrap(),
+                Progress::StoppedEarly
+            );
+            assert!(seen < text.len());
+            assert!(!inflater.finish().unwrap());
+        }
+    }
+
+    #[test]
+    fn truncated_stream_fails_at_finish() {
+        let text = sample_text();
+        for member in [deflated("d", &text), stored("s", &text)] {
+            let zip = build_zip(&[member], "", false);
+            let entry = list_entries(&zip, 10).unwrap().remove(0);
+            let data = member_data(&zip, &entry).unwrap();
+            for cut in [0, 1, data.len() / 2, data.len() - 1] {
+                let result = collect_chunked(&entry, &data[..cut], 4096, u64::MAX);
+                assert!(
+                    matches!(
+                        result,
+                        Err(ZipError::Truncated { needed, available, .. })
+                            if needed == entry.compressed_size && available == cut as u64
+                    ),
+                    "cut at {cut}: {result:?}"
+                );
+            }
+        }
+        // The directory claims less data than the stream needs: the data runs out before the
+        // final block, which the push that takes the last byte already knows.
+        let zip = build_zip(&[deflated("d", &text)], "", false);
+        let entry = list_entries(&zip, 10).unwrap().remove(0);
+        let data = member_data(&zip, &entry).unwrap();
+        let cut = ZipEntry {
+            compressed_size: entry.compressed_size / 2,
+            ..entry.clone()
+        };
+        assert!(matches!(
+            collect_chunked(&cut, data, 1000, u64::MAX),
+            Err(ZipError::Corrupt(_))
+        ));
+        // A CRC mismatch is found when the last piece arrives.
+        let wrong_crc = ZipEntry {
+            crc32: entry.crc32 ^ 1,
+            ..entry
+        };
+        assert!(matches!(
+            collect_chunked(&wrong_crc, data, 1000, u64::MAX),
+            Err(ZipError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn unsupported_methods_are_refused_up_front() {
+        let entry = ZipEntry {
+            name: "x".into(),
+            compression: 14,
+            compressed_size: 10,
+            uncompressed_size: 10,
+            local_header_offset: 0,
+            crc32: 0,
+        };
+        assert!(matches!(
+            MemberInflater::new(&entry, 100),
+            Err(ZipError::UnsupportedCompression(14))
         ));
     }
 }

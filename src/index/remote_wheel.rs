@@ -1,7 +1,10 @@
 //! A wheel on the index read member by member: the zip's central directory from the tail with
-//! one range request, then only the members asked for. Hosts that ignore `Range` get the whole
-//! file once, and are remembered.
+//! one range request, then only the members asked for, streamed in bounded range requests and
+//! only as far as the reader wants. Hosts that ignore `Range` get the whole file once, and are
+//! remembered.
 
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use reqwest::Url;
@@ -11,16 +14,30 @@ use super::cache::Cache;
 use super::redact::redact_url;
 use super::simple::ProjectFile;
 use super::{HttpClient, IndexError, MAX_METADATA_BYTES};
-use crate::zipfile::{self, ZipEntry, ZipError};
+use crate::zipfile::{self, MemberInflater, Progress, ZipEntry, ZipError};
 
 /// Largest wheel downloaded whole when ranges are refused; larger ones are judged unknown.
 const MAX_WHOLE_WHEEL: u64 = 1024 * 1024 * 1024;
 /// More entries than any real wheel has (torch has ~15k).
 const MAX_ENTRIES: usize = 200_000;
+/// The first range request of a member read: small members come whole in one request.
+const FIRST_CHUNK: u64 = 1024 * 1024;
+/// Each further request doubles the last, up to this: large members cost few requests, and
+/// a member read holds no more than one such chunk (plus a 64 KiB output buffer) in memory.
+const MAX_CHUNK: u64 = 8 * 1024 * 1024;
+/// Chunks of one member read held at once: the one being decompressed and scanned, and the next,
+/// whose range request downloads meanwhile.
+const PIPELINE_DEPTH: usize = 2;
+/// Largest member [`RemoteWheel::compressed_member`] holds in memory; larger ones must be
+/// streamed with [`RemoteWheel::read_member`].
+const MAX_BUFFERED_MEMBER: u64 = 64 * 1024 * 1024;
 
 enum Body {
     /// The last bytes of the file; `tail_start` is their offset in the file.
-    Ranged { tail: Vec<u8>, tail_start: u64 },
+    Ranged {
+        tail: Vec<u8>,
+        tail_start: u64,
+    },
     Whole(Vec<u8>),
 }
 
@@ -31,23 +48,38 @@ pub struct RemoteWheel {
     file_len: u64,
     body: Body,
     entries: Vec<ZipEntry>,
+    /// Where the central directory starts: every member ends before it.
+    directory_offset: u64,
+    /// Request sizes of member reads: the first, and the most it doubles to.
+    first_chunk: u64,
+    max_chunk: u64,
 }
 
 impl RemoteWheel {
-    pub(super) async fn open(http: HttpClient, cache: Cache, url: Url, file: &ProjectFile) -> Result<RemoteWheel, IndexError> {
+    pub(super) async fn open(
+        http: HttpClient,
+        cache: Cache,
+        url: Url,
+        file: &ProjectFile,
+    ) -> Result<RemoteWheel, IndexError> {
         let host = url.host_str().unwrap_or_default().to_string();
         let refuses_ranges = cache.host_refuses_ranges(&host).await?;
         let mut wheel = if refuses_ranges {
             Self::download_whole(http, url, file).await?
         } else {
             let mut headers = identity_headers();
-            headers.insert(RANGE, header_value(&format!("bytes=-{}", zipfile::TAIL_PROBE)));
+            headers.insert(
+                RANGE,
+                header_value(&format!("bytes=-{}", zipfile::TAIL_PROBE)),
+            );
             let response = http.get(&url, headers, MAX_WHOLE_WHEEL).await?;
             match response.status.as_u16() {
                 206 => {
-                    let file_len = content_range_total(&response.headers).ok_or_else(|| IndexError::BadResponse {
-                        url: redact_url(&url),
-                        message: "206 response without a usable Content-Range".into(),
+                    let file_len = content_range_total(&response.headers).ok_or_else(|| {
+                        IndexError::BadResponse {
+                            url: redact_url(&url),
+                            message: "206 response without a usable Content-Range".into(),
+                        }
                     })?;
                     let tail_start = file_len.saturating_sub(response.body.len() as u64);
                     RemoteWheel {
@@ -60,12 +92,18 @@ impl RemoteWheel {
                             tail_start,
                         },
                         entries: Vec::new(),
+                        directory_offset: 0,
+                        first_chunk: FIRST_CHUNK,
+                        max_chunk: MAX_CHUNK,
                     }
                 }
                 200 => {
                     // The host ignored the range: it sent the whole file. Remember it.
                     cache.remember_host_refuses_ranges(&host).await?;
-                    tracing::info!(host, "index host does not serve range requests; downloading whole wheels");
+                    tracing::info!(
+                        host,
+                        "index host does not serve range requests; downloading whole wheels"
+                    );
                     RemoteWheel {
                         http,
                         url,
@@ -73,11 +111,18 @@ impl RemoteWheel {
                         file_len: response.body.len() as u64,
                         body: Body::Whole(response.body),
                         entries: Vec::new(),
+                        directory_offset: 0,
+                        first_chunk: FIRST_CHUNK,
+                        max_chunk: MAX_CHUNK,
                     }
                 }
                 // A file shorter than the probe on a strict server.
                 416 => Self::download_whole(http, url, file).await?,
-                404 => return Err(IndexError::NotFound { url: redact_url(&url) }),
+                404 => {
+                    return Err(IndexError::NotFound {
+                        url: redact_url(&url),
+                    });
+                }
                 status => {
                     return Err(IndexError::Unexpected {
                         url: redact_url(&url),
@@ -90,11 +135,17 @@ impl RemoteWheel {
         Ok(wheel)
     }
 
-    async fn download_whole(http: HttpClient, url: Url, file: &ProjectFile) -> Result<RemoteWheel, IndexError> {
+    async fn download_whole(
+        http: HttpClient,
+        url: Url,
+        file: &ProjectFile,
+    ) -> Result<RemoteWheel, IndexError> {
         let response = http.get(&url, identity_headers(), MAX_WHOLE_WHEEL).await?;
         if response.status.as_u16() != 200 {
             return Err(match response.status.as_u16() {
-                404 => IndexError::NotFound { url: redact_url(&url) },
+                404 => IndexError::NotFound {
+                    url: redact_url(&url),
+                },
                 status => IndexError::Unexpected {
                     url: redact_url(&url),
                     status,
@@ -108,6 +159,9 @@ impl RemoteWheel {
             file_len: response.body.len() as u64,
             body: Body::Whole(response.body),
             entries: Vec::new(),
+            directory_offset: 0,
+            first_chunk: FIRST_CHUNK,
+            max_chunk: MAX_CHUNK,
         })
     }
 
@@ -123,8 +177,11 @@ impl RemoteWheel {
             let (tail, _) = self.tail();
             match zipfile::locate_central_directory(tail, self.file_len) {
                 Ok(location) => break location,
-                Err(ZipError::NeedMoreTail { from_end }) if self.is_ranged() && from_end > tail.len() as u64 => {
-                    self.extend_tail(self.file_len.saturating_sub(from_end)).await?;
+                Err(ZipError::NeedMoreTail { from_end })
+                    if self.is_ranged() && from_end > tail.len() as u64 =>
+                {
+                    self.extend_tail(self.file_len.saturating_sub(from_end))
+                        .await?;
                 }
                 Err(error) => return Err(self.zip_error(error)),
             }
@@ -134,9 +191,12 @@ impl RemoteWheel {
             self.extend_tail(location.offset).await?;
         }
         let (tail, tail_start) = self.tail();
-        let start = usize::try_from(location.offset - tail_start).unwrap_or(usize::MAX).min(tail.len());
+        let start = usize::try_from(location.offset - tail_start)
+            .unwrap_or(usize::MAX)
+            .min(tail.len());
         let entries = zipfile::parse_central_directory_at(&tail[start..], &location, MAX_ENTRIES);
         self.entries = entries.map_err(|e| self.zip_error(e))?;
+        self.directory_offset = location.offset;
         Ok(())
     }
 
@@ -174,24 +234,7 @@ impl RemoteWheel {
         if let Some(bytes) = self.held(start, end) {
             return Ok(bytes.to_vec());
         }
-        let mut headers = identity_headers();
-        headers.insert(RANGE, header_value(&format!("bytes={}-{}", start, end.saturating_sub(1))));
-        let response = self.http.get(&self.url, headers, end - start + 1).await?;
-        match response.status.as_u16() {
-            206 if response.body.len() as u64 == end - start => Ok(response.body),
-            206 => Err(IndexError::BadResponse {
-                url: redact_url(&self.url),
-                message: format!(
-                    "asked for {} bytes at offset {start}, got {}",
-                    end - start,
-                    response.body.len()
-                ),
-            }),
-            status => Err(IndexError::Unexpected {
-                url: redact_url(&self.url),
-                status,
-            }),
-        }
+        get_range(&self.http, &self.url, start, end).await
     }
 
     /// `start..end` if already held.
@@ -211,39 +254,190 @@ impl RemoteWheel {
         &self.entries
     }
 
-    /// The compressed bytes of one member.
+    /// Set the sizes of the range requests member reads make: `first` for a member's first
+    /// request, doubling on each further one up to `max` (defaults: 1 MiB and 8 MiB). A read holds
+    /// at most two requests' bodies in memory (one being read, the next arriving). Smaller sizes
+    /// waste less when a reader stops early, at the price of more requests.
+    pub fn set_read_chunks(&mut self, first: u64, max: u64) {
+        self.first_chunk = first.max(1);
+        self.max_chunk = max.max(self.first_chunk);
+    }
+
+    /// The compressed bytes of one member, held whole: for small members only (at most 64 MiB
+    /// compressed); stream anything else with [`read_member`](Self::read_member).
     pub async fn compressed_member(&self, entry: &ZipEntry) -> Result<Vec<u8>, IndexError> {
+        if entry.compressed_size > MAX_BUFFERED_MEMBER {
+            return Err(IndexError::TooLarge {
+                url: redact_url(&self.url),
+                limit: MAX_BUFFERED_MEMBER,
+            });
+        }
         if let Body::Whole(bytes) = &self.body {
             return zipfile::member_data(bytes, entry)
                 .map(<[u8]>::to_vec)
                 .map_err(|e| self.zip_error(e));
         }
-        // Guess the local header's extra field; fetch again if it is longer.
-        let guess = 30 + entry.name.len() as u64 + 256;
-        let start = entry.local_header_offset;
-        let end = start.saturating_add(guess).saturating_add(entry.compressed_size).min(self.file_len);
-        let mut bytes = self.fetch_range(start, end).await?;
-        let header_len = zipfile::local_header_len(&bytes).map_err(|e| self.zip_error(e))?;
-        let data_end = header_len.saturating_add(entry.compressed_size);
-        if data_end > bytes.len() as u64 {
-            if start.saturating_add(data_end) > self.file_len {
-                return Err(self.zip_error(ZipError::Corrupt(format!("member {} runs past the end of the file", entry.name))));
+        let range = zipfile::member_fetch_range(entry, self.directory_offset);
+        let mut bytes = self.fetch_range(range.start, range.end).await?;
+        let data = match zipfile::member_data_from_header(&bytes, entry) {
+            Err(ZipError::Truncated { needed, .. })
+                if range.start.saturating_add(needed) <= self.directory_offset =>
+            {
+                // The local header's extra field is longer than the allowance.
+                let more = self.fetch_range(range.end, range.start + needed).await?;
+                bytes.extend_from_slice(&more);
+                zipfile::member_data_from_header(&bytes, entry)
             }
-            let more = self.fetch_range(start + bytes.len() as u64, start + data_end).await?;
-            bytes.extend_from_slice(&more);
-        }
-        Ok(bytes[header_len as usize..data_end as usize].to_vec())
+            other => other,
+        };
+        data.map(<[u8]>::to_vec).map_err(|e| self.zip_error(e))
     }
 
-    /// Stream one member's decompressed bytes into `sink` (see [`zipfile::inflate_member`]).
+    /// Stream one member's decompressed bytes into `sink`, in chunks of at most 64 KiB, until the
+    /// member ends (`Ok(true)`, CRC-32 checked) or `sink` returns Break (`Ok(false)`: nothing more
+    /// is fetched). Output past `max_output` bytes fails (see [`MemberInflater`]).
+    ///
+    /// On a ranged host the member is fetched in range requests that start at
+    /// [`set_read_chunks`](Self::set_read_chunks)' first size and double up to its maximum, at
+    /// most two at a time, so memory stays bounded (two chunks) whatever the member's size. Bytes
+    /// already held (the fetched tail, or the whole file) need no request.
     pub async fn read_member(
         &self,
         entry: &ZipEntry,
         max_output: u64,
-        sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+        mut sink: impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<bool, IndexError> {
-        let compressed = self.compressed_member(entry).await?;
-        zipfile::inflate_member(entry, &compressed, max_output, sink).map_err(|e| self.zip_error(e))
+        let mut inflater = MemberInflater::new(entry, max_output).map_err(|e| self.zip_error(e))?;
+        if let Body::Whole(bytes) = &self.body {
+            let data = zipfile::member_data(bytes, entry).map_err(|e| self.zip_error(e))?;
+            inflater
+                .push(data, &mut sink)
+                .map_err(|e| self.zip_error(e))?;
+        } else {
+            self.stream_member(entry, &mut inflater, &mut sink).await?;
+        }
+        inflater.finish().map_err(|e| self.zip_error(e))
+    }
+
+    /// Fetch `entry` from its local header on, chunk by chunk, pushing its data into `inflater`
+    /// until the inflater wants no more or the member's bytes run out.
+    ///
+    /// The request for the next chunk is in flight while the current one is read and
+    /// decompressed ([`PIPELINE_DEPTH`] at a time), so large members stream without a round trip
+    /// between chunks; when the inflater stops early, requests still in flight are dropped.
+    async fn stream_member(
+        &self,
+        entry: &ZipEntry,
+        inflater: &mut MemberInflater,
+        sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<(), IndexError> {
+        let start = entry.local_header_offset;
+        // Until the local header is read, the member may end anywhere up to the allowance for
+        // its extra field; afterwards, exactly where its data ends.
+        let mut end = zipfile::member_fetch_range(entry, self.directory_offset).end;
+        // Bytes from the local header on, kept only while the header is incomplete (rare: a
+        // fetch that ends inside it).
+        let mut head: Option<Vec<u8>> = Some(Vec::new());
+        // Where the next request starts, and its size.
+        let mut next = start;
+        let mut chunk = self.first_chunk;
+        let mut in_flight = VecDeque::with_capacity(PIPELINE_DEPTH);
+        loop {
+            while in_flight.len() < PIPELINE_DEPTH && next < end {
+                let stop = self.chunk_end(next, next.saturating_add(chunk).min(end));
+                in_flight.push_back(if self.held(next, stop).is_some() {
+                    Pending::Held {
+                        start: next,
+                        end: stop,
+                    }
+                } else {
+                    let (http, url) = (self.http.clone(), self.url.clone());
+                    Pending::Fetching(tokio::spawn(async move {
+                        get_range(&http, &url, next, stop).await
+                    }))
+                });
+                next = stop;
+                chunk = chunk.saturating_mul(2).min(self.max_chunk);
+            }
+            let Some(pending) = in_flight.pop_front() else {
+                break;
+            };
+            let bytes = self.resolve(pending).await?;
+            let progress = if let Some(mut earlier) = head.take() {
+                let buffered = if earlier.is_empty() {
+                    bytes
+                } else {
+                    earlier.extend_from_slice(&bytes);
+                    Cow::Owned(earlier)
+                };
+                let header_len = match zipfile::local_header_len(&buffered) {
+                    Ok(len) => len,
+                    Err(ZipError::Truncated { .. }) if next < end || !in_flight.is_empty() => {
+                        head = Some(buffered.into_owned());
+                        continue;
+                    }
+                    Err(error) => return Err(self.zip_error(error)),
+                };
+                end = start
+                    .checked_add(header_len)
+                    .and_then(|data_start| data_start.checked_add(entry.compressed_size))
+                    .filter(|&data_end| data_end <= self.directory_offset)
+                    .ok_or_else(|| {
+                        self.zip_error(ZipError::Corrupt(format!(
+                            "member {:?} runs past the central directory",
+                            entry.name
+                        )))
+                    })?;
+                let Some(data) = usize::try_from(header_len)
+                    .ok()
+                    .and_then(|at| buffered.get(at..))
+                else {
+                    // The extra field is longer than the allowance: fetch the rest of it.
+                    head = Some(buffered.into_owned());
+                    continue;
+                };
+                inflater.push(data, sink)
+            } else {
+                inflater.push(&bytes, sink)
+            };
+            if progress.map_err(|e| self.zip_error(e))? != Progress::NeedMore {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a read from `pos` should stop so that it ends at `want` or, if the held tail starts
+    /// in between, where the tail starts: the rest is at hand.
+    fn chunk_end(&self, pos: u64, want: u64) -> u64 {
+        match &self.body {
+            Body::Ranged { tail_start, .. } if pos < *tail_start && want > *tail_start => {
+                *tail_start
+            }
+            _ => want,
+        }
+    }
+
+    /// A chunk's bytes: borrowed if held, else once its request has finished.
+    async fn resolve(&self, mut pending: Pending) -> Result<Cow<'_, [u8]>, IndexError> {
+        match &mut pending {
+            Pending::Held { start, end } => {
+                let bytes = self
+                    .held(*start, *end)
+                    .ok_or_else(|| IndexError::BadResponse {
+                        url: redact_url(&self.url),
+                        message: format!("{}: bytes {start}..{end} are not held", self.filename),
+                    })?;
+                Ok(Cow::Borrowed(bytes))
+            }
+            Pending::Fetching(task) => match task.await {
+                Ok(fetched) => fetched.map(Cow::Owned),
+                Err(error) => Err(IndexError::BadResponse {
+                    url: redact_url(&self.url),
+                    message: format!("range request did not finish: {error}"),
+                }),
+            },
+        }
     }
 
     /// The `{name}-{version}.dist-info/METADATA` member as text.
@@ -268,6 +462,53 @@ impl RemoteWheel {
         })
         .await?;
         Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+}
+
+/// Bytes `start..end` of the file at `url`, by one range request.
+async fn get_range(
+    http: &HttpClient,
+    url: &Url,
+    start: u64,
+    end: u64,
+) -> Result<Vec<u8>, IndexError> {
+    let mut headers = identity_headers();
+    headers.insert(
+        RANGE,
+        header_value(&format!("bytes={}-{}", start, end.saturating_sub(1))),
+    );
+    let response = http.get(url, headers, end - start + 1).await?;
+    match response.status.as_u16() {
+        206 if response.body.len() as u64 == end - start => Ok(response.body),
+        206 => Err(IndexError::BadResponse {
+            url: redact_url(url),
+            message: format!(
+                "asked for {} bytes at offset {start}, got {}",
+                end - start,
+                response.body.len()
+            ),
+        }),
+        status => Err(IndexError::Unexpected {
+            url: redact_url(url),
+            status,
+        }),
+    }
+}
+
+/// One chunk of a member read, either at hand or being fetched.
+enum Pending {
+    /// Inside the held bytes.
+    Held { start: u64, end: u64 },
+    /// A range request running as a task of its own, so that it downloads while earlier chunks
+    /// are decompressed; dropping it (when the reader stopped early) cancels the request.
+    Fetching(tokio::task::JoinHandle<Result<Vec<u8>, IndexError>>),
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Pending::Fetching(task) = self {
+            task.abort();
+        }
     }
 }
 

@@ -308,7 +308,10 @@ mod tests {
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
         assert_eq!(files[0].core_metadata, CoreMetadata::Available);
         assert_eq!(files[1].yanked.as_deref(), Some(""));
-        assert_eq!(files[1].upload_time.as_deref(), Some("2023-02-09T09:20:00Z"));
+        assert_eq!(
+            files[1].upload_time.as_deref(),
+            Some("2023-02-09T09:20:00Z")
+        );
         assert_eq!(files[1].core_metadata, CoreMetadata::NotStated);
         assert_eq!(
             files[2].url,

@@ -4,15 +4,22 @@
 pub mod metadata;
 pub mod wheel;
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
 use crate::index::{IndexError, RemoteWheel};
+use crate::zipfile::ZipEntry;
 use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 
 /// Bump when the scanner changes what it concludes: cached scans of older versions are redone.
-pub const SCANNER_VERSION: u32 = 1;
+///
+/// 2: extension modules are scanned before libraries, and wheels without extension modules
+/// are not scanned at all.
+/// 3: "no extension modules" also needs the wheel to be tagged without a Python ABI (triton keeps
+/// its extension module in `triton/_C/libtriton.so`).
+pub const SCANNER_VERSION: u32 = 3;
 
 /// The result of scanning one wheel's shared objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +29,18 @@ pub struct WheelScan {
     pub scanned: Vec<String>,
     /// Shared objects left unread because the byte budget ran out before a conclusive one.
     pub unscanned: Vec<String>,
+    /// Shared libraries left unread because the wheel has no Python extension module at all
+    /// (e.g. nvidia-cudnn-cu13, which ships only CUDA libraries): nothing in it can be imported
+    /// from Python, so nothing in it calls NumPy's `_import_array` on its own. `build` is then
+    /// [`WheelBuild::NoNumpy`] with `shared_objects: 0` (none scanned). Empty otherwise.
+    ///
+    /// A wheel counts as having no extension module when none of its shared objects is named
+    /// like one ([`shared_object_kind`]) *and* its ABI tag is `none` (`py3-none-manylinux…`):
+    /// extension modules named like libraries exist (triton's `triton/_C/libtriton.so` is
+    /// imported as `triton._C.libtriton`), and a wheel that carries them is tagged with a
+    /// Python ABI.
+    #[serde(default)]
+    pub libraries_not_scanned: Vec<String>,
 }
 
 /// Limits on how much one wheel's scan may read.
@@ -42,30 +61,128 @@ impl Default for ScanBudget {
     }
 }
 
-/// Scan the shared objects of a wheel, smallest first, stopping at the first conclusive one.
-pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<WheelScan, IndexError> {
-    let members: Vec<(String, u64)> = wheel
-        .entries()
+/// What a shared object is to Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedObjectKind {
+    /// Importable as a module: a `.pyd`, or a `.so` named like one — with a Python ABI tag
+    /// (`_foo.cpython-311-x86_64-linux-gnu.so`, `foo.abi3.so`, `lib.cpython-311-darwin.so`)
+    /// or at least not named like a library (`_bar.so`).
+    ExtensionModule,
+    /// A library other code links against or loads: `lib*.so`, versioned `*.so.N`, `*.dylib`,
+    /// `*.dll`.
+    Library,
+}
+
+/// Tells extension modules from libraries by the member's file name (case-insensitive).
+pub fn shared_object_kind(member: &str) -> SharedObjectKind {
+    let file_name = member
+        .rsplit('/')
+        .next()
+        .unwrap_or(member)
+        .to_ascii_lowercase();
+    if file_name.ends_with(".pyd") {
+        return SharedObjectKind::ExtensionModule;
+    }
+    let Some(stem) = file_name.strip_suffix(".so") else {
+        // `.dylib`, `.dll`, versioned `.so.N`.
+        return SharedObjectKind::Library;
+    };
+    let abi_tagged = stem.rsplit_once('.').is_some_and(|(_, tag)| {
+        tag == "abi3" || tag.starts_with("cpython-") || tag.starts_with("pypy")
+    });
+    if abi_tagged || !stem.starts_with("lib") {
+        SharedObjectKind::ExtensionModule
+    } else {
+        SharedObjectKind::Library
+    }
+}
+
+/// Which shared objects of a wheel to scan, in which order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScanPlan {
+    /// (member name, compressed size): extension modules smallest first, then libraries
+    /// smallest first.
+    order: Vec<(String, u64)>,
+    /// Libraries of a wheel without extension modules, which are not scanned.
+    libraries_not_scanned: Vec<String>,
+    /// Shared objects in the wheel, scanned or not.
+    shared_objects: usize,
+}
+
+/// False only when the wheel's file name says its compiled code needs no Python ABI (ABI tag
+/// `none`, e.g. `nvidia_cudnn_cu13-9.24.0.43-py3-none-manylinux_2_27_x86_64.whl`): such a wheel
+/// holds no extension module. True when the name cannot be read.
+pub fn wheel_has_python_abi(filename: &str) -> bool {
+    let Some(stem) = filename.strip_suffix(".whl") else {
+        return true;
+    };
+    let parts: Vec<&str> = stem.split('-').collect();
+    // {distribution}-{version}(-{build})?-{python}-{abi}-{platform}
+    if !(5..=6).contains(&parts.len()) {
+        return true;
+    }
+    let abi = parts[parts.len() - 2];
+    // Compressed tag sets join several tags with dots.
+    !abi.split('.').all(|tag| tag.eq_ignore_ascii_case("none"))
+}
+
+/// `python_abi`: whether the wheel's tags allow extension modules ([`wheel_has_python_abi`]).
+fn plan_scan(entries: &[ZipEntry], python_abi: bool) -> ScanPlan {
+    type Members = Vec<(String, u64)>;
+    let (extensions, libraries): (Members, Members) = entries
         .iter()
         .filter(|entry| wheel::is_shared_object(&entry.name))
         .map(|entry| (entry.name.clone(), entry.compressed_size))
+        .partition(|(name, _)| shared_object_kind(name) == SharedObjectKind::ExtensionModule);
+    let shared_objects = extensions.len() + libraries.len();
+    if extensions.is_empty() && !python_abi {
+        return ScanPlan {
+            order: Vec::new(),
+            libraries_not_scanned: wheel::scan_order(&libraries)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
+            shared_objects,
+        };
+    }
+    let mut order = wheel::scan_order(&extensions);
+    order.extend(wheel::scan_order(&libraries));
+    ScanPlan {
+        order,
+        libraries_not_scanned: Vec::new(),
+        shared_objects,
+    }
+}
+
+/// Scan the shared objects of a wheel — extension modules first, then libraries, each group
+/// smallest first — stopping at the first conclusive one. A wheel without extension modules is
+/// not scanned (see [`WheelScan::libraries_not_scanned`] for how that is told).
+pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<WheelScan, IndexError> {
+    let plan = plan_scan(wheel.entries(), wheel_has_python_abi(wheel.filename()));
+    if !plan.libraries_not_scanned.is_empty() {
+        return Ok(WheelScan {
+            build: WheelBuild::NoNumpy { shared_objects: 0 },
+            scanned: Vec::new(),
+            unscanned: Vec::new(),
+            libraries_not_scanned: plan.libraries_not_scanned,
+        });
+    }
+    let by_name: HashMap<&str, &ZipEntry> = wheel
+        .entries()
+        .iter()
+        .map(|entry| (entry.name.as_str(), entry))
         .collect();
-    let order = wheel::scan_order(&members);
     let mut scans = Vec::new();
     let mut scanned = Vec::new();
     let mut unscanned = Vec::new();
     let mut spent = 0u64;
-    for (name, compressed_size) in &order {
+    for (name, compressed_size) in &plan.order {
         if spent.saturating_add(*compressed_size) > budget.compressed_bytes {
             unscanned.push(name.clone());
             continue;
         }
         spent += compressed_size;
-        let entry = wheel
-            .entries()
-            .iter()
-            .find(|entry| &entry.name == name)
-            .expect("member listed from these entries");
+        let entry = by_name[name.as_str()];
         let mut scanner = SignatureScanner::new();
         wheel
             .read_member(entry, budget.member_bytes, |chunk| {
@@ -78,17 +195,188 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
             })
             .await?;
         let scan = scanner.finish();
-        let conclusive = matches!(scan.build, SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. });
+        let conclusive = matches!(
+            scan.build,
+            SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
+        );
         scanned.push(name.clone());
         scans.push((name.clone(), scan));
         if conclusive {
             break;
         }
     }
-    let build = wheel::combine(&scans, members.len());
+    let build = wheel::combine(&scans, plan.shared_objects);
     Ok(WheelScan {
         build,
         scanned,
         unscanned,
+        libraries_not_scanned: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, compressed_size: u64) -> ZipEntry {
+        ZipEntry {
+            name: name.into(),
+            compression: 8,
+            compressed_size,
+            uncompressed_size: compressed_size * 3,
+            local_header_offset: 0,
+            crc32: 0,
+        }
+    }
+
+    #[test]
+    fn extension_modules_and_libraries_are_told_apart() {
+        use SharedObjectKind::{ExtensionModule, Library};
+        for (name, kind) in [
+            ("pkg/_foo.cpython-311-x86_64-linux-gnu.so", ExtensionModule),
+            ("pkg/foo.abi3.so", ExtensionModule),
+            ("pkg/_bar.so", ExtensionModule),
+            ("pkg/_bar.cpython-312-darwin.so", ExtensionModule),
+            ("pkg/_bar.pypy310-pp73-x86_64-linux-gnu.so", ExtensionModule),
+            ("pkg/_bar.cp311-win_amd64.pyd", ExtensionModule),
+            ("PKG/EXT.PYD", ExtensionModule),
+            // pyarrow's main extension module is called `lib`.
+            (
+                "pyarrow/lib.cpython-311-x86_64-linux-gnu.so",
+                ExtensionModule,
+            ),
+            ("pkg/libfoo.abi3.so", ExtensionModule),
+            ("torch/lib/libtorch_python.so", Library),
+            ("pyarrow/libarrow_python.so", Library),
+            ("pyarrow/libarrow.so.1700", Library),
+            ("nvidia/cudnn/lib/libcudnn.so.9", Library),
+            ("scipy.libs/libgfortran-040039e1.so.5.0.0", Library),
+            ("LIBFOO.SO", Library),
+            ("pkg/.dylibs/libomp.dylib", Library),
+            ("pkg/foo.dylib", Library),
+            ("pkg/foo.dll", Library),
+        ] {
+            assert_eq!(shared_object_kind(name), kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn extension_modules_come_first_each_group_smallest_first() {
+        let entries = [
+            entry("pkg/__init__.py", 10),
+            entry("pkg/libbig.so", 50),
+            entry("pkg/libsmall.so.1", 5),
+            entry("pkg/_big.cpython-311-x86_64-linux-gnu.so", 400),
+            entry("pkg/_small.abi3.so", 40),
+            entry("pkg/.dylibs/libz.dylib", 1),
+            entry("pkg-1.0.dist-info/METADATA", 3),
+        ];
+        let plan = plan_scan(&entries, true);
+        let names: Vec<&str> = plan.order.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "pkg/_small.abi3.so",
+                "pkg/_big.cpython-311-x86_64-linux-gnu.so",
+                "pkg/.dylibs/libz.dylib",
+                "pkg/libsmall.so.1",
+                "pkg/libbig.so",
+            ]
+        );
+        assert_eq!(plan.order[1].1, 400);
+        assert!(plan.libraries_not_scanned.is_empty());
+        assert_eq!(plan.shared_objects, 5);
+    }
+
+    #[test]
+    fn wheels_without_extension_modules_are_not_scanned() {
+        let entries = [
+            entry("nvidia/__init__.py", 1),
+            entry(
+                "nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9",
+                400_000_000,
+            ),
+            entry("nvidia/cudnn/lib/libcudnn.so.9", 100_000),
+            entry("nvidia/cudnn/include/cudnn.h", 2_000),
+        ];
+        let plan = plan_scan(&entries, false);
+        assert!(plan.order.is_empty());
+        assert_eq!(
+            plan.libraries_not_scanned,
+            [
+                "nvidia/cudnn/lib/libcudnn.so.9",
+                "nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9",
+            ]
+        );
+        assert_eq!(plan.shared_objects, 2);
+
+        // Extension modules named like libraries, in a wheel tagged with a Python ABI: the
+        // libraries are scanned, smallest first.
+        let triton = [
+            entry("triton/_C/libtriton.so", 138_000_000),
+            entry("triton/_C/libproton.so", 6_600_000),
+            entry("triton/backends/nvidia/lib/cupti/libcupti.so.12", 2_300_000),
+        ];
+        let plan = plan_scan(&triton, true);
+        assert!(plan.libraries_not_scanned.is_empty());
+        let names: Vec<&str> = plan.order.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "triton/backends/nvidia/lib/cupti/libcupti.so.12",
+                "triton/_C/libproton.so",
+                "triton/_C/libtriton.so",
+            ]
+        );
+        // A wheel with extension modules is scanned whatever its tags say.
+        let plan = plan_scan(&[entry("pkg/_ext.so", 1), entry("pkg/libx.so", 1)], false);
+        assert_eq!(plan.order.len(), 2);
+
+        // Pure Python: nothing to scan, nothing left out.
+        let plan = plan_scan(&[entry("pkg/__init__.py", 1)], false);
+        assert_eq!(plan.order, []);
+        assert!(plan.libraries_not_scanned.is_empty());
+        assert_eq!(plan.shared_objects, 0);
+    }
+
+    #[test]
+    fn python_abi_is_read_from_the_wheel_name() {
+        for (filename, abi) in [
+            (
+                "nvidia_cudnn_cu13-9.24.0.43-py3-none-manylinux_2_27_x86_64.whl",
+                false,
+            ),
+            ("biglib-9.0.0-py3-none-manylinux_2_27_x86_64.whl", false),
+            ("pkg-1.0-1-py2.py3-none-any.whl", false),
+            ("pkg-1.0-py3-NONE-any.whl", false),
+            (
+                "triton-3.8.0-cp310-cp310-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+                true,
+            ),
+            ("pkg-1.0-cp39-abi3-win_amd64.whl", true),
+            ("pkg-1.0-cp39-none.abi3-linux_x86_64.whl", true),
+            // Unreadable names are taken to allow extension modules.
+            ("pkg-1.0.tar.gz", true),
+            ("pkg-none-any.whl", true),
+        ] {
+            assert_eq!(wheel_has_python_abi(filename), abi, "{filename}");
+        }
+    }
+
+    #[test]
+    fn scans_cached_before_the_new_field_still_load() {
+        let old = r#"{"build":{"kind":"no-numpy","shared_objects":2},"scanned":["a.so","b.so"],"unscanned":[]}"#;
+        let scan: WheelScan = serde_json::from_str(old).unwrap();
+        assert!(scan.libraries_not_scanned.is_empty());
+        assert_eq!(scan.build, WheelBuild::NoNumpy { shared_objects: 2 });
+
+        let skipped = WheelScan {
+            build: WheelBuild::NoNumpy { shared_objects: 0 },
+            scanned: Vec::new(),
+            unscanned: Vec::new(),
+            libraries_not_scanned: vec!["nvidia/cudnn/lib/libcudnn.so.9".into()],
+        };
+        let json = serde_json::to_string(&skipped).unwrap();
+        assert_eq!(serde_json::from_str::<WheelScan>(&json).unwrap(), skipped);
+    }
 }

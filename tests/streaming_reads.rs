@@ -1,0 +1,232 @@
+//! Member reads stream: a wheel's members are fetched in bounded range requests and only as far
+//! as the reader wants, against the offline fixture index.
+
+mod support;
+
+use std::io::{Cursor, Read};
+use std::ops::ControlFlow;
+
+use np2audit::index::{Cache, CacheMode, HttpClient, HttpSettings, IndexClient, RemoteWheel};
+use np2audit::inspect::wheel::WheelBuild;
+use np2audit::inspect::{self, ScanBudget};
+use np2audit::zipfile::ZipEntry;
+use pep508_rs::PackageName;
+use support::{FixtureIndex, IndexOptions, descriptions_dir};
+
+const BOTTLENECK_137: &str =
+    "Bottleneck-1.3.7-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+const BOTTLENECK_140: &str =
+    "Bottleneck-1.4.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+const BIGLIB: &str = "biglib-9.0.0-py3-none-manylinux_2_27_x86_64.whl";
+const MOVE: &str = "bottleneck/move.cpython-311-x86_64-linux-gnu.so";
+const REDUCE: &str = "bottleneck/reduce.cpython-311-x86_64-linux-gnu.so";
+const LIBBIG: &str = "biglib/lib/libbig.so.9";
+
+async fn open(index: &FixtureIndex, project: &str, filename: &str) -> RemoteWheel {
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let cache = Cache::in_memory().await.unwrap();
+    let client = IndexClient::new(&index.simple_url(), http, cache, CacheMode::Refresh).unwrap();
+    let name = PackageName::new(project.to_string()).unwrap();
+    let files = client.project_files(&name).await.unwrap();
+    let file = files
+        .iter()
+        .find(|file| file.filename == filename)
+        .unwrap_or_else(|| panic!("{filename} is listed"));
+    client.open_wheel(file).await.unwrap()
+}
+
+fn entry<'a>(wheel: &'a RemoteWheel, name: &str) -> &'a ZipEntry {
+    wheel
+        .entries()
+        .iter()
+        .find(|entry| entry.name == name)
+        .unwrap_or_else(|| panic!("{name} is in {}", wheel.filename()))
+}
+
+/// A member's bytes as the zip crate reads them from the whole file.
+fn expected(index: &FixtureIndex, filename: &str, member: &str) -> Vec<u8> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(index.file_bytes(filename).unwrap())).unwrap();
+    let mut bytes = Vec::new();
+    archive
+        .by_name(member)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    bytes
+}
+
+/// The whole member through `read_member`, and whether it reported a complete read.
+async fn read_all(wheel: &RemoteWheel, member: &str) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let finished = wheel
+        .read_member(entry(wheel, member), u64::MAX, |chunk| {
+            out.extend_from_slice(chunk);
+            ControlFlow::Continue(())
+        })
+        .await
+        .unwrap();
+    (out, finished)
+}
+
+fn start(options: IndexOptions) -> FixtureIndex {
+    FixtureIndex::start(&descriptions_dir(), options)
+}
+
+#[tokio::test]
+async fn a_numpy2_build_is_judged_without_fetching_the_whole_member() {
+    let index = start(IndexOptions::default());
+    let mut wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    // Chunks far smaller than the member, so stopping early shows in the bytes sent.
+    wheel.set_read_chunks(16 * 1024, 16 * 1024);
+    let member_size = entry(&wheel, MOVE).compressed_size;
+    assert!(member_size > 100_000, "{member_size}");
+
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    match &scan.build {
+        WheelBuild::NumPy2 {
+            member,
+            oldest_numpy,
+            ..
+        } => {
+            assert_eq!(member, MOVE);
+            assert_eq!(oldest_numpy.as_deref(), Some("1.23"));
+        }
+        other => panic!("expected a NumPy 2 build, got {other:?}"),
+    }
+    assert_eq!(scan.scanned, [MOVE]);
+    let stats = index.stats();
+    // The NumPy 2 strings sit in the middle of the member: reading stops there.
+    assert!(
+        stats.bytes_sent < member_size * 3 / 4,
+        "sent {} of a {member_size}-byte member",
+        stats.bytes_sent
+    );
+    assert!(stats.range_requests >= 2, "{stats:?}");
+
+    // The reader that stopped is told so.
+    let mut scanner = inspect::wheel::SignatureScanner::new();
+    let finished = wheel
+        .read_member(entry(&wheel, REDUCE), u64::MAX, |chunk| {
+            scanner.feed(chunk);
+            if scanner.is_conclusive() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(!finished);
+}
+
+#[tokio::test]
+async fn a_numpy1_build_is_read_whole() {
+    let index = start(IndexOptions::default());
+    let mut wheel = open(&index, "bottleneck", BOTTLENECK_137).await;
+    wheel.set_read_chunks(16 * 1024, 16 * 1024);
+    let member_size = entry(&wheel, MOVE).compressed_size;
+
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&scan.build, WheelBuild::NumPy1 { member, .. } if member == MOVE),
+        "{scan:?}"
+    );
+    // A 1.x verdict is never conclusive before the end: a `numpy._core` string may follow.
+    let stats = index.stats();
+    assert!(stats.bytes_sent >= member_size, "{stats:?}");
+    assert!(
+        stats.range_requests >= member_size / (16 * 1024),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn chunked_reads_give_the_members_bytes_whatever_the_chunk_sizes() {
+    let index = start(IndexOptions::default());
+    let want = expected(&index, BOTTLENECK_137, REDUCE);
+    // Tiny first chunks split the local header across requests.
+    for (first, max) in [
+        (10, 100_000),
+        (1000, 4000),
+        (16 * 1024, 64 * 1024),
+        (1 << 20, 8 << 20),
+    ] {
+        let mut wheel = open(&index, "bottleneck", BOTTLENECK_137).await;
+        wheel.set_read_chunks(first, max);
+        let (bytes, finished) = read_all(&wheel, REDUCE).await;
+        assert!(finished, "chunks {first}..{max}");
+        assert!(bytes == want, "chunks {first}..{max}: wrong bytes");
+    }
+}
+
+#[tokio::test]
+async fn small_members_come_in_one_request_and_large_ones_in_growing_chunks() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "bottleneck", BOTTLENECK_137).await;
+    index.reset_stats();
+    let (bytes, _) = read_all(&wheel, REDUCE).await;
+    assert_eq!(bytes, expected(&index, BOTTLENECK_137, REDUCE));
+    assert_eq!(index.stats().range_requests, 1);
+
+    // 1.5 MB, incompressible: 1 MiB, then up to 2 MiB more, stopping where the tail fetched
+    // when the wheel was opened starts; the member's last bytes come from that tail.
+    let wheel = open(&index, "biglib", BIGLIB).await;
+    let member_size = entry(&wheel, LIBBIG).compressed_size;
+    assert!(member_size > 1_500_000, "{member_size}");
+    index.reset_stats();
+    let (bytes, finished) = read_all(&wheel, LIBBIG).await;
+    assert!(finished);
+    assert!(bytes == expected(&index, BIGLIB, LIBBIG));
+    let stats = index.stats();
+    assert_eq!(stats.range_requests, 2, "{stats:?}");
+    assert!(stats.bytes_sent < member_size, "{stats:?}");
+}
+
+#[tokio::test]
+async fn members_in_the_fetched_tail_need_no_request() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    index.reset_stats();
+    let metadata = wheel.read_metadata().await.unwrap();
+    assert!(metadata.contains("Name: Bottleneck"), "{metadata}");
+    assert_eq!(index.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn hosts_without_ranges_are_read_from_the_whole_file() {
+    let index = start(IndexOptions {
+        ranges: false,
+        ..IndexOptions::default()
+    });
+    let wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert!(matches!(scan.build, WheelBuild::NumPy2 { .. }), "{scan:?}");
+    let (bytes, finished) = read_all(&wheel, REDUCE).await;
+    assert!(finished);
+    assert_eq!(bytes, expected(&index, BOTTLENECK_140, REDUCE));
+    assert_eq!(index.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn wheels_without_extension_modules_are_not_scanned() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "biglib", BIGLIB).await;
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert_eq!(scan.build, WheelBuild::NoNumpy { shared_objects: 0 });
+    assert_eq!(scan.libraries_not_scanned, [LIBBIG]);
+    assert!(scan.scanned.is_empty() && scan.unscanned.is_empty());
+    assert_eq!(index.stats().requests, 0);
+}
