@@ -86,6 +86,8 @@ pub enum EvidenceCode {
     UnparsableRequirement,
     /// Shared objects scanned, none uses the NumPy C-API.
     NoNumpyCapi,
+    /// Only shared libraries in a wheel without a Python ABI tag: not scanned.
+    NoExtensionModules,
     PurePython,
     /// No wheel fits the target environment: the closest one was judged.
     ClosestWheel,
@@ -749,10 +751,24 @@ impl JudgeContext<'_> {
                 });
                 (false, true, true)
             }
-            WheelBuild::NoNumpy { shared_objects } => {
+            WheelBuild::NoNumpy { .. } if !scan.libraries_not_scanned.is_empty() => {
+                evidence.push(Evidence::new(
+                    EvidenceCode::NoExtensionModules,
+                    format!(
+                        "{} shared librar{} not scanned: the wheel is tagged without a Python ABI and has no extension module, so nothing in it is imported from Python",
+                        scan.libraries_not_scanned.len(),
+                        if scan.libraries_not_scanned.len() == 1 { "y" } else { "ies" }
+                    ),
+                ));
+                (false, false, false)
+            }
+            WheelBuild::NoNumpy { .. } => {
                 evidence.push(Evidence::new(
                     EvidenceCode::NoNumpyCapi,
-                    format!("{shared_objects} shared object(s) scanned (smallest first): none uses the NumPy C-API"),
+                    format!(
+                        "{} shared object(s) scanned, extension modules first: none uses the NumPy C-API",
+                        scan.scanned.len()
+                    ),
                 ));
                 (false, false, false)
             }
