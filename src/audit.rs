@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
 use crate::graph::{DependencyGraph, InstalledSet};
+use crate::index::filename::file_version;
 use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
 use crate::inspect::wheel::WheelBuild;
@@ -378,22 +379,6 @@ pub fn newest_release(files: &[ProjectFile], name: &str, python: PythonVersion) 
         .max()
 }
 
-/// The version in a wheel or sdist file name.
-pub fn file_version(filename: &str, name: &str) -> Option<Version> {
-    if let Some(stem) = filename.strip_suffix(".whl") {
-        return stem.split('-').nth(1)?.parse().ok();
-    }
-    let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz"]
-        .iter()
-        .find_map(|suffix| filename.strip_suffix(suffix))?;
-    // Sdist names keep the project's spelling; split after the name's length when it matches.
-    let normalized = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
-    if stem.len() > name.len() && normalized(&stem[..name.len()]) == normalized(name) {
-        return stem[name.len()..].strip_prefix('-')?.parse().ok();
-    }
-    stem.rsplit_once('-')?.1.parse().ok()
-}
-
 struct JudgeContext<'a> {
     client: &'a IndexClient,
     environment: &'a TargetEnvironment,
@@ -451,7 +436,7 @@ impl JudgeContext<'_> {
                 false,
             );
         };
-        let files = match self.client.project_files(&package.name).await {
+        let files = match self.client.release_files(&package.name, version).await {
             Ok(files) => files,
             Err(IndexError::NotFound { url }) => {
                 return Judgement::unknown(
@@ -466,7 +451,7 @@ impl JudgeContext<'_> {
                 return Judgement::unknown(failure_evidence(&error, "project page"), true);
             }
         };
-        let candidates = release_files(&files, package, version);
+        let candidates = release_files(&files, package);
         if candidates.is_empty() {
             return Judgement::unknown(
                 Evidence::new(
@@ -817,18 +802,9 @@ fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut 
     }
 }
 
-/// Files of the locked version; when the lock names files, only those the lock allows.
-fn release_files(
-    files: &[ProjectFile],
-    package: &LockedPackage,
-    version: &Version,
-) -> Vec<ProjectFile> {
-    let name = package.name.to_string();
-    let of_version: Vec<ProjectFile> = files
-        .iter()
-        .filter(|file| file_version(&file.filename, &name).as_ref() == Some(version))
-        .cloned()
-        .collect();
+/// The release's files; when the lock names files, only those the lock allows.
+fn release_files(files: &[ProjectFile], package: &LockedPackage) -> Vec<ProjectFile> {
+    let of_version = files.to_vec();
     if package.files.is_empty() {
         return of_version;
     }

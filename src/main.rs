@@ -24,7 +24,8 @@ fn main() -> ExitCode {
 fn init_logging(quiet: bool, verbose: u8) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // sqlx reports slow statements at warn; under concurrent writes that is noise.
+        (false, 0) => "warn,sqlx=error",
         (false, 1) => "np2audit=info",
         (false, _) => "np2audit=debug",
     };

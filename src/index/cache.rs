@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::collections::BTreeMap;
+
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -27,16 +30,16 @@ impl From<sqlx::Error> for CacheError {
     }
 }
 
-/// A cached project page.
-#[derive(Debug, Clone)]
-pub struct CachedPage {
+/// What is known about a cached project page: when it was fetched and its validators. Its
+/// files are stored per release (see [`Cache::release_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageState {
     pub fetched_at: u64,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-    pub files: Vec<ProjectFile>,
 }
 
-impl CachedPage {
+impl PageState {
     pub fn is_fresh(&self, ttl: Duration) -> bool {
         now().saturating_sub(self.fetched_at) < ttl.as_secs()
     }
@@ -90,54 +93,100 @@ impl Cache {
         Ok(Cache { pool })
     }
 
-    pub async fn page(
-        &self,
-        index_url: &str,
-        name: &str,
-    ) -> Result<Option<CachedPage>, CacheError> {
+    pub async fn page(&self, index_url: &str, name: &str) -> Result<Option<PageState>, CacheError> {
         let row = sqlx::query(
-            "SELECT fetched_at, etag, last_modified, files_json FROM project_pages
-             WHERE index_url = ? AND name = ?",
+            "SELECT fetched_at, etag, last_modified FROM project_pages WHERE index_url = ? AND name = ?",
         )
         .bind(index_url)
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let files_json: String = row.get("files_json");
-        // A row this version cannot read is a miss, not an error: it will be refetched.
-        let Ok(files) = serde_json::from_str(&files_json) else {
-            return Ok(None);
-        };
-        Ok(Some(CachedPage {
+        Ok(row.map(|row| PageState {
             fetched_at: row.get::<i64, _>("fetched_at").max(0) as u64,
             etag: row.get("etag"),
             last_modified: row.get("last_modified"),
-            files,
         }))
     }
 
+    /// Replace a project's page: its state and its files, grouped by `version_of`, in one
+    /// transaction so a crash leaves the old page or the new one, never a mix.
     pub async fn store_page(
         &self,
         index_url: &str,
         name: &str,
-        page: &CachedPage,
+        state: &PageState,
+        files: &[ProjectFile],
+        version_of: impl Fn(&ProjectFile) -> String,
     ) -> Result<(), CacheError> {
-        let files_json =
-            serde_json::to_string(&page.files).map_err(|e| CacheError::Query(e.to_string()))?;
+        let mut releases: BTreeMap<String, Vec<&ProjectFile>> = BTreeMap::new();
+        for file in files {
+            releases.entry(version_of(file)).or_default().push(file);
+        }
+        let mut transaction = self.pool.begin().await?;
         sqlx::query(
-            "INSERT OR REPLACE INTO project_pages (index_url, name, fetched_at, etag, last_modified, files_json)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO project_pages (index_url, name, fetched_at, etag, last_modified)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(index_url)
         .bind(name)
-        .bind(page.fetched_at as i64)
-        .bind(&page.etag)
-        .bind(&page.last_modified)
-        .bind(files_json)
-        .execute(&self.pool)
+        .bind(state.fetched_at as i64)
+        .bind(&state.etag)
+        .bind(&state.last_modified)
+        .execute(&mut *transaction)
         .await?;
+        sqlx::query("DELETE FROM release_files WHERE index_url = ? AND name = ?")
+            .bind(index_url)
+            .bind(name)
+            .execute(&mut *transaction)
+            .await?;
+        for (version, files) in releases {
+            let files_json =
+                serde_json::to_string(&files).map_err(|e| CacheError::Query(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO release_files (index_url, name, version, files_json) VALUES (?, ?, ?, ?)",
+            )
+            .bind(index_url)
+            .bind(name)
+            .bind(version)
+            .bind(files_json)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
         Ok(())
+    }
+
+    /// The cached files of one release (`version` as `store_page`'s `version_of` gave it).
+    pub async fn release_files(
+        &self,
+        index_url: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Vec<ProjectFile>, CacheError> {
+        let rows = sqlx::query(
+            "SELECT files_json FROM release_files WHERE index_url = ? AND name = ? AND version = ?",
+        )
+        .bind(index_url)
+        .bind(name)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(decode_files(rows))
+    }
+
+    /// Every cached file of a project.
+    pub async fn project_files(
+        &self,
+        index_url: &str,
+        name: &str,
+    ) -> Result<Vec<ProjectFile>, CacheError> {
+        let rows =
+            sqlx::query("SELECT files_json FROM release_files WHERE index_url = ? AND name = ?")
+                .bind(index_url)
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(decode_files(rows))
     }
 
     /// Mark a cached page as just checked (after a 304).
@@ -231,6 +280,14 @@ impl Cache {
     }
 }
 
+/// Rows this version cannot read are skipped: the page is refetched when it expires.
+fn decode_files(rows: Vec<SqliteRow>) -> Vec<ProjectFile> {
+    rows.iter()
+        .filter_map(|row| serde_json::from_str::<Vec<ProjectFile>>(row.get("files_json")).ok())
+        .flatten()
+        .collect()
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -260,16 +317,34 @@ mod tests {
     async fn round_trips_every_table() {
         let cache = Cache::in_memory().await.unwrap();
         assert!(cache.page("i", "a").await.unwrap().is_none());
-        let page = CachedPage {
+        let state = PageState {
             fetched_at: now(),
             etag: Some("\"e\"".into()),
             last_modified: None,
-            files: vec![file()],
         };
-        cache.store_page("i", "a", &page).await.unwrap();
+        let mut other = file();
+        other.filename = "a-2-py3-none-any.whl".into();
+        let version_of = |f: &ProjectFile| f.filename.split('-').nth(1).unwrap().to_string();
+        let both = [file(), other.clone()];
+        cache
+            .store_page("i", "a", &state, &both, version_of)
+            .await
+            .unwrap();
         let cached = cache.page("i", "a").await.unwrap().unwrap();
-        assert_eq!(cached.files, vec![file()]);
+        assert_eq!(cached, state);
         assert!(cached.is_fresh(Duration::from_secs(60)));
+        assert_eq!(
+            cache.release_files("i", "a", "1").await.unwrap(),
+            vec![file()]
+        );
+        assert!(cache.release_files("i", "a", "3").await.unwrap().is_empty());
+        assert_eq!(cache.project_files("i", "a").await.unwrap().len(), 2);
+        // A new page replaces every release of the old one.
+        cache
+            .store_page("i", "a", &state, &[other], version_of)
+            .await
+            .unwrap();
+        assert!(cache.release_files("i", "a", "1").await.unwrap().is_empty());
         cache
             .store_metadata("sha256:ab", "a.whl", "Name: a")
             .await

@@ -2,6 +2,7 @@
 //! the cheapest way the index allows and cached (`cache.rs`). It knows nothing of lockfiles.
 
 pub mod cache;
+pub mod filename;
 pub mod http;
 pub mod redact;
 mod remote_wheel;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use pep440_rs::Version;
 use pep508_rs::PackageName;
 use reqwest::Url;
 use reqwest::header::{
@@ -25,7 +27,7 @@ pub use http::{HttpClient, HttpSettings};
 pub use remote_wheel::RemoteWheel;
 pub use simple::{CoreMetadata, ProjectFile};
 
-use cache::CachedPage;
+use cache::PageState;
 use redact::{redact_url, strip_credentials};
 
 /// Why something could not be fetched. Messages never contain credentials.
@@ -72,7 +74,16 @@ pub enum CacheMode {
     Offline,
 }
 
-type PageCell = Arc<OnceCell<Result<Arc<Vec<ProjectFile>>, IndexError>>>;
+type PageCell = Arc<OnceCell<Result<Page, IndexError>>>;
+
+/// A project page as this run knows it.
+#[derive(Debug, Clone)]
+enum Page {
+    /// Fetched now: its files are in memory.
+    Fetched(Arc<Vec<ProjectFile>>),
+    /// Still valid in the cache: its files are read from there, release by release.
+    Cached,
+}
 
 pub struct IndexClient {
     http: HttpClient,
@@ -160,19 +171,52 @@ impl IndexClient {
         &self,
         name: &PackageName,
     ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+        match self.page(name).await? {
+            Page::Fetched(files) => Ok(files),
+            Page::Cached => Ok(Arc::new(
+                self.cache
+                    .project_files(&self.index_key, name.as_ref())
+                    .await?,
+            )),
+        }
+    }
+
+    /// The files of one release of a project. From a valid cached page only that release's
+    /// files are read: pages of busy projects list thousands.
+    pub async fn release_files(
+        &self,
+        name: &PackageName,
+        version: &Version,
+    ) -> Result<Vec<ProjectFile>, IndexError> {
+        match self.page(name).await? {
+            Page::Fetched(files) => Ok(files
+                .iter()
+                .filter(|file| {
+                    filename::file_version(&file.filename, name.as_ref()).as_ref() == Some(version)
+                })
+                .cloned()
+                .collect()),
+            Page::Cached => Ok(self
+                .cache
+                .release_files(
+                    &self.index_key,
+                    name.as_ref(),
+                    &filename::release_key(version),
+                )
+                .await?),
+        }
+    }
+
+    /// The project's page, fetched or revalidated at most once per run.
+    async fn page(&self, name: &PackageName) -> Result<Page, IndexError> {
         let cell = {
             let mut pages = self.pages.lock().await;
             pages.entry(name.to_string()).or_default().clone()
         };
-        cell.get_or_init(|| self.fetch_project_files(name))
-            .await
-            .clone()
+        cell.get_or_init(|| self.fetch_page(name)).await.clone()
     }
 
-    async fn fetch_project_files(
-        &self,
-        name: &PackageName,
-    ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+    async fn fetch_page(&self, name: &PackageName) -> Result<Page, IndexError> {
         let key = name.to_string();
         let cached = self.cache.page(&self.index_key, &key).await?;
         let page_url = self
@@ -180,32 +224,32 @@ impl IndexClient {
             .join(&format!("{key}/"))
             .map_err(|error| IndexError::Client(error.to_string()))?;
         match (&cached, self.mode) {
-            (Some(page), CacheMode::Offline) => {
+            (Some(_), CacheMode::Offline) => {
                 self.hit();
-                return Ok(Arc::new(page.files.clone()));
+                return Ok(Page::Cached);
             }
             (None, CacheMode::Offline) => {
                 return Err(IndexError::Offline {
                     what: format!("the project page of `{key}`"),
                 });
             }
-            (Some(page), CacheMode::Normal { page_ttl }) if page.is_fresh(page_ttl) => {
+            (Some(state), CacheMode::Normal { page_ttl }) if state.is_fresh(page_ttl) => {
                 self.hit();
-                return Ok(Arc::new(page.files.clone()));
+                return Ok(Page::Cached);
             }
             _ => {}
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(simple::ACCEPT));
-        if let Some(page) = &cached {
-            if let Some(etag) = page
+        if let Some(state) = &cached {
+            if let Some(etag) = state
                 .etag
                 .as_deref()
                 .and_then(|e| HeaderValue::from_str(e).ok())
             {
                 headers.insert(IF_NONE_MATCH, etag);
             }
-            if let Some(modified) = page
+            if let Some(modified) = state
                 .last_modified
                 .as_deref()
                 .and_then(|m| HeaderValue::from_str(m).ok())
@@ -216,10 +260,9 @@ impl IndexClient {
         let response = self.http.get(&page_url, headers, MAX_PAGE_BYTES).await?;
         match response.status.as_u16() {
             304 if cached.is_some() => {
-                let page = cached.expect("checked above");
                 self.cache.touch_page(&self.index_key, &key).await?;
                 self.hit();
-                Ok(Arc::new(page.files))
+                Ok(Page::Cached)
             }
             200 => {
                 let content_type = response
@@ -239,14 +282,20 @@ impl IndexClient {
                         .and_then(|v: &HeaderValue| v.to_str().ok())
                         .map(str::to_string)
                 };
-                let page = CachedPage {
+                let state = PageState {
                     fetched_at: cache::now(),
                     etag: header(ETAG),
                     last_modified: header(LAST_MODIFIED),
-                    files,
                 };
-                self.cache.store_page(&self.index_key, &key, &page).await?;
-                Ok(Arc::new(page.files))
+                let version_of = |file: &ProjectFile| {
+                    filename::file_version(&file.filename, &key)
+                        .map(|version| filename::release_key(&version))
+                        .unwrap_or_default()
+                };
+                self.cache
+                    .store_page(&self.index_key, &key, &state, &files, version_of)
+                    .await?;
+                Ok(Page::Fetched(Arc::new(files)))
             }
             404 => Err(IndexError::NotFound {
                 url: redact_url(&page_url),
