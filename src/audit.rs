@@ -510,6 +510,7 @@ impl JudgeContext<'_> {
             let (metadata, scan) = tokio::join!(self.client.core_metadata(wheel), self.scan(wheel));
             (metadata, scan.map(Some))
         };
+        self.client.release_wheel(wheel).await;
         let mut evidence = Vec::new();
         let mut failed = false;
         let mut unknown = false;
@@ -624,7 +625,7 @@ impl JudgeContext<'_> {
                 what: format!("the scan of {}", wheel.filename),
             });
         }
-        let remote = self.client.open_wheel(wheel).await?;
+        let remote = self.client.shared_wheel(wheel).await?;
         let scan = inspect::scan_wheel(&remote, self.budget).await?;
         if scan.unscanned.is_empty() {
             let json = serde_json::to_string(&scan).expect("scan results serialise");

@@ -136,10 +136,18 @@ fn lock_registry(project: &LockedProject) -> Option<String> {
 }
 
 async fn open_client(settings: &Settings, index_url: &str) -> Result<IndexClient, Failure> {
-    let cache = Cache::open(&settings.cache_dir)
-        .await
-        .context("opening the cache")
-        .map_err(input_error)?;
+    // A cache written by a newer np2audit, or damaged, must not stop the audit: it runs on a
+    // cache in memory instead and says so.
+    let cache = match Cache::open(&settings.cache_dir).await {
+        Ok(cache) => cache,
+        Err(error) => {
+            tracing::warn!("{error}; using a temporary in-memory cache for this run");
+            Cache::in_memory()
+                .await
+                .context("opening an in-memory cache")
+                .map_err(input_error)?
+        }
+    };
     let http = HttpClient::new(HttpSettings::default()).map_err(input_error)?;
     IndexClient::new(index_url, http, cache, settings.cache_mode).map_err(input_error)
 }

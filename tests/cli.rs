@@ -32,7 +32,8 @@ fn np2audit(args: &[&str], cwd: Option<&Path>) -> Outcome {
         .args(args)
         .env_remove("UV_INDEX_URL")
         .env_remove("PIP_INDEX_URL")
-        .env_remove("NP2AUDIT_CACHE_DIR")
+        // Never the user's cache: runs without --cache-dir get a throwaway one.
+        .env("NP2AUDIT_CACHE_DIR", scratch_cache())
         .env("NO_COLOR", "1");
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
@@ -43,6 +44,12 @@ fn np2audit(args: &[&str], cwd: Option<&Path>) -> Outcome {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+fn scratch_cache() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("np2audit-test-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn repo(path: &str) -> PathBuf {
@@ -626,4 +633,30 @@ fn bad_input_exits_2_naming_file_and_line() {
     }
     let out = np2audit(&["lock", "--format", "yaml"], None);
     assert_eq!(out.code, 2);
+}
+
+#[test]
+fn a_cache_from_a_newer_version_does_not_stop_the_audit() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    audit_fixture(&index, cache.path(), &["--format", "json"]);
+    // Pretend a newer np2audit migrated this cache further.
+    let database = cache.path().join("np2audit.sqlite3");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute(\"INSERT INTO _sqlx_migrations VALUES (29991231000000, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)\"); c.commit()",
+            database.display().to_string()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = audit_fixture(&index, cache.path(), &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("temporary in-memory cache"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(verdicts(&out.json()), expected_fixture_verdicts());
 }

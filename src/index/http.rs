@@ -141,6 +141,10 @@ impl HttpClient {
             url: redact_url(url),
             message: describe(&error),
         };
+        let range = headers
+            .get(reqwest::header::RANGE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
         let mut response = self
             .client
             .get(url.clone())
@@ -171,6 +175,13 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
+        tracing::debug!(
+            url = %redact_url(url),
+            range = range.as_deref().unwrap_or("-"),
+            status = status.as_u16(),
+            bytes = body.len(),
+            "GET"
+        );
         Ok(HttpResponse {
             status,
             headers,

@@ -74,6 +74,7 @@ pub enum CacheMode {
     Offline,
 }
 
+type WheelCell = Arc<OnceCell<Result<Arc<RemoteWheel>, IndexError>>>;
 type PageCell = Arc<OnceCell<Result<Page, IndexError>>>;
 
 /// A project page as this run knows it.
@@ -94,6 +95,8 @@ pub struct IndexClient {
     cache_hits: AtomicU64,
     /// One fetch per project per run, however many packages ask.
     pages: Mutex<HashMap<String, PageCell>>,
+    /// Wheels opened this run, by URL (see [`Self::shared_wheel`]).
+    wheels: Mutex<HashMap<String, WheelCell>>,
     /// Hosts that answered 404 for a `.metadata` file their pages did not advertise: later
     /// unadvertised files on them go straight to range reads.
     hosts_without_metadata: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -128,6 +131,7 @@ impl IndexClient {
             mode,
             cache_hits: AtomicU64::new(0),
             pages: Mutex::new(HashMap::new()),
+            wheels: Mutex::new(HashMap::new()),
             hosts_without_metadata: std::sync::Mutex::default(),
         })
     }
@@ -323,7 +327,7 @@ impl IndexClient {
         let metadata = match self.metadata_file(file).await? {
             Some(metadata) => metadata,
             None => {
-                let wheel = self.open_wheel(file).await?;
+                let wheel = self.shared_wheel(file).await?;
                 wheel.read_metadata().await?
             }
         };
@@ -378,6 +382,23 @@ impl IndexClient {
     pub async fn open_wheel(&self, file: &ProjectFile) -> Result<RemoteWheel, IndexError> {
         let url = parse_file_url(&file.url)?;
         RemoteWheel::open(self.http.clone(), self.cache.clone(), url, file).await
+    }
+
+    /// [`Self::open_wheel`], once per file per run: the metadata read and the scan of one wheel
+    /// share its tail and central directory instead of fetching them twice.
+    pub async fn shared_wheel(&self, file: &ProjectFile) -> Result<Arc<RemoteWheel>, IndexError> {
+        let cell = {
+            let mut wheels = self.wheels.lock().await;
+            wheels.entry(file.url.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| async { self.open_wheel(file).await.map(Arc::new) })
+            .await
+            .clone()
+    }
+
+    /// Forget an opened wheel once every reader is done with it, so its tail is freed.
+    pub async fn release_wheel(&self, file: &ProjectFile) {
+        self.wheels.lock().await.remove(&file.url);
     }
 }
 
