@@ -9,7 +9,7 @@ use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
 use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
-use crate::graph::{DependencyGraph, InstalledSet};
+use crate::graph::{self, DependencyGraph, InstalledSet};
 use crate::index::filename::file_version;
 use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
@@ -101,6 +101,8 @@ pub enum EvidenceCode {
     OfflineMiss,
     /// Git, URL or path sources: not judged from an index.
     NotFromIndex,
+    /// Not pinned: the newest release the requirement allows was judged.
+    Unpinned,
     /// A 2.x build signature on a wheel uploaded before NumPy 2.0rc1: contradictory.
     UploadPredatesNumpy2,
 }
@@ -287,6 +289,20 @@ pub async fn run(
         .collect()
         .await;
 
+    // Files that record no edges between packages get them from the metadata just read.
+    let inferred;
+    let (project, graph, installed) = if graph::is_flat(project) {
+        let requires_dist = judged
+            .iter()
+            .map(|(id, judgement)| (*id, judgement.requires_dist.clone()))
+            .collect();
+        inferred = graph::with_inferred_edges(project, &requires_dist, environment);
+        let graph = DependencyGraph::new(&inferred);
+        let installed = graph.installed(&inferred, environment);
+        (&inferred, graph, installed)
+    } else {
+        (project, graph, installed)
+    };
     let mut packages: Vec<PackageReport> = judged
         .into_iter()
         .map(|(id, judgement)| report_package(project, &graph, &installed, id, judgement))
@@ -390,18 +406,24 @@ struct JudgeContext<'a> {
 /// What judging one package found, before why-paths are attached.
 struct Judgement {
     verdict: Verdict,
+    /// The version judged when the lock pins none (an unpinned requirement).
+    version: Option<String>,
     wheel: Option<String>,
     evidence: Vec<Evidence>,
     failed: bool,
+    /// The judged wheel's `Requires-Dist`, for inferring edges of flat requirement files.
+    requires_dist: Vec<String>,
 }
 
 impl Judgement {
     fn unknown(evidence: Evidence, failed: bool) -> Judgement {
         Judgement {
             verdict: Verdict::Unknown,
+            version: None,
             wheel: None,
             evidence: vec![evidence],
             failed,
+            requires_dist: Vec::new(),
         }
     }
 }
@@ -430,12 +452,88 @@ impl JudgeContext<'_> {
                 false,
             );
         }
-        let Some(version) = &package.version else {
-            return Judgement::unknown(
-                Evidence::new(EvidenceCode::NotOnIndex, "the lock records no version"),
-                false,
-            );
+        let version = match (&package.version, &package.specifier) {
+            (Some(version), _) => version.clone(),
+            (None, Some(specifier)) => match self.newest_allowed(package, specifier).await {
+                Ok(version) => {
+                    let mut judgement = self.judge_release(package, &version, extras).await;
+                    judgement.evidence.insert(
+                        0,
+                        Evidence::new(
+                            EvidenceCode::Unpinned,
+                            format!(
+                                "not pinned (`{}{specifier}`): judged {version}, the newest release it allows for CPython {}",
+                                package.name, self.environment.python
+                            ),
+                        ),
+                    );
+                    judgement.version = Some(version.to_string());
+                    return judgement;
+                }
+                Err(judgement) => return judgement,
+            },
+            (None, None) => {
+                return Judgement::unknown(
+                    Evidence::new(EvidenceCode::NotOnIndex, "the lock records no version"),
+                    false,
+                );
+            }
         };
+        self.judge_release(package, &version, extras).await
+    }
+
+    /// The newest stable release an unpinned requirement allows for the target Python.
+    async fn newest_allowed(
+        &self,
+        package: &LockedPackage,
+        specifier: &pep440_rs::VersionSpecifiers,
+    ) -> Result<Version, Judgement> {
+        let files = match self.client.project_files(&package.name).await {
+            Ok(files) => files,
+            Err(IndexError::NotFound { url }) => {
+                return Err(Judgement::unknown(
+                    Evidence::new(
+                        EvidenceCode::NotOnIndex,
+                        format!("the index has no project page for it ({url})"),
+                    ),
+                    false,
+                ));
+            }
+            Err(error) => {
+                return Err(Judgement::unknown(
+                    failure_evidence(&error, "project page"),
+                    true,
+                ));
+            }
+        };
+        let allowed: Vec<ProjectFile> = files
+            .iter()
+            .filter(|file| {
+                file_version(&file.filename, package.name.as_ref())
+                    .is_some_and(|v| specifier.contains(&v))
+            })
+            .cloned()
+            .collect();
+        newest_release(&allowed, package.name.as_ref(), self.environment.python).ok_or_else(|| {
+            Judgement::unknown(
+                Evidence::new(
+                    EvidenceCode::NotOnIndex,
+                    format!(
+                        "no stable release allowed by `{specifier}` supports CPython {}",
+                        self.environment.python
+                    ),
+                ),
+                false,
+            )
+        })
+    }
+
+    async fn judge_release(
+        &self,
+        package: &LockedPackage,
+        version: &Version,
+        extras: &[ExtraName],
+    ) -> Judgement {
         let files = match self.client.release_files(&package.name, version).await {
             Ok(files) => files,
             Err(IndexError::NotFound { url }) => {
@@ -512,6 +610,7 @@ impl JudgeContext<'_> {
         };
         self.client.release_wheel(wheel).await;
         let mut evidence = Vec::new();
+        let mut requires_dist = Vec::new();
         let mut failed = false;
         let mut unknown = false;
         let mut suspect = false;
@@ -533,6 +632,7 @@ impl JudgeContext<'_> {
         let declared = match &metadata {
             Ok(text) => {
                 let parsed = metadata::parse_core_metadata(text);
+                requires_dist = parsed.requires_dist.clone();
                 let declared = metadata::check_declared(
                     &parsed.requires_dist,
                     self.environment.markers(),
@@ -604,9 +704,11 @@ impl JudgeContext<'_> {
         };
         Judgement {
             verdict,
+            version: None,
             wheel: file,
             evidence,
             failed: failed && verdict == Verdict::Unknown,
+            requires_dist,
         }
     }
 
@@ -840,7 +942,11 @@ fn report_package(
     let why = graph.why_paths(installed, id, WHY_PATH_LIMIT);
     PackageReport {
         name: package.name.to_string(),
-        version: package.version.as_ref().map(ToString::to_string),
+        version: package
+            .version
+            .as_ref()
+            .map(ToString::to_string)
+            .or(judgement.version),
         verdict: judgement.verdict,
         wheel: judgement.wheel,
         evidence: judgement.evidence,

@@ -30,6 +30,7 @@ pub async fn releases_project(
     let root = LockedPackage {
         name: PackageName::new("np2audit-check".to_string()).expect("valid name"),
         version: None,
+        specifier: None,
         source: PackageSource::Virtual("<command line>".to_string()),
         dependencies: Vec::new(),
         files: Vec::new(),
@@ -88,6 +89,7 @@ pub async fn releases_project(
         packages.push(LockedPackage {
             name: requirement.name.clone(),
             version: Some(version),
+            specifier: None,
             source: PackageSource::Registry(client.display_url()),
             dependencies: Vec::new(),
             files: Vec::new(),
@@ -101,5 +103,7 @@ pub async fn releases_project(
         requires_python: None,
         packages,
         roots: vec![PackageId(0)],
+        index_urls: Vec::new(),
+        warnings: Vec::new(),
     })
 }

@@ -4,7 +4,33 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::export::GraphFormat;
+use crate::lockfile::LockFormat;
 use crate::report::OutputFormat;
+
+/// Lockfile formats by the names users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LockFormatArg {
+    Uv,
+    Poetry,
+    Pdm,
+    Pipfile,
+    Pylock,
+    Requirements,
+}
+
+impl From<LockFormatArg> for LockFormat {
+    fn from(format: LockFormatArg) -> LockFormat {
+        match format {
+            LockFormatArg::Uv => LockFormat::UvLock,
+            LockFormatArg::Poetry => LockFormat::PoetryLock,
+            LockFormatArg::Pdm => LockFormat::PdmLock,
+            LockFormatArg::Pipfile => LockFormat::PipfileLock,
+            LockFormatArg::Pylock => LockFormat::Pylock,
+            LockFormatArg::Requirements => LockFormat::Requirements,
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,12 +56,57 @@ pub enum Command {
     Lock(LockArgs),
     /// Audit single releases without a lockfile: `scipy==1.11.4`, or a bare name for the newest release.
     Check(CheckArgs),
+    /// Print the lock's dependency tree (every fork and marker unless an environment is given).
+    Tree(TreeArgs),
+    /// Export the lock's dependency graph as DOT, Mermaid or JSON.
+    Graph(GraphArgs),
+}
+
+/// Which lockfile, and optionally which environment, a graph command reads.
+#[derive(Debug, Args)]
+pub struct GraphSource {
+    /// The lockfile (`-` reads standard input; give --lock-format) [default: the lockfile in the
+    /// current directory].
+    pub path: Option<PathBuf>,
+    /// The lockfile's format [default: from the file name, else from its content].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub lock_format: Option<LockFormatArg>,
+    /// Restrict to what this Python version installs (with --python-platform, or this machine).
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+    /// Restrict to what this platform installs (with --python-version, or the lowest the lock allows).
+    #[arg(long, value_name = "PLATFORM")]
+    pub python_platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    #[command(flatten)]
+    pub source: GraphSource,
+    /// Show the packages that depend on PACKAGE, like `uv tree --invert --package`.
+    #[arg(long, value_name = "PACKAGE")]
+    pub invert: Option<String>,
+    /// How many levels to draw.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub source: GraphSource,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
-    /// The lockfile to audit.
+    /// The lockfile to audit (`-` reads standard input; give --lock-format).
     pub path: Option<PathBuf>,
+    /// The lockfile's format [default: from the file name, else from its content].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub lock_format: Option<LockFormatArg>,
     #[command(flatten)]
     pub audit: AuditArgs,
 }

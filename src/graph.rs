@@ -158,6 +158,87 @@ impl DependencyGraph {
     }
 }
 
+/// Whether the lock records no edges between packages (flat requirement files without
+/// `# via` comments, Pipfile.lock, pylock.toml without `dependencies`): only its roots point at
+/// packages, so why-paths must come from each package's metadata instead.
+pub fn is_flat(project: &LockedProject) -> bool {
+    let mut packages = project
+        .ids()
+        .filter(|id| !project.roots.contains(id))
+        .peekable();
+    packages.peek().is_some() && packages.all(|id| project.package(id).dependencies.is_empty())
+}
+
+/// A flat project with edges inferred from each package's `Requires-Dist`, restricted to the
+/// locked packages (the edges pip-compile's `# via` comments would have given). The roots keep
+/// their edges only to packages nothing else requires, unless the environment could not reach
+/// the package otherwise.
+pub fn with_inferred_edges(
+    project: &LockedProject,
+    requires_dist: &BTreeMap<PackageId, Vec<String>>,
+    environment: &TargetEnvironment,
+) -> LockedProject {
+    use crate::lockfile::LockedDependency;
+    use pep508_rs::{Requirement, VersionOrUrl};
+
+    let mut inferred = project.clone();
+    let mut required: BTreeSet<PackageId> = BTreeSet::new();
+    for (&parent, lines) in requires_dist {
+        for line in lines {
+            let Ok(requirement) = line.parse::<Requirement>() else {
+                continue;
+            };
+            let candidates = project.ids().filter(|&id| {
+                let package = project.package(id);
+                id != parent
+                    && !project.roots.contains(&id)
+                    && package.name == requirement.name
+                    && match (&requirement.version_or_url, &package.version) {
+                        (Some(VersionOrUrl::VersionSpecifier(specifiers)), Some(version)) => {
+                            specifiers.contains(version)
+                        }
+                        _ => true,
+                    }
+            });
+            for child in candidates.collect::<Vec<_>>() {
+                required.insert(child);
+                inferred.packages[parent.0]
+                    .dependencies
+                    .push(LockedDependency {
+                        package: child,
+                        marker: requirement.marker.clone(),
+                        extras: requirement.extras.clone(),
+                        via: DependencyKind::Normal,
+                    });
+            }
+        }
+    }
+    let before = DependencyGraph::new(project).installed(project, environment);
+    let mut trimmed = inferred.clone();
+    for &root in &project.roots {
+        trimmed.packages[root.0]
+            .dependencies
+            .retain(|dependency| !required.contains(&dependency.package));
+    }
+    // A package only reachable through a cycle of inferred edges keeps its root edge.
+    let after = DependencyGraph::new(&trimmed).installed(&trimmed, environment);
+    let lost: BTreeSet<PackageId> = before
+        .packages
+        .keys()
+        .filter(|id| !after.packages.contains_key(id))
+        .copied()
+        .collect();
+    for &root in &project.roots {
+        trimmed.packages[root.0].dependencies = inferred.packages[root.0]
+            .dependencies
+            .iter()
+            .filter(|d| !required.contains(&d.package) || lost.contains(&d.package))
+            .cloned()
+            .collect();
+    }
+    trimmed
+}
+
 fn root_extras(project: &LockedProject, root: PackageId) -> BTreeSet<ExtraName> {
     project
         .package(root)
@@ -339,6 +420,60 @@ source = { registry = "https://pypi.org/simple" }
         assert_eq!((capped.paths.len(), capped.total), (1, 2));
         let not_installed = graph.why_paths(&installed, id(&project, "winonly"), 5);
         assert_eq!(not_installed.total, 0);
+    }
+
+    #[test]
+    fn flat_projects_get_edges_from_metadata() {
+        let flat = r#"
+version = 1
+revision = 3
+requires-python = ">=3.10"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "pandas" }, { name = "numpy" }, { name = "pytz" }]
+
+[[package]]
+name = "numpy"
+version = "1.26.4"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pandas"
+version = "2.0.3"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pytz"
+version = "2024.1"
+source = { registry = "https://pypi.org/simple" }
+"#;
+        let project =
+            parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, flat.as_bytes()).unwrap();
+        assert!(is_flat(&project));
+        let environment = TargetEnvironment::new("3.11".parse().unwrap(), "linux".parse().unwrap());
+        let pandas = id(&project, "pandas");
+        let requires = BTreeMap::from([(
+            pandas,
+            vec![
+                "numpy>=1.23.2; python_version >= \"3.11\"".to_string(),
+                "pytz>=2020.1".to_string(),
+                "pytest>=7; extra == \"test\"".to_string(),
+            ],
+        )]);
+        let inferred = with_inferred_edges(&project, &requires, &environment);
+        assert!(!is_flat(&inferred));
+        let graph = DependencyGraph::new(&inferred);
+        let installed = graph.installed(&inferred, &environment);
+        assert_eq!(installed.packages.len(), 4);
+        let why = graph.why_paths(&installed, id(&inferred, "numpy"), 5);
+        let path: Vec<String> = why.paths[0]
+            .iter()
+            .map(|&n| inferred.package(n).name.to_string())
+            .collect();
+        assert_eq!(path, ["app", "pandas", "numpy"]);
     }
 
     #[test]

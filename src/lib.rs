@@ -7,6 +7,7 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod environment;
+pub mod export;
 pub mod graph;
 pub mod index;
 pub mod inspect;

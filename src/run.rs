@@ -8,13 +8,15 @@ use anyhow::Context;
 
 use crate::audit::{self, Audit, AuditSettings};
 use crate::check;
-use crate::cli::{AuditArgs, Cli, Command};
+use crate::cli::{AuditArgs, Cli, Command, GraphSource};
 use crate::environment::{PythonVersion, TargetEnvironment};
+use crate::export::{self, TreeOptions};
 use crate::index::{Cache, HttpClient, HttpSettings, IndexClient};
 use crate::inspect::ScanBudget;
 use crate::lockfile::{self, LockedProject, PackageSource};
 use crate::report::{self, OutputFormat, Style};
 use crate::settings::{self, Settings};
+use pep508_rs::PackageName;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,16 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
         Command::Lock(args) => {
             let path = find_lockfile(args.path.as_deref()).map_err(input_error)?;
-            let project = lockfile::read_lockfile(&path).map_err(input_error)?;
+            if path == Path::new("-") && args.lock_format.is_none() {
+                return Err(input_error(anyhow::anyhow!(
+                    "reading a lockfile from standard input needs --lock-format"
+                )));
+            }
+            let format = args.lock_format.map(Into::into);
+            let project = lockfile::read_lockfile(&path, format).map_err(input_error)?;
+            for warning in &project.warnings {
+                tracing::warn!("{warning}");
+            }
             let settings = Settings::resolve(&args.audit).map_err(input_error)?;
             let python = match settings.python {
                 Some(python) => python,
@@ -61,6 +72,35 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             let client = open_client(&settings, &index_url).await?;
             let audit = audit_project(&project, &client, &settings, python, true).await?;
             finish(&audit, &args.audit, &settings)
+        }
+        Command::Tree(args) => {
+            let (project, environment) = read_graph_source(&args.source)?;
+            let edges = export::edges(&project, environment.as_ref());
+            let invert = args
+                .invert
+                .as_deref()
+                .map(|name| {
+                    PackageName::new(name.to_string())
+                        .map_err(|e| input_error(anyhow::anyhow!("--invert: {e}")))
+                })
+                .transpose()?;
+            if let Some(name) = &invert
+                && !project.packages.iter().any(|p| &p.name == name)
+            {
+                return Err(input_error(anyhow::anyhow!(
+                    "--invert: `{name}` is not in the lock"
+                )));
+            }
+            let options = TreeOptions {
+                invert,
+                depth: args.depth,
+            };
+            write_stdout(|out| export::render_tree(&project, &edges, &options, out))
+        }
+        Command::Graph(args) => {
+            let (project, environment) = read_graph_source(&args.source)?;
+            let edges = export::edges(&project, environment.as_ref());
+            write_stdout(|out| export::render_graph(&project, &edges, args.format, out))
         }
         Command::Check(args) => {
             let settings = Settings::resolve(&args.audit).map_err(input_error)?;
@@ -88,28 +128,83 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     }
 }
 
-/// `PATH`, or `uv.lock` in the current directory.
-fn find_lockfile(path: Option<&Path>) -> anyhow::Result<PathBuf> {
-    match path {
-        Some(path) if path.is_dir() => {
-            let candidate = path.join("uv.lock");
-            anyhow::ensure!(
-                candidate.is_file(),
-                "{}: no uv.lock in this directory",
-                path.display()
-            );
-            Ok(candidate)
-        }
-        Some(path) => Ok(path.to_path_buf()),
-        None => {
-            let candidate = PathBuf::from("uv.lock");
-            anyhow::ensure!(
-                candidate.is_file(),
-                "no uv.lock in the current directory: pass the lockfile's path (`np2audit lock path/to/uv.lock`)"
-            );
-            Ok(candidate)
-        }
+/// Read the lockfile a graph command names, and the environment it is restricted to, if any.
+fn read_graph_source(
+    source: &GraphSource,
+) -> Result<(LockedProject, Option<TargetEnvironment>), Failure> {
+    let path = find_lockfile(source.path.as_deref()).map_err(input_error)?;
+    if path == Path::new("-") && source.lock_format.is_none() {
+        return Err(input_error(anyhow::anyhow!(
+            "reading a lockfile from standard input needs --lock-format"
+        )));
     }
+    let project =
+        lockfile::read_lockfile(&path, source.lock_format.map(Into::into)).map_err(input_error)?;
+    if source.python_version.is_none() && source.python_platform.is_none() {
+        return Ok((project, None));
+    }
+    let python = match &source.python_version {
+        Some(text) => text
+            .parse()
+            .map_err(|e: crate::environment::InvalidPythonVersion| {
+                input_error(anyhow::anyhow!("--python-version: {e}"))
+            })?,
+        None => lowest_python(&project),
+    };
+    let platform = match &source.python_platform {
+        Some(text) => text
+            .parse()
+            .map_err(|e: crate::environment::UnknownPlatform| {
+                input_error(anyhow::anyhow!("--python-platform: {e}"))
+            })?,
+        None => crate::environment::Platform::host(),
+    };
+    Ok((project, Some(TargetEnvironment::new(python, platform))))
+}
+
+fn write_stdout(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<ExitStatus, Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .context("writing the output")
+        .map_err(input_error)?;
+    Ok(ExitStatus::Clean)
+}
+
+/// The lockfiles looked for in a directory, in order.
+const LOCKFILE_NAMES: [&str; 6] = [
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "pylock.toml",
+    "Pipfile.lock",
+    "requirements.txt",
+];
+
+/// `PATH`; for a directory (default: the current one) its first lockfile by [`LOCKFILE_NAMES`].
+fn find_lockfile(path: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let directory = match path {
+        Some(path) if !path.is_dir() => return Ok(path.to_path_buf()),
+        Some(path) => path.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    LOCKFILE_NAMES
+        .iter()
+        .map(|name| directory.join(name))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            let place = match path {
+                Some(path) => format!("{}", path.display()),
+                None => "the current directory".to_string(),
+            };
+            anyhow::anyhow!(
+                "no lockfile in {place} (looked for {}): pass the lockfile's path",
+                LOCKFILE_NAMES.join(", ")
+            )
+        })
 }
 
 /// The lowest Python the lock's `requires-python` admits, else the local one, else 3.12.

@@ -576,7 +576,18 @@ fn bad_input_exits_2_naming_file_and_line() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("poetry.lock files are not supported yet"),
+            .contains(&format!("{}:1: missing `[metadata]`", poetry.display())),
+        "{}",
+        out.stderr
+    );
+    // A file of another format under a lockfile's name says what it looks like.
+    let uv_content = std::fs::read(repo("testdata/lockfiles/fixture-numpy2/uv.lock")).unwrap();
+    std::fs::write(&poetry, uv_content).unwrap();
+    let out = np2audit(&["lock", &poetry.display().to_string()], None);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("this looks like a uv.lock file, not a poetry.lock file"),
         "{}",
         out.stderr
     );
@@ -585,7 +596,7 @@ fn bad_input_exits_2_naming_file_and_line() {
     let out = np2audit(&["lock"], Some(empty.path()));
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("no uv.lock in the current directory"),
+        out.stderr.contains("no lockfile in the current directory"),
         "{}",
         out.stderr
     );

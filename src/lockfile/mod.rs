@@ -2,6 +2,11 @@
 //!
 //! Readers get bytes and a path for messages; they never touch the network.
 
+mod pdm_lock;
+mod pipfile_lock;
+mod poetry_lock;
+mod pylock;
+mod requirements;
 mod uv_lock;
 
 use std::fmt;
@@ -50,6 +55,56 @@ impl LockFormat {
     }
 }
 
+impl LockFormat {
+    /// Recognise a lockfile by what it holds, for files with other names and for standard input.
+    pub fn from_content(bytes: &[u8]) -> Option<LockFormat> {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('{') {
+            return (text.contains("\"_meta\"") && text.contains("\"default\""))
+                .then_some(LockFormat::PipfileLock);
+        }
+        let has_line = |prefix: &str| {
+            text.lines()
+                .any(|line| line.trim_start().starts_with(prefix))
+        };
+        if has_line("[[packages]]") && has_line("lock-version") {
+            return Some(LockFormat::Pylock);
+        }
+        if has_line("[[package]]") || has_line("[metadata]") {
+            if has_line("lock_version") || has_line("strategy =") {
+                return Some(LockFormat::PdmLock);
+            }
+            if has_line("lock-version") || has_line("content-hash") || has_line("[metadata.files]")
+            {
+                return Some(LockFormat::PoetryLock);
+            }
+            if has_line("version = 1") || has_line("revision =") || has_line("source = {") {
+                return Some(LockFormat::UvLock);
+            }
+            return None;
+        }
+        // A requirements file: every meaningful line is an option or starts like a name or URL.
+        let mut meaningful = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .peekable();
+        meaningful.peek()?;
+        meaningful
+            .all(|line| {
+                line.starts_with('-')
+                    || line.starts_with('.')
+                    || line.starts_with('/')
+                    || line
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+            .then_some(LockFormat::Requirements)
+    }
+}
+
 impl fmt::Display for LockFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -71,9 +126,10 @@ pub enum LockfileError {
         line: usize,
         message: String,
     },
-    #[error("{path}: {format} files are not supported yet (np2audit reads uv.lock today)")]
-    Unsupported { path: PathBuf, format: LockFormat },
-    #[error("{path}: not a lockfile np2audit recognises (expected a file named uv.lock)")]
+    #[error(
+        "{path}: not a lockfile np2audit recognises (expected uv.lock, poetry.lock, pdm.lock, \
+         Pipfile.lock, pylock.toml or a requirements file; --lock-format names the format)"
+    )]
     Unrecognised { path: PathBuf },
 }
 
@@ -91,6 +147,12 @@ pub struct LockedProject {
     pub packages: Vec<LockedPackage>,
     /// The project's own package(s): where every why-path starts.
     pub roots: Vec<PackageId>,
+    /// Package indexes the file names (`--index-url`/`--extra-index-url` lines, sources),
+    /// the primary first. Credentials are kept as written; never print them unredacted.
+    pub index_urls: Vec<String>,
+    /// Things the reader noticed that the user should hear about (e.g. "not a lock: N
+    /// requirements are not pinned"), each once.
+    pub warnings: Vec<String>,
 }
 
 impl LockedProject {
@@ -107,8 +169,11 @@ impl LockedProject {
 #[derive(Debug, Clone)]
 pub struct LockedPackage {
     pub name: PackageName,
-    /// Absent for some path, git and virtual sources.
+    /// Absent for some path, git and virtual sources, and for unpinned requirements.
     pub version: Option<Version>,
+    /// For an unpinned requirement (a requirements file that is not a lock): what it allows.
+    /// The audit judges the newest release it admits.
+    pub specifier: Option<VersionSpecifiers>,
     pub source: PackageSource,
     pub dependencies: Vec<LockedDependency>,
     /// Distribution files the lock records (wheels and sdist), when it records them.
@@ -219,16 +284,46 @@ pub struct DeclaredRequirement {
     pub via: DependencyKind,
 }
 
-/// Read a lockfile from disk, choosing the reader by file name.
-pub fn read_lockfile(path: &Path) -> Result<LockedProject, LockfileError> {
-    let format = LockFormat::from_path(path).ok_or_else(|| LockfileError::Unrecognised {
-        path: path.to_path_buf(),
-    })?;
-    let bytes = std::fs::read(path).map_err(|source| LockfileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_lockfile(path, format, &bytes)
+/// Read a lockfile from disk (or standard input for `-`), choosing the reader by `format`,
+/// else the file name, else the content.
+pub fn read_lockfile(
+    path: &Path,
+    format: Option<LockFormat>,
+) -> Result<LockedProject, LockfileError> {
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
+            LockfileError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        bytes
+    } else {
+        std::fs::read(path).map_err(|source| LockfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+    };
+    let named = format.or_else(|| LockFormat::from_path(path));
+    let Some(format) = named.or_else(|| LockFormat::from_content(&bytes)) else {
+        return Err(LockfileError::Unrecognised {
+            path: path.to_path_buf(),
+        });
+    };
+    parse_lockfile(path, format, &bytes).map_err(|error| {
+        // A file of one format under another's name: say what it looks like.
+        match (&error, LockFormat::from_content(&bytes)) {
+            (LockfileError::Parse { .. }, Some(actual)) if actual != format => LockfileError::Parse {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "this looks like a {actual} file, not a {format} file (pass --lock-format to read it as one)"
+                ),
+            },
+            _ => error,
+        }
+    })
 }
 
 /// Parse lockfile bytes in a known format.
@@ -239,10 +334,11 @@ pub fn parse_lockfile(
 ) -> Result<LockedProject, LockfileError> {
     match format {
         LockFormat::UvLock => uv_lock::parse(path, bytes),
-        other => Err(LockfileError::Unsupported {
-            path: path.to_path_buf(),
-            format: other,
-        }),
+        LockFormat::PoetryLock => poetry_lock::parse(path, bytes),
+        LockFormat::PdmLock => pdm_lock::parse(path, bytes),
+        LockFormat::PipfileLock => pipfile_lock::parse(path, bytes),
+        LockFormat::Pylock => pylock::parse(path, bytes),
+        LockFormat::Requirements => requirements::parse(path, bytes),
     }
 }
 

@@ -363,6 +363,9 @@ impl<'a> Reader<'a> {
             requires_python,
             packages,
             roots,
+            // uv records each package's registry in its source; the audit reads it there.
+            index_urls: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -434,6 +437,7 @@ impl<'a> Reader<'a> {
         Ok(LockedPackage {
             name,
             version,
+            specifier: None,
             source,
             dependencies: Vec::new(),
             files,

@@ -1,0 +1,1325 @@
+//! Reader for PDM's `pdm.lock` (`lock_version` 4.x), and for the `pyproject.toml` beside a lock
+//! that records no project of its own (PDM, pylock.toml).
+//!
+//! The file is deserialized into private wire structs that mirror its layout, then validated into
+//! a [`LockedProject`]. PDM locks one version of each name for the whole Python range, so every
+//! dependency string resolves by name alone. PDM does not lock the project itself: its root is
+//! built from `pyproject.toml` beside the lock when there is one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{ExtraName, PackageName, Requirement};
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, Deserializer};
+
+use super::{
+    DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage,
+    LockedProject, LockfileError, PackageId, PackageSource, line_of,
+};
+
+/// The `lock_version` major this reader understands. PDM bumps the minor for additive changes
+/// (`4.4` targets, `4.5` inherit_metadata), so every `4.x` is accepted.
+const SUPPORTED_MAJOR: &str = "4";
+
+/// PDM's default index when `pyproject.toml` names none.
+const PYPI_SIMPLE: &str = "https://pypi.org/simple";
+
+/// Parse the bytes of a `pdm.lock`, with the `pyproject.toml` beside it when there is one.
+pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, LockfileError> {
+    let pyproject = read_pyproject(path)?;
+    parse_with_pyproject(path, bytes, pyproject.as_ref())
+}
+
+/// The pure part of [`parse`]: no IO; `pyproject` is what [`read_pyproject`] found.
+fn parse_with_pyproject(
+    path: &Path,
+    bytes: &[u8],
+    pyproject: Option<&Pyproject>,
+) -> Result<LockedProject, LockfileError> {
+    let text = utf8(path, bytes)?;
+    let reader = Reader::new(path, text);
+    let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
+    reader.check_version(document.get_ref())?;
+    let lock = LockWire::deserialize(Deserializer::from(document))
+        .map_err(|err| reader.schema_error(&err))?;
+    reader.unwire(lock, pyproject)
+}
+
+// Wire types. Unknown keys are ignored so that newer 4.x locks still read. Known keys accepted and
+// ignored: `[metadata] groups`, `strategy`, `content_hash`, `cross_platform`, `static_urls`; per
+// package `requires_python`, `summary`, `groups`, `marker` (the package-level marker only says
+// when PDM installs it; the edges carry their own), `revision`.
+
+#[derive(Deserialize)]
+struct LockWire {
+    metadata: MetadataWire,
+    #[serde(default, rename = "package")]
+    packages: Vec<Spanned<PackageWire>>,
+}
+
+#[derive(Deserialize)]
+struct MetadataWire {
+    /// Written by PDM before `targets` existed.
+    requires_python: Option<Spanned<String>>,
+    #[serde(default)]
+    targets: Vec<TargetWire>,
+}
+
+/// One `[[metadata.targets]]`: an environment the lock was resolved for.
+#[derive(Deserialize)]
+struct TargetWire {
+    requires_python: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+struct PackageWire {
+    name: Spanned<String>,
+    version: Option<Spanned<String>>,
+    /// Set on the extra entries PDM writes beside a package (`pandas[performance]`): their
+    /// dependencies are what the extras add, plus the package itself.
+    #[serde(default)]
+    extras: Vec<Spanned<String>>,
+    /// PEP 508 requirement strings.
+    #[serde(default)]
+    dependencies: Vec<Spanned<String>>,
+    #[serde(default)]
+    files: Vec<Spanned<FileWire>>,
+    git: Option<String>,
+    url: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    editable: bool,
+    subdirectory: Option<String>,
+}
+
+/// One of `files`: `{file, hash}`, or `{url, hash}` with `static_urls`.
+#[derive(Deserialize)]
+struct FileWire {
+    file: Option<String>,
+    url: Option<String>,
+    hash: Option<Spanned<String>>,
+}
+
+/// A dependency string waiting for every package to be known.
+struct PendingDependency {
+    parent: PackageId,
+    via: DependencyKind,
+    requirement: Requirement,
+    /// Byte offset of the string, for messages.
+    offset: usize,
+}
+
+/// The file being read: what an error message needs to name the file and the line. Shared with
+/// the pylock.toml and Pipfile.lock readers.
+pub(super) struct Reader<'a> {
+    path: &'a Path,
+    newlines: Vec<usize>,
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(path: &'a Path, text: &str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter_map(|(offset, byte)| (byte == b'\n').then_some(offset))
+            .collect();
+        Reader { path, newlines }
+    }
+
+    pub(super) fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&newline| newline < offset) + 1
+    }
+
+    pub(super) fn error(&self, offset: usize, message: impl Into<String>) -> LockfileError {
+        LockfileError::Parse {
+            path: self.path.to_path_buf(),
+            line: self.line(offset),
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn error_at<T>(
+        &self,
+        value: &Spanned<T>,
+        message: impl Into<String>,
+    ) -> LockfileError {
+        self.error(value.span().start, message)
+    }
+
+    pub(super) fn syntax_error(&self, err: &toml::de::Error) -> LockfileError {
+        let offset = err.span().map_or(0, |span| span.start);
+        self.error(offset, format!("invalid TOML: {}", err.message()))
+    }
+
+    pub(super) fn schema_error(&self, err: &toml::de::Error) -> LockfileError {
+        let message = err
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let offset = err.span().map_or(0, |span| span.start);
+        self.error(offset, message)
+    }
+
+    fn check_version(&self, document: &DeTable<'_>) -> Result<(), LockfileError> {
+        let Some(metadata) = document.get("metadata") else {
+            return Err(self.error(
+                0,
+                "missing `[metadata]`; expected a pdm.lock with `[metadata] lock_version = \"4.x\"`",
+            ));
+        };
+        let Some(version) = metadata
+            .get_ref()
+            .as_table()
+            .and_then(|table| table.get("lock_version"))
+        else {
+            return Err(self.error_at(
+                metadata,
+                "missing `lock_version` in `[metadata]`; expected `lock_version = \"4.x\"`",
+            ));
+        };
+        match version.get_ref().as_str() {
+            Some(raw) if raw.split('.').next() == Some(SUPPORTED_MAJOR) => Ok(()),
+            Some(raw) => Err(self.error_at(
+                version,
+                format!(
+                    "unsupported pdm.lock `lock_version = \"{raw}\"`; np2audit reads \
+                     `lock_version = \"{SUPPORTED_MAJOR}.x\"`"
+                ),
+            )),
+            None => Err(self.error_at(
+                version,
+                format!(
+                    "expected `lock_version` to be a string, found a TOML {}",
+                    version.get_ref().type_str()
+                ),
+            )),
+        }
+    }
+
+    fn unwire(
+        &self,
+        lock: LockWire,
+        pyproject: Option<&Pyproject>,
+    ) -> Result<LockedProject, LockfileError> {
+        let requires_python = self.requires_python(&lock.metadata)?;
+        let index = pyproject
+            .and_then(|pyproject| pyproject.index_urls.first())
+            .map_or(PYPI_SIMPLE, String::as_str);
+
+        let mut packages: Vec<LockedPackage> = Vec::with_capacity(lock.packages.len() + 1);
+        let mut by_name: HashMap<PackageName, PackageId> = HashMap::new();
+        // Extra entries are read after their package, which may come later in the file.
+        let mut extra_entries = Vec::new();
+        let mut pending = Vec::new();
+        for wire in lock.packages {
+            if !wire.get_ref().extras.is_empty() {
+                extra_entries.push(wire);
+                continue;
+            }
+            let id = PackageId(packages.len());
+            let package = self.unwire_package(wire, id, index, &mut pending)?;
+            if let Some(twin) = by_name.get(&package.name) {
+                let twin = &packages[twin.0];
+                return Err(self.error_line(
+                    package.line,
+                    format!(
+                        "package `{}` is locked twice, at lines {} and {}; expected one version \
+                         of each name in a pdm.lock",
+                        package.name, twin.line, package.line
+                    ),
+                ));
+            }
+            by_name.insert(package.name.clone(), id);
+            packages.push(package);
+        }
+        for wire in extra_entries {
+            self.unwire_extra_entry(wire, &packages, &by_name, &mut pending)?;
+        }
+
+        for dependency in pending {
+            let PendingDependency {
+                parent,
+                via,
+                requirement,
+                offset,
+            } = dependency;
+            let Some(&child) = by_name.get(&requirement.name) else {
+                // PDM leaves out what no target environment installs (`importlib-resources;
+                // python_version < "3.10"` under `requires_python >= 3.10`).
+                tracing::debug!(
+                    "{}:{}: dependency `{}` of `{}` is not locked; skipped",
+                    self.path.display(),
+                    self.line(offset),
+                    requirement.name,
+                    packages[parent.0].display_id()
+                );
+                continue;
+            };
+            // An extra entry lists its own package; that edge says nothing.
+            if child == parent && requirement.extras.is_empty() {
+                continue;
+            }
+            packages[parent.0].dependencies.push(LockedDependency {
+                package: child,
+                marker: requirement.marker,
+                extras: requirement.extras,
+                via,
+            });
+        }
+
+        let mut index_urls = Vec::new();
+        let roots = match pyproject.and_then(|pyproject| pyproject.root()) {
+            Some(mut root) => {
+                let id = PackageId(packages.len());
+                root.dependencies = project_edges(&root.declared, &by_name);
+                packages.push(root);
+                index_urls = pyproject.map(|p| p.index_urls.clone()).unwrap_or_default();
+                vec![id]
+            }
+            None => unreferenced(&packages),
+        };
+
+        Ok(LockedProject {
+            path: self.path.to_path_buf(),
+            format: LockFormat::PdmLock,
+            requires_python,
+            packages,
+            roots,
+            index_urls,
+            warnings: Vec::new(),
+        })
+    }
+
+    pub(super) fn error_line(&self, line: usize, message: String) -> LockfileError {
+        LockfileError::Parse {
+            path: self.path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
+    /// `[metadata] requires_python`, else the one every target agrees on.
+    fn requires_python(
+        &self,
+        metadata: &MetadataWire,
+    ) -> Result<Option<VersionSpecifiers>, LockfileError> {
+        let mut found: Option<VersionSpecifiers> = None;
+        let raws = metadata.requires_python.iter().chain(
+            metadata
+                .targets
+                .iter()
+                .filter_map(|t| t.requires_python.as_ref()),
+        );
+        let mut disagree = false;
+        for raw in raws {
+            let specifiers = specifiers(self, raw, "requires_python")?;
+            match &found {
+                None => found = Some(specifiers),
+                Some(first) if *first != specifiers => disagree = true,
+                Some(_) => {}
+            }
+        }
+        // Targets with different Python ranges have no single range; the audit then picks its own.
+        Ok(if disagree { None } else { found })
+    }
+
+    fn unwire_package(
+        &self,
+        wire: Spanned<PackageWire>,
+        id: PackageId,
+        index: &str,
+        pending: &mut Vec<PendingDependency>,
+    ) -> Result<LockedPackage, LockfileError> {
+        let header = wire.span().start;
+        let line = self.line(header);
+        let wire = wire.into_inner();
+        let name = package_name(self, &wire.name)?;
+        let source = self.source(&wire, index);
+        let version = match &wire.version {
+            Some(raw) => Some(version(self, raw)?),
+            // A git, URL or path package may have a version PDM could not know statically.
+            None if matches!(source, PackageSource::Registry(_)) => {
+                return Err(self.error(
+                    header,
+                    format!("package `{name}` has no `version`; expected `version = \"…\"`"),
+                ));
+            }
+            None => None,
+        };
+        let display_id = match &version {
+            Some(version) => format!("{name}=={version}"),
+            None => name.to_string(),
+        };
+        let files = wire
+            .files
+            .iter()
+            .map(|file| self.file(file))
+            .collect::<Result<Vec<_>, _>>()?;
+        for raw in &wire.dependencies {
+            pending.push(PendingDependency {
+                parent: id,
+                via: DependencyKind::Normal,
+                requirement: self.dependency(raw, &display_id)?,
+                offset: raw.span().start,
+            });
+        }
+        Ok(LockedPackage {
+            name,
+            version,
+            specifier: None,
+            source,
+            dependencies: Vec::new(),
+            files,
+            declared: Vec::new(),
+            line,
+        })
+    }
+
+    /// An entry with `extras = [...]`: its dependencies become edges of the base package, through
+    /// each extra.
+    fn unwire_extra_entry(
+        &self,
+        wire: Spanned<PackageWire>,
+        packages: &[LockedPackage],
+        by_name: &HashMap<PackageName, PackageId>,
+        pending: &mut Vec<PendingDependency>,
+    ) -> Result<(), LockfileError> {
+        let header = wire.span().start;
+        let wire = wire.into_inner();
+        let name = package_name(self, &wire.name)?;
+        let Some(&base) = by_name.get(&name) else {
+            return Err(self.error(
+                header,
+                format!(
+                    "extras entry of `{name}` has no `[[package]]` entry of `{name}` without extras"
+                ),
+            ));
+        };
+        if let Some(raw) = &wire.version {
+            let version = version(self, raw)?;
+            if packages[base.0].version.as_ref() != Some(&version) {
+                return Err(self.error_at(
+                    raw,
+                    format!(
+                        "extras entry `{name}=={version}` does not match the locked `{}`",
+                        packages[base.0].display_id()
+                    ),
+                ));
+            }
+        }
+        let owner = packages[base.0].display_id();
+        for extra in &wire.extras {
+            let extra = ExtraName::from_str(extra.get_ref()).map_err(|_| {
+                self.error_at(
+                    extra,
+                    format!("expected an extra name, found `{}`", extra.get_ref()),
+                )
+            })?;
+            for raw in &wire.dependencies {
+                pending.push(PendingDependency {
+                    parent: base,
+                    via: DependencyKind::Extra(extra.clone()),
+                    requirement: self.dependency(raw, &owner)?,
+                    offset: raw.span().start,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn source(&self, wire: &PackageWire, index: &str) -> PackageSource {
+        if let Some(git) = &wire.git {
+            return PackageSource::Git(git.clone());
+        }
+        if let Some(url) = &wire.url {
+            return PackageSource::Url(match &wire.subdirectory {
+                Some(subdirectory) => format!("{url}#subdirectory={subdirectory}"),
+                None => url.clone(),
+            });
+        }
+        if let Some(path) = &wire.path {
+            return if wire.editable {
+                PackageSource::Editable(path.clone())
+            } else {
+                PackageSource::Path(path.clone())
+            };
+        }
+        PackageSource::Registry(index.to_string())
+    }
+
+    fn dependency(&self, raw: &Spanned<String>, owner: &str) -> Result<Requirement, LockfileError> {
+        Requirement::from_str(raw.get_ref()).map_err(|err| {
+            self.error_at(
+                raw,
+                format!(
+                    "expected the dependencies of `{owner}` to be PEP 508 requirements, found \
+                     `{}`: {}",
+                    raw.get_ref(),
+                    err.message
+                ),
+            )
+        })
+    }
+
+    fn file(&self, wire: &Spanned<FileWire>) -> Result<LockedFile, LockfileError> {
+        let file = wire.get_ref();
+        let filename = file
+            .file
+            .clone()
+            .or_else(|| file.url.as_deref().and_then(file_name_from_url))
+            .ok_or_else(|| {
+                self.error_at(wire, "expected a file entry to have a `file` or `url`")
+            })?;
+        let sha256 = match &file.hash {
+            Some(hash) => sha256(self, hash)?,
+            None => None,
+        };
+        Ok(LockedFile {
+            filename,
+            url: file.url.clone(),
+            sha256,
+            size: None,
+            upload_time: None,
+        })
+    }
+}
+
+/// Edges from the project's declared requirements to the packages PDM locked for them.
+fn project_edges(
+    declared: &[DeclaredRequirement],
+    by_name: &HashMap<PackageName, PackageId>,
+) -> Vec<LockedDependency> {
+    declared
+        .iter()
+        .filter_map(|declared| {
+            let requirement = &declared.requirement;
+            let Some(&package) = by_name.get(&requirement.name) else {
+                // A group the lock was not made with, or a marker no target satisfies.
+                tracing::debug!("project requirement `{requirement}` is not locked; skipped");
+                return None;
+            };
+            Some(LockedDependency {
+                package,
+                marker: requirement.marker.clone(),
+                extras: requirement.extras.clone(),
+                via: declared.via.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The packages nothing else depends on: the roots of a lock without its project.
+pub(super) fn unreferenced(packages: &[LockedPackage]) -> Vec<PackageId> {
+    let mut depended_on = vec![false; packages.len()];
+    for (parent, package) in packages.iter().enumerate() {
+        for dependency in &package.dependencies {
+            if dependency.package.0 != parent {
+                depended_on[dependency.package.0] = true;
+            }
+        }
+    }
+    (0..packages.len())
+        .filter(|&index| !depended_on[index])
+        .map(PackageId)
+        .collect()
+}
+
+// The `pyproject.toml` beside a lock. PDM and pylock.toml do not lock the project itself; its
+// name and requirements come from here, so the audit can show the project's own `numpy<2`.
+
+/// What the `pyproject.toml` beside a lock says about the project.
+#[derive(Debug, Clone)]
+pub(super) struct Pyproject {
+    pub(super) name: Option<PackageName>,
+    /// `[tool.pdm] distribution = false`: the project is not a package.
+    pub(super) is_package: bool,
+    pub(super) declared: Vec<DeclaredRequirement>,
+    /// `[[tool.pdm.source]]` URLs, in the order written.
+    pub(super) index_urls: Vec<String>,
+}
+
+impl Pyproject {
+    /// The synthetic package standing for the project, when it has a name.
+    pub(super) fn root(&self) -> Option<LockedPackage> {
+        let name = self.name.clone()?;
+        Some(LockedPackage {
+            name,
+            version: None,
+            specifier: None,
+            source: if self.is_package {
+                PackageSource::Editable(".".to_string())
+            } else {
+                PackageSource::Virtual(".".to_string())
+            },
+            dependencies: Vec::new(),
+            files: Vec::new(),
+            declared: self.declared.clone(),
+            // The project has no entry in the lock; its requirements live in pyproject.toml.
+            line: 1,
+        })
+    }
+}
+
+/// Read `pyproject.toml` from the lock's folder; `None` when there is none.
+pub(super) fn read_pyproject(lock_path: &Path) -> Result<Option<Pyproject>, LockfileError> {
+    let path = lock_path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("pyproject.toml");
+    match std::fs::read(&path) {
+        Ok(bytes) => parse_pyproject(&path, &bytes).map(Some),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LockfileError::Io { path, source }),
+    }
+}
+
+#[derive(Deserialize)]
+struct PyprojectWire {
+    #[serde(default)]
+    project: ProjectWire,
+    #[serde(default, rename = "dependency-groups")]
+    dependency_groups: BTreeMap<Spanned<String>, Vec<Spanned<GroupEntryWire>>>,
+    #[serde(default)]
+    tool: ToolWire,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ProjectWire {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    dependencies: Vec<Spanned<String>>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}
+
+/// A PEP 735 group entry: a requirement, or `{include-group = "…"}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GroupEntryWire {
+    Requirement(String),
+    Include {
+        #[serde(rename = "include-group")]
+        include_group: String,
+    },
+}
+
+#[derive(Default, Deserialize)]
+struct ToolWire {
+    #[serde(default)]
+    pdm: PdmToolWire,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PdmToolWire {
+    distribution: Option<bool>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    source: Vec<PdmSourceWire>,
+}
+
+#[derive(Deserialize)]
+struct PdmSourceWire {
+    url: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// Parse a `pyproject.toml`; `path` names it in messages.
+pub(super) fn parse_pyproject(path: &Path, bytes: &[u8]) -> Result<Pyproject, LockfileError> {
+    let text = utf8(path, bytes)?;
+    let reader = Reader::new(path, text);
+    let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
+    let wire = PyprojectWire::deserialize(Deserializer::from(document))
+        .map_err(|err| reader.schema_error(&err))?;
+
+    let name = wire
+        .project
+        .name
+        .as_ref()
+        .map(|raw| package_name(&reader, raw))
+        .transpose()?;
+    let requirement = |raw: &Spanned<String>| {
+        Requirement::from_str(raw.get_ref()).map_err(|err| {
+            reader.error_at(
+                raw,
+                format!(
+                    "expected a PEP 508 requirement, found `{}`: {}",
+                    raw.get_ref(),
+                    err.message
+                ),
+            )
+        })
+    };
+    let group_name = |raw: &Spanned<String>| {
+        ExtraName::from_str(raw.get_ref())
+            .map(|name| name.to_string())
+            .map_err(|_| {
+                reader.error_at(
+                    raw,
+                    format!(
+                        "expected a dependency group name, found `{}`",
+                        raw.get_ref()
+                    ),
+                )
+            })
+    };
+
+    let mut declared = Vec::new();
+    for raw in &wire.project.dependencies {
+        declared.push(DeclaredRequirement {
+            requirement: requirement(raw)?,
+            via: DependencyKind::Normal,
+        });
+    }
+    for (extra, requirements) in &wire.project.optional_dependencies {
+        let extra = ExtraName::from_str(extra.get_ref()).map_err(|_| {
+            reader.error_at(
+                extra,
+                format!("expected an extra name, found `{}`", extra.get_ref()),
+            )
+        })?;
+        for raw in requirements {
+            declared.push(DeclaredRequirement {
+                requirement: requirement(raw)?,
+                via: DependencyKind::Extra(extra.clone()),
+            });
+        }
+    }
+    for (group, requirements) in &wire.tool.pdm.dev_dependencies {
+        let group = group_name(group)?;
+        for raw in requirements {
+            // PDM allows editable lines (`-e file:///…`) here; they name a path, not a release.
+            if raw.get_ref().trim_start().starts_with("-e") {
+                continue;
+            }
+            declared.push(DeclaredRequirement {
+                requirement: requirement(raw)?,
+                via: DependencyKind::Group(group.clone()),
+            });
+        }
+    }
+    let groups: BTreeMap<String, &Vec<Spanned<GroupEntryWire>>> = wire
+        .dependency_groups
+        .iter()
+        .map(|(name, entries)| Ok((group_name(name)?, entries)))
+        .collect::<Result<_, LockfileError>>()?;
+    for (group, entries) in &groups {
+        // Walk `include-group` entries; a group is read once, so a cycle ends.
+        let mut seen = vec![group.clone()];
+        let mut stack: Vec<&Spanned<GroupEntryWire>> = entries.iter().rev().collect();
+        while let Some(entry) = stack.pop() {
+            match entry.get_ref() {
+                GroupEntryWire::Requirement(text) => {
+                    let raw = Spanned::new(entry.span(), text.clone());
+                    declared.push(DeclaredRequirement {
+                        requirement: requirement(&raw)?,
+                        via: DependencyKind::Group(group.clone()),
+                    });
+                }
+                GroupEntryWire::Include { include_group } => {
+                    let included = group_name(&Spanned::new(entry.span(), include_group.clone()))?;
+                    let Some(entries) = groups.get(&included) else {
+                        return Err(reader.error_at(
+                            entry,
+                            format!("`include-group = \"{included}\"` names no dependency group"),
+                        ));
+                    };
+                    if !seen.contains(&included) {
+                        seen.push(included);
+                        stack.extend(entries.iter().rev());
+                    }
+                }
+            }
+        }
+    }
+
+    let index_urls = wire
+        .tool
+        .pdm
+        .source
+        .iter()
+        // `find_links` sources are not Simple API indexes.
+        .filter(|source| source.kind.as_deref().is_none_or(|kind| kind == "index"))
+        .filter_map(|source| source.url.clone())
+        .collect();
+    Ok(Pyproject {
+        name,
+        is_package: wire.tool.pdm.distribution.unwrap_or(true),
+        declared,
+        index_urls,
+    })
+}
+
+/// The text of a file that must be UTF-8; a byte-order mark is dropped (it holds no newline).
+pub(super) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LockfileError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(err) => {
+            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
+            Err(LockfileError::Parse {
+                path: path.to_path_buf(),
+                line: line_of(valid, valid.len()),
+                message: format!(
+                    "expected UTF-8 text, found an invalid byte at byte offset {}",
+                    err.valid_up_to()
+                ),
+            })
+        }
+    }
+}
+
+pub(super) fn package_name(
+    reader: &Reader<'_>,
+    raw: &Spanned<String>,
+) -> Result<PackageName, LockfileError> {
+    PackageName::from_str(raw.get_ref()).map_err(|_| {
+        reader.error_at(
+            raw,
+            format!(
+                "expected `name` to be a package name, found `{}`",
+                raw.get_ref()
+            ),
+        )
+    })
+}
+
+pub(super) fn version(
+    reader: &Reader<'_>,
+    raw: &Spanned<String>,
+) -> Result<Version, LockfileError> {
+    Version::from_str(raw.get_ref()).map_err(|_| {
+        reader.error_at(
+            raw,
+            format!(
+                "expected `version` to be a PEP 440 version, found `{}`",
+                raw.get_ref()
+            ),
+        )
+    })
+}
+
+pub(super) fn specifiers(
+    reader: &Reader<'_>,
+    raw: &Spanned<String>,
+    key: &str,
+) -> Result<VersionSpecifiers, LockfileError> {
+    VersionSpecifiers::from_str(raw.get_ref()).map_err(|err| {
+        let rendered = err.to_string();
+        let first = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(':');
+        reader.error_at(
+            raw,
+            format!(
+                "expected `{key}` to be PEP 440 version specifiers, found `{}`: {first}",
+                raw.get_ref()
+            ),
+        )
+    })
+}
+
+/// The sha256 digest of `hash = "sha256:<hex>"`, lowercased; `None` for other algorithms.
+pub(super) fn sha256(
+    reader: &Reader<'_>,
+    hash: &Spanned<String>,
+) -> Result<Option<String>, LockfileError> {
+    let invalid = || {
+        reader.error_at(
+            hash,
+            format!(
+                "expected `hash` to be `<algorithm>:<hex digest>`, found `{}`",
+                hash.get_ref()
+            ),
+        )
+    };
+    let (algorithm, digest) = hash.get_ref().split_once(':').ok_or_else(invalid)?;
+    if digest.is_empty() || !digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    if !algorithm.eq_ignore_ascii_case("sha256") {
+        return Ok(None);
+    }
+    if digest.len() != 64 {
+        return Err(reader.error_at(
+            hash,
+            format!(
+                "expected a sha256 digest of 64 hex digits, found {}",
+                digest.len()
+            ),
+        ));
+    }
+    Ok(Some(digest.to_ascii_lowercase()))
+}
+
+/// The last path segment of a URL.
+pub(super) fn file_name_from_url(url: &str) -> Option<String> {
+    let without_suffix = url.split(['?', '#']).next().unwrap_or(url);
+    let segment = without_suffix.rsplit('/').next()?;
+    (!segment.is_empty()).then(|| segment.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::lockfile::parse_lockfile;
+
+    fn fixture_dir(folder: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/lockfiles")
+            .join(folder)
+    }
+
+    fn read_fixture(folder: &str) -> LockedProject {
+        let path = fixture_dir(folder).join("pdm.lock");
+        let bytes = std::fs::read(&path).expect("fixture pdm.lock");
+        parse_lockfile(&path, LockFormat::PdmLock, &bytes).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    fn read_tree(folder: &str) -> Value {
+        let bytes = std::fs::read(fixture_dir(folder).join("tree.pdm.json"))
+            .expect("fixture tree.pdm.json");
+        serde_json::from_slice(&bytes).expect("tree.pdm.json is JSON")
+    }
+
+    /// Compare a lock with the tree the corpus script read from it (see testdata/README.md).
+    /// tree.pdm.json lists the project's own edges nowhere, and lists edges to packages PDM did
+    /// not lock (their marker holds on no target Python); neither is in the comparison.
+    fn assert_matches_ground_truth(folder: &str, root: &str) {
+        let project = read_fixture(folder);
+        let tree = read_tree(folder);
+
+        assert_eq!(project.roots.len(), 1, "{folder}: roots");
+        let root_id = project.roots[0];
+        assert_eq!(project.package(root_id).name.as_ref(), root);
+
+        let expected_packages: BTreeSet<(String, String)> = tree["packages"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, version)| {
+                let version = Version::from_str(version.as_str().unwrap()).unwrap();
+                (name.clone(), version.to_string())
+            })
+            .collect();
+        let locked: BTreeSet<(String, String)> = project
+            .ids()
+            .filter(|&id| id != root_id)
+            .map(|id| {
+                let package = project.package(id);
+                (
+                    package.name.to_string(),
+                    package.version.as_ref().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            project.packages.len() - 1,
+            tree["locked_package_count"].as_u64().unwrap() as usize,
+            "{folder}: locked package count"
+        );
+        assert_eq!(locked, expected_packages, "{folder}: packages");
+
+        let is_locked = |name: &str| expected_packages.iter().any(|(locked, _)| locked == name);
+        // (parent, child, requirement as written, canonical)
+        let expected_edges: BTreeSet<(String, String, String)> = tree["edges_detailed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|edge| is_locked(edge["child"].as_str().unwrap()))
+            .map(|edge| {
+                let requirement: Requirement =
+                    Requirement::from_str(edge["requirement"].as_str().unwrap()).unwrap();
+                (
+                    edge["parent"].as_str().unwrap().to_string(),
+                    edge["child"].as_str().unwrap().to_string(),
+                    requirement.marker.try_to_string().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut edges = Vec::new();
+        for parent_id in project.ids().filter(|&id| id != root_id) {
+            let parent = project.package(parent_id);
+            for dependency in &parent.dependencies {
+                edges.push((
+                    parent.name.to_string(),
+                    project.package(dependency.package).name.to_string(),
+                    dependency.marker.try_to_string().unwrap_or_default(),
+                ));
+            }
+        }
+        let count = edges.len();
+        let edges: BTreeSet<_> = edges.into_iter().collect();
+        assert_eq!(count, edges.len(), "{folder}: duplicate edges");
+        assert_eq!(edges, expected_edges, "{folder}: edges");
+
+        let expected_pairs: BTreeSet<(String, String)> = tree["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| {
+                (
+                    edge[0].as_str().unwrap().to_string(),
+                    edge[1].as_str().unwrap().to_string(),
+                )
+            })
+            .filter(|(_, child)| is_locked(child))
+            .collect();
+        let pairs: BTreeSet<(String, String)> = edges
+            .into_iter()
+            .map(|(parent, child, _)| (parent, child))
+            .collect();
+        assert_eq!(pairs, expected_pairs, "{folder}: edge pairs");
+
+        // Every requirement of pyproject.toml that PDM locked is an edge of the root.
+        let root_package = project.package(root_id);
+        let declared: BTreeSet<String> = root_package
+            .declared
+            .iter()
+            .map(|declared| declared.requirement.name.to_string())
+            .filter(|name| is_locked(name))
+            .collect();
+        let children: BTreeSet<String> = root_package
+            .dependencies
+            .iter()
+            .map(|dependency| project.package(dependency.package).name.to_string())
+            .collect();
+        assert!(!children.is_empty(), "{folder}: root edges");
+        assert_eq!(children, declared, "{folder}: root edges");
+    }
+
+    #[test]
+    fn ds2023_numpy1_matches_pdm_tree() {
+        assert_matches_ground_truth("ds2023-numpy1", "ds2023-analysis");
+    }
+
+    #[test]
+    fn modern_numpy2_matches_pdm_tree() {
+        let project = read_fixture("modern-numpy2");
+        let root = project.package(project.roots[0]).name.to_string();
+        assert_matches_ground_truth("modern-numpy2", &root);
+    }
+
+    #[test]
+    fn public_ft_linear_regression_matches_pdm_tree() {
+        assert_matches_ground_truth("0xSpyC__ft_linear_regression", "ft-linear-regression");
+    }
+
+    #[test]
+    fn ds2023_root_declares_numpy_below_2() {
+        let project = read_fixture("ds2023-numpy1");
+        let root = project.package(project.roots[0]);
+        assert_eq!(root.source, PackageSource::Virtual(".".to_string()));
+        let numpy: Vec<_> = root
+            .declared
+            .iter()
+            .filter(|declared| declared.requirement.name.as_ref() == "numpy")
+            .collect();
+        assert_eq!(numpy.len(), 1);
+        assert_eq!(numpy[0].requirement.to_string(), "numpy<2");
+        assert_eq!(
+            project.requires_python,
+            Some(VersionSpecifiers::from_str(">=3.10,<3.12").unwrap())
+        );
+
+        let pandas = project
+            .packages
+            .iter()
+            .find(|package| package.name.as_ref() == "pandas")
+            .unwrap();
+        assert_eq!(pandas.line, 238);
+        assert_eq!(
+            pandas.source,
+            PackageSource::Registry("https://pypi.org/simple".to_string())
+        );
+        let to_numpy: Vec<String> = pandas
+            .dependencies
+            .iter()
+            .filter(|dependency| project.package(dependency.package).name.as_ref() == "numpy")
+            .map(|dependency| dependency.marker.try_to_string().unwrap())
+            .collect();
+        assert_eq!(
+            to_numpy.len(),
+            3,
+            "one edge per requirement string: {to_numpy:?}"
+        );
+
+        let cloudpickle = project
+            .packages
+            .iter()
+            .find(|package| package.name.as_ref() == "cloudpickle")
+            .unwrap();
+        assert_eq!(cloudpickle.line, 13);
+        assert_eq!(
+            cloudpickle.files[0],
+            LockedFile {
+                filename: "cloudpickle-3.1.2-py3-none-any.whl".to_string(),
+                url: None,
+                sha256: Some(
+                    "9acb47f6afd73f60dc1df93bb801b472f05ff42fa6c84167d25cb206be1fbf4a".to_string()
+                ),
+                size: None,
+                upload_time: None,
+            }
+        );
+    }
+
+    const LOCK_HEAD: &str = "# This file is @generated by PDM.\n\n[metadata]\ngroups = [\"default\"]\nstrategy = [\"inherit_metadata\"]\nlock_version = \"4.5.0\"\ncontent_hash = \"sha256:00\"\n\n[[metadata.targets]]\nrequires_python = \">=3.9\"\n";
+
+    fn parse_text(text: &str) -> Result<LockedProject, LockfileError> {
+        parse_with_pyproject(Path::new("project/pdm.lock"), text.as_bytes(), None)
+    }
+
+    fn parse_error(text: &str) -> (usize, String) {
+        let err = parse_text(text).expect_err("the lockfile should be rejected");
+        let rendered = err.to_string();
+        match err {
+            LockfileError::Parse {
+                path,
+                line,
+                message,
+            } => {
+                assert_eq!(path, Path::new("project/pdm.lock"));
+                assert_eq!(rendered, format!("project/pdm.lock:{line}: {message}"));
+                (line, message)
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn folds_extra_entries_and_falls_back_to_unreferenced_roots() {
+        let text = format!(
+            r#"{LOCK_HEAD}
+[[package]]
+name = "app"
+version = "1.0"
+dependencies = [
+    "Pandas[performance]>=2; python_version >= \"3.10\"",
+    "lib @ git+https://github.com/org/lib@v1",
+]
+
+[[package]]
+name = "pandas"
+version = "2.2.3"
+extras = ["performance"]
+dependencies = [
+    "bottleneck>=1.3.6",
+    "pandas==2.2.3",
+]
+
+[[package]]
+name = "pandas"
+version = "2.2.3"
+
+[[package]]
+name = "bottleneck"
+version = "1.4.2"
+
+[[package]]
+name = "lib"
+git = "https://github.com/org/lib"
+revision = "abc123"
+"#
+        );
+        let project = parse_text(&text).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(project.packages.len(), 4);
+        assert_eq!(project.roots, vec![PackageId(0)]);
+        let app = project.package(PackageId(0));
+        let pandas = app.dependencies[0].package;
+        assert_eq!(project.package(pandas).display_id(), "pandas==2.2.3");
+        assert_eq!(project.package(pandas).line, 29);
+        assert_eq!(
+            app.dependencies[0].extras,
+            vec![ExtraName::from_str("performance").unwrap()]
+        );
+        assert_eq!(
+            app.dependencies[0].marker.try_to_string().as_deref(),
+            Some("python_full_version >= '3.10'")
+        );
+        let lib = project.package(app.dependencies[1].package);
+        assert_eq!(
+            lib.source,
+            PackageSource::Git("https://github.com/org/lib".into())
+        );
+        assert_eq!(lib.version, None);
+        let pandas_edges = &project.package(pandas).dependencies;
+        assert_eq!(
+            pandas_edges.len(),
+            1,
+            "the extra entry's self-reference is dropped"
+        );
+        assert_eq!(
+            project.package(pandas_edges[0].package).name.as_ref(),
+            "bottleneck"
+        );
+        assert_eq!(
+            pandas_edges[0].via,
+            DependencyKind::Extra(ExtraName::from_str("performance").unwrap())
+        );
+    }
+
+    #[test]
+    fn project_root_from_pyproject() {
+        let pyproject = parse_pyproject(
+            Path::new("project/pyproject.toml"),
+            br#"[project]
+name = "My_App"
+dependencies = ["numpy<2", "missing>=1"]
+
+[project.optional-dependencies]
+plot = ["matplotlib"]
+
+[dependency-groups]
+test = ["pytest", {include-group = "lint"}]
+lint = ["ruff"]
+
+[tool.pdm]
+distribution = false
+
+[tool.pdm.dev-dependencies]
+docs = ["sphinx", "-e file:///${PROJECT_ROOT}/sub"]
+
+[[tool.pdm.source]]
+name = "private"
+url = "https://pypi.example.org/simple"
+"#,
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        let text = format!(
+            "{LOCK_HEAD}\n[[package]]\nname = \"numpy\"\nversion = \"1.26.4\"\n\n[[package]]\nname = \"pytest\"\nversion = \"8.0\"\n\n[[package]]\nname = \"ruff\"\nversion = \"0.5\"\n"
+        );
+        let project = parse_with_pyproject(
+            Path::new("project/pdm.lock"),
+            text.as_bytes(),
+            Some(&pyproject),
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        let root = project.package(project.roots[0]);
+        assert_eq!(root.name.as_ref(), "my-app");
+        assert_eq!(root.source, PackageSource::Virtual(".".into()));
+        let declared: Vec<String> = root
+            .declared
+            .iter()
+            .map(|declared| format!("{}|{}", declared.via, declared.requirement))
+            .collect();
+        assert_eq!(
+            declared,
+            [
+                "|numpy<2",
+                "|missing>=1",
+                "extra:plot|matplotlib",
+                "group:docs|sphinx",
+                "group:lint|ruff",
+                "group:test|pytest",
+                "group:test|ruff",
+            ]
+        );
+        let edges: Vec<String> = root
+            .dependencies
+            .iter()
+            .map(|edge| format!("{}|{}", edge.via, project.package(edge.package).name))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                "|numpy",
+                "group:lint|ruff",
+                "group:test|pytest",
+                "group:test|ruff"
+            ]
+        );
+        assert_eq!(project.index_urls, ["https://pypi.example.org/simple"]);
+        assert_eq!(
+            project.package(PackageId(0)).source,
+            PackageSource::Registry("https://pypi.example.org/simple".into())
+        );
+    }
+
+    #[test]
+    fn rejects_truncated_toml() {
+        let text = std::fs::read_to_string(fixture_dir("ds2023-numpy1").join("pdm.lock")).unwrap();
+        let cut = text.find("name = \"scikit-learn\"").unwrap() + "name = \"scik".len();
+        let (line, message) = parse_error(&text[..cut]);
+        assert_eq!(line, line_of(&text, cut));
+        assert!(message.starts_with("invalid TOML: "), "{message}");
+    }
+
+    #[test]
+    fn rejects_dependency_that_is_not_pep508() {
+        let (line, message) = parse_error(&format!(
+            "{LOCK_HEAD}\n[[package]]\nname = \"pandas\"\nversion = \"2.0.3\"\ndependencies = [\n    \"numpy>=1.21\",\n    \"numpy >>= 1\",\n]\n"
+        ));
+        assert_eq!(line, 17);
+        assert!(
+            message.starts_with(
+                "expected the dependencies of `pandas==2.0.3` to be PEP 508 requirements, found `numpy >>= 1`"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn rejects_missing_version() {
+        let (line, message) = parse_error(&format!("{LOCK_HEAD}\n[[package]]\nname = \"numpy\"\n"));
+        assert_eq!(line, 12);
+        assert_eq!(
+            message,
+            "package `numpy` has no `version`; expected `version = \"…\"`"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_version_and_wrong_types() {
+        let (line, message) = parse_error(&format!(
+            "{LOCK_HEAD}\n[[package]]\nname = \"numpy\"\nversion = \"one\"\n"
+        ));
+        assert_eq!(line, 14);
+        assert_eq!(
+            message,
+            "expected `version` to be a PEP 440 version, found `one`"
+        );
+
+        let (line, message) = parse_error(&format!(
+            "{LOCK_HEAD}\n[[package]]\nname = \"numpy\"\nversion = \"1\"\ndependencies = \"six\"\n"
+        ));
+        assert_eq!(line, 15);
+        assert!(message.contains("expected a sequence"), "{message}");
+    }
+
+    #[test]
+    fn rejects_unsupported_lock_version_and_twins() {
+        let (line, message) = parse_error("[metadata]\nlock_version = \"5.0\"\n");
+        assert_eq!(line, 2);
+        assert!(message.starts_with("unsupported pdm.lock"), "{message}");
+
+        let (line, message) = parse_error("[[package]]\nname = \"a\"\n");
+        assert_eq!(line, 1);
+        assert!(message.starts_with("missing `[metadata]`"), "{message}");
+
+        let (line, message) = parse_error(&format!(
+            "{LOCK_HEAD}\n[[package]]\nname = \"a\"\nversion = \"1\"\n\n[[package]]\nname = \"A\"\nversion = \"2\"\n"
+        ));
+        assert_eq!(line, 16);
+        assert!(
+            message.starts_with("package `a` is locked twice, at lines 12 and 16"),
+            "{message}"
+        );
+    }
+}
