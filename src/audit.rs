@@ -15,6 +15,7 @@ use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
 use crate::inspect::wheel::WheelBuild;
 use crate::inspect::{self, ScanBudget, WheelScan};
+use crate::installed::InstalledFacts;
 use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
@@ -167,7 +168,8 @@ pub struct ProjectRequirement {
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetInfo {
     pub numpy: String,
-    /// `option` when `--target` chose it, `index` when the newest fitting release did.
+    /// `option` when `--target` chose it, `index` when the newest fitting release did,
+    /// `installed` when it is the NumPy an audited environment has.
     pub numpy_from: &'static str,
     pub python_version: String,
     pub python_platform: String,
@@ -230,6 +232,10 @@ pub struct AuditSettings {
     pub scan_budget: ScanBudget,
     /// Show the lockfile as `lockfile` in reports (absent for `check`).
     pub show_lockfile: bool,
+    /// For an installed environment: what is on disk, judged instead of the index's files.
+    pub installed: Option<BTreeMap<PackageId, InstalledFacts>>,
+    /// The target is the NumPy the environment has installed (not `--target`).
+    pub target_is_installed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +252,9 @@ pub async fn run(
 ) -> Result<Audit, AuditError> {
     let environment = &settings.environment;
     let (target, numpy_from) = match &settings.target {
+        Some(version) if settings.installed.is_some() && settings.target_is_installed => {
+            (version.clone(), "installed")
+        }
         Some(version) => (version.clone(), "option"),
         None => (newest_numpy(client, environment.python).await?, "index"),
     };
@@ -279,11 +288,18 @@ pub async fn run(
         target: &target,
         budget: settings.scan_budget,
         numpy2_locked,
+        installed: settings.installed.as_ref(),
     };
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras)| {
             let context = &context;
-            async move { (id, context.judge(project.package(id), &extras).await) }
+            async move {
+                let judgement = match context.installed.and_then(|facts| facts.get(&id)) {
+                    Some(facts) => context.judge_installed(facts, &extras).await,
+                    None => context.judge(project.package(id), &extras).await,
+                };
+                (id, judgement)
+            }
         })
         .buffer_unordered(64)
         .collect()
@@ -401,6 +417,7 @@ struct JudgeContext<'a> {
     target: &'a Version,
     budget: ScanBudget,
     numpy2_locked: bool,
+    installed: Option<&'a BTreeMap<PackageId, InstalledFacts>>,
 }
 
 /// What judging one package found, before why-paths are attached.
@@ -438,6 +455,45 @@ fn failure_evidence(error: &IndexError, what: &str) -> Evidence {
 }
 
 impl JudgeContext<'_> {
+    /// Judge an installed distribution from disk: its METADATA and its shared objects.
+    async fn judge_installed(&self, facts: &InstalledFacts, extras: &[ExtraName]) -> Judgement {
+        let files = facts.shared_objects.clone();
+        let scan = if files.is_empty() {
+            Ok(None)
+        } else {
+            tokio::task::spawn_blocking(move || inspect::scan_files(&files))
+                .await
+                .map_err(|e| IndexError::Client(e.to_string()))
+                .and_then(|result| {
+                    result.map(Some).map_err(|error| IndexError::BadResponse {
+                        url: facts.dist_info.clone(),
+                        message: format!("reading an installed shared object failed: {error}"),
+                    })
+                })
+        };
+        // Stands in for a wheel: installed files have a name and nothing else an index gives.
+        let installed = ProjectFile {
+            filename: facts.dist_info.clone(),
+            url: String::new(),
+            sha256: None,
+            requires_python: None,
+            size: None,
+            upload_time: None,
+            yanked: None,
+            core_metadata: crate::index::CoreMetadata::Available,
+        };
+        let mut judgement =
+            self.conclude(&installed, false, Ok(facts.metadata.clone()), scan, extras);
+        if facts.shared_objects.is_empty() {
+            for evidence in &mut judgement.evidence {
+                if evidence.code == EvidenceCode::PurePython {
+                    evidence.message = "no shared objects installed".into();
+                }
+            }
+        }
+        judgement
+    }
+
     async fn judge(&self, package: &LockedPackage, extras: &[ExtraName]) -> Judgement {
         if !matches!(package.source, PackageSource::Registry(_)) {
             return Judgement::unknown(
@@ -609,6 +665,19 @@ impl JudgeContext<'_> {
             (metadata, scan.map(Some))
         };
         self.client.release_wheel(wheel).await;
+        self.conclude(wheel, closest, metadata, scan, extras)
+    }
+
+    /// The verdict from what was learned about one distribution, wherever it came from (the
+    /// index, or an installed environment on disk).
+    fn conclude(
+        &self,
+        wheel: &ProjectFile,
+        closest: bool,
+        metadata: Result<String, IndexError>,
+        scan: Result<Option<WheelScan>, IndexError>,
+        extras: &[ExtraName],
+    ) -> Judgement {
         let mut evidence = Vec::new();
         let mut requires_dist = Vec::new();
         let mut failed = false;
@@ -767,7 +836,11 @@ impl JudgeContext<'_> {
                 if self.numpy2_locked {
                     evidence.push(Evidence::new(
                         EvidenceCode::ImportFailsToday,
-                        "the lock already installs NumPy 2: importing this package fails today",
+                        if self.installed.is_some() {
+                            "NumPy 2 is already installed here: importing this package fails today"
+                        } else {
+                            "the lock already installs NumPy 2: importing this package fails today"
+                        },
                     ));
                 }
                 (true, true, false)

@@ -56,6 +56,8 @@ pub enum Command {
     Lock(LockArgs),
     /// Audit single releases without a lockfile: `scipy==1.11.4`, or a bare name for the newest release.
     Check(CheckArgs),
+    /// Audit an installed environment from the files on disk (no network needed for verdicts).
+    Env(EnvArgs),
     /// Print the lock's dependency tree (every fork and marker unless an environment is given).
     Tree(TreeArgs),
     /// Export the lock's dependency graph as DOT, Mermaid or JSON.
@@ -107,6 +109,18 @@ pub struct LockArgs {
     /// The lockfile's format [default: from the file name, else from its content].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub lock_format: Option<LockFormatArg>,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// A site-packages directory or a virtualenv [default: $VIRTUAL_ENV, else .venv, else the
+    /// environment of `python3` on PATH].
+    pub path: Option<PathBuf>,
+    /// The interpreter whose environment to audit.
+    #[arg(long, value_name = "PYTHON", conflicts_with = "path")]
+    pub python: Option<PathBuf>,
     #[command(flatten)]
     pub audit: AuditArgs,
 }

@@ -213,6 +213,12 @@ pub fn with_inferred_edges(
             }
         }
     }
+    // What a root declares itself stays a direct dependency, whoever else requires it.
+    for &root in &project.roots {
+        for declared in &project.package(root).declared {
+            required.retain(|&id| project.package(id).name != declared.requirement.name);
+        }
+    }
     let before = DependencyGraph::new(project).installed(project, environment);
     let mut trimmed = inferred.clone();
     for &root in &project.roots {

@@ -11,6 +11,7 @@ pub mod export;
 pub mod graph;
 pub mod index;
 pub mod inspect;
+pub mod installed;
 pub mod lockfile;
 pub mod report;
 pub mod run;

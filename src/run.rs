@@ -8,11 +8,12 @@ use anyhow::Context;
 
 use crate::audit::{self, Audit, AuditSettings};
 use crate::check;
-use crate::cli::{AuditArgs, Cli, Command, GraphSource};
+use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource};
 use crate::environment::{PythonVersion, TargetEnvironment};
 use crate::export::{self, TreeOptions};
 use crate::index::{Cache, HttpClient, HttpSettings, IndexClient};
 use crate::inspect::ScanBudget;
+use crate::installed;
 use crate::lockfile::{self, LockedProject, PackageSource};
 use crate::report::{self, OutputFormat, Style};
 use crate::settings::{self, Settings};
@@ -73,6 +74,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             let audit = audit_project(&project, &client, &settings, python, true).await?;
             finish(&audit, &args.audit, &settings)
         }
+        Command::Env(args) => audit_environment(&args).await,
         Command::Tree(args) => {
             let (project, environment) = read_graph_source(&args.source)?;
             let edges = export::edges(&project, environment.as_ref());
@@ -259,8 +261,56 @@ async fn audit_project(
         target: settings.target.clone(),
         scan_budget: ScanBudget::default(),
         show_lockfile,
+        installed: None,
+        target_is_installed: false,
     };
-    audit::run(project, client, &audit_settings)
+    run_audit(project, client, &audit_settings).await
+}
+
+/// Audit an installed environment: verdicts come from the files on disk.
+async fn audit_environment(args: &EnvArgs) -> Result<ExitStatus, Failure> {
+    let settings = Settings::resolve(&args.audit).map_err(input_error)?;
+    let (site_packages, interpreter_python) =
+        installed::locate(args.path.as_deref(), args.python.as_deref()).map_err(input_error)?;
+    let environment = installed::read(&site_packages, interpreter_python).map_err(input_error)?;
+    let python = settings
+        .python
+        .or(environment.python)
+        .or_else(settings::local_python)
+        .unwrap_or(PythonVersion::new(3, 12));
+    // Already on NumPy 2: judge against what is installed, which needs no index at all.
+    let installed_numpy = environment
+        .project
+        .packages
+        .iter()
+        .filter(|p| p.name.as_ref() == "numpy")
+        .filter_map(|p| p.version.clone())
+        .find(|v| v.release().first().is_some_and(|&major| major >= 2));
+    let target_is_installed = settings.target.is_none() && installed_numpy.is_some();
+    let target = settings.target.clone().or(installed_numpy);
+    let index_url = settings
+        .index_url
+        .clone()
+        .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
+    let client = open_client(&settings, &index_url).await?;
+    let audit_settings = AuditSettings {
+        environment: TargetEnvironment::new(python, settings.platform.clone()),
+        target,
+        scan_budget: ScanBudget::default(),
+        show_lockfile: true,
+        installed: Some(environment.facts),
+        target_is_installed,
+    };
+    let audit = run_audit(&environment.project, &client, &audit_settings).await?;
+    finish(&audit, &args.audit, &settings)
+}
+
+async fn run_audit(
+    project: &LockedProject,
+    client: &IndexClient,
+    audit_settings: &AuditSettings,
+) -> Result<Audit, Failure> {
+    audit::run(project, client, audit_settings)
         .await
         .map_err(|error| Failure {
             status: ExitStatus::Incomplete,

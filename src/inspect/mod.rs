@@ -214,6 +214,65 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
     })
 }
 
+/// Scan installed shared objects on disk — extension modules first, each group smallest
+/// first — stopping at the first conclusive one. `files` are (name as recorded, path).
+pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<WheelScan> {
+    use std::io::Read;
+
+    let sized: Vec<(String, u64)> = files
+        .iter()
+        .map(|(name, path)| {
+            (
+                name.clone(),
+                std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            )
+        })
+        .collect();
+    let (extensions, libraries): (Vec<_>, Vec<_>) = sized
+        .into_iter()
+        .partition(|(name, _)| shared_object_kind(name) == SharedObjectKind::ExtensionModule);
+    let mut order = wheel::scan_order(&extensions);
+    order.extend(wheel::scan_order(&libraries));
+    let mut scans = Vec::new();
+    let mut scanned = Vec::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    for (name, _) in &order {
+        let path = &files
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("listed above")
+            .1;
+        let mut file = std::fs::File::open(path)?;
+        let mut scanner = SignatureScanner::new();
+        loop {
+            let read = file.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            scanner.feed(&buffer[..read]);
+            if scanner.is_conclusive() {
+                break;
+            }
+        }
+        let scan = scanner.finish();
+        let conclusive = matches!(
+            scan.build,
+            SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
+        );
+        scanned.push(name.clone());
+        scans.push((name.clone(), scan));
+        if conclusive {
+            break;
+        }
+    }
+    Ok(WheelScan {
+        build: wheel::combine(&scans, files.len()),
+        scanned,
+        unscanned: Vec::new(),
+        libraries_not_scanned: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

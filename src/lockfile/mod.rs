@@ -24,6 +24,8 @@ pub enum LockFormat {
     PipfileLock,
     Pylock,
     Requirements,
+    /// An installed environment (`np2audit env`), not a file.
+    Installed,
 }
 
 impl LockFormat {
@@ -36,6 +38,7 @@ impl LockFormat {
             LockFormat::PipfileLock => "Pipfile.lock",
             LockFormat::Pylock => "pylock.toml",
             LockFormat::Requirements => "requirements.txt",
+            LockFormat::Installed => "site-packages",
         }
     }
 
@@ -339,6 +342,11 @@ pub fn parse_lockfile(
         LockFormat::PipfileLock => pipfile_lock::parse(path, bytes),
         LockFormat::Pylock => pylock::parse(path, bytes),
         LockFormat::Requirements => requirements::parse(path, bytes),
+        LockFormat::Installed => Err(LockfileError::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            message: "an installed environment is read with `np2audit env`, not as a file".into(),
+        }),
     }
 }
 

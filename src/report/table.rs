@@ -46,10 +46,10 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
         out,
         "target: NumPy {} ({}), CPython {} on {}",
         audit.target.numpy,
-        if audit.target.numpy_from == "index" {
-            "newest release for this Python"
-        } else {
-            "--target"
+        match audit.target.numpy_from {
+            "index" => "newest release for this Python",
+            "installed" => "installed in this environment",
+            _ => "--target",
         },
         audit.target.python_version,
         audit.target.python_platform
