@@ -109,6 +109,9 @@ pub struct LockArgs {
     /// The lockfile's format [default: from the file name, else from its content].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub lock_format: Option<LockFormatArg>,
+    /// Print the audited environment's graph instead of the report, blockers highlighted.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub graph: Option<GraphFormat>,
     #[command(flatten)]
     pub audit: AuditArgs,
 }

@@ -72,6 +72,15 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
             let client = open_client(&settings, &index_url).await?;
             let audit = audit_project(&project, &client, &settings, python, true).await?;
+            if let Some(format) = args.graph {
+                let environment = TargetEnvironment::new(python, settings.platform.clone());
+                let edges = export::edges(&project, Some(&environment));
+                let highlights = highlights(&project, &audit);
+                write_stdout(|out| {
+                    export::render_graph(&project, &edges, format, &highlights, out)
+                })?;
+                return Ok(exit_status(&audit));
+            }
             finish(&audit, &args.audit, &settings)
         }
         Command::Env(args) => audit_environment(&args).await,
@@ -102,7 +111,8 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Graph(args) => {
             let (project, environment) = read_graph_source(&args.source)?;
             let edges = export::edges(&project, environment.as_ref());
-            write_stdout(|out| export::render_graph(&project, &edges, args.format, out))
+            let none = export::Highlights::new();
+            write_stdout(|out| export::render_graph(&project, &edges, args.format, &none, out))
         }
         Command::Check(args) => {
             let settings = Settings::resolve(&args.audit).map_err(input_error)?;
@@ -328,11 +338,32 @@ fn finish(audit: &Audit, args: &AuditArgs, settings: &Settings) -> Result<ExitSt
         .and_then(|()| out.flush())
         .context("writing the report")
         .map_err(input_error)?;
-    Ok(if audit.has_blockers() {
+    Ok(exit_status(audit))
+}
+
+/// The exit code an audit deserves.
+fn exit_status(audit: &Audit) -> ExitStatus {
+    if audit.has_blockers() {
         ExitStatus::Blockers
     } else if audit.incomplete {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Clean
-    })
+    }
+}
+
+/// Each judged package's verdict, by its place in the lock.
+fn highlights(project: &LockedProject, audit: &Audit) -> export::Highlights {
+    let mut highlights = export::Highlights::new();
+    for report in &audit.packages {
+        let found = project.ids().find(|&id| {
+            let package = project.package(id);
+            package.name.as_ref() == report.name
+                && package.version.as_ref().map(ToString::to_string) == report.version
+        });
+        if let Some(id) = found {
+            highlights.insert(id, report.verdict.as_str());
+        }
+    }
+    highlights
 }

@@ -671,3 +671,53 @@ fn a_cache_from_a_newer_version_does_not_stop_the_audit() {
     );
     assert_eq!(verdicts(&out.json()), expected_fixture_verdicts());
 }
+
+#[test]
+fn lock_graph_highlights_the_blockers() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = audit_fixture(&index, cache.path(), &["--graph", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let graph = out.json();
+    let verdict = |name: &str| {
+        graph["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("bottleneck"), "binary-blocker");
+    assert_eq!(verdict("oldcap"), "declared-blocker");
+    assert_eq!(verdict("fixture-app"), Value::Null);
+    // Only the edges the audited environment follows: colorama is Windows-only.
+    let colorama = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "colorama")
+        .unwrap()["id"]
+        .clone();
+    assert!(
+        graph["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["to"] != colorama)
+    );
+    let mermaid = audit_fixture(&index, cache.path(), &["--graph", "mermaid"]);
+    assert!(
+        mermaid.stdout.contains("classDef blocker"),
+        "{}",
+        mermaid.stdout
+    );
+    assert!(
+        mermaid
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("class ") && l.ends_with(" blocker"))
+            .count()
+            == 4
+    );
+}

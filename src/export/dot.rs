@@ -2,23 +2,26 @@
 
 use std::io::Write;
 
-use super::{ExportEdge, edge_note, label};
+use super::{ExportEdge, Highlights, edge_note, label};
 use crate::lockfile::LockedProject;
 
 pub fn render(
     project: &LockedProject,
     edges: &[ExportEdge],
+    highlights: &Highlights,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(out, "digraph dependencies {{")?;
     writeln!(out, "    rankdir=LR;")?;
     writeln!(out, "    node [shape=box, fontname=\"Helvetica\"];")?;
     for id in project.ids() {
-        let shape = if project.roots.contains(&id) {
-            ", style=bold"
-        } else {
-            ""
-        };
+        let mut shape = String::new();
+        if project.roots.contains(&id) {
+            shape.push_str(", style=bold");
+        }
+        if let Some(color) = highlights.get(&id).and_then(|verdict| color(verdict)) {
+            shape.push_str(&format!(", style=filled, fillcolor=\"{color}\""));
+        }
         writeln!(
             out,
             "    n{} [label={}{shape}];",
@@ -39,6 +42,15 @@ pub fn render(
         }
     }
     writeln!(out, "}}")
+}
+
+/// Blockers red, doubts amber; the rest stay plain.
+fn color(verdict: &str) -> Option<&'static str> {
+    match verdict {
+        "declared-blocker" | "binary-blocker" => Some("#f4a6a6"),
+        "suspect" | "unknown" => Some("#f6d7a0"),
+        _ => None,
+    }
 }
 
 fn quote(text: &str) -> String {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::ExportEdge;
+use super::{ExportEdge, Highlights};
 use crate::lockfile::LockedProject;
 
 #[derive(Serialize)]
@@ -28,6 +28,9 @@ struct Node {
     name: String,
     version: Option<String>,
     source: &'static str,
+    /// The audit's verdict, when the graph comes with an audit (`np2audit lock --graph json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +45,7 @@ struct Edge<'a> {
 pub fn render(
     project: &LockedProject,
     edges: &[ExportEdge],
+    highlights: &Highlights,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let document = GraphDocument {
@@ -60,6 +64,7 @@ pub fn render(
                     name: package.name.to_string(),
                     version: package.version.as_ref().map(ToString::to_string),
                     source: package.source.kind(),
+                    verdict: highlights.get(&id).copied(),
                 }
             })
             .collect(),

@@ -6,6 +6,7 @@ mod json;
 mod mermaid;
 mod tree;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::environment::TargetEnvironment;
@@ -79,16 +80,20 @@ pub fn edges(project: &LockedProject, environment: Option<&TargetEnvironment>) -
     edges
 }
 
+/// Verdict strings by package, to highlight an audit's findings in the graph.
+pub type Highlights = BTreeMap<PackageId, &'static str>;
+
 pub fn render_graph(
     project: &LockedProject,
     edges: &[ExportEdge],
     format: GraphFormat,
+    highlights: &Highlights,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        GraphFormat::Dot => dot::render(project, edges, out),
-        GraphFormat::Mermaid => mermaid::render(project, edges, out),
-        GraphFormat::Json => json::render(project, edges, out),
+        GraphFormat::Dot => dot::render(project, edges, highlights, out),
+        GraphFormat::Mermaid => mermaid::render(project, edges, highlights, out),
+        GraphFormat::Json => json::render(project, edges, highlights, out),
     }
 }
 
