@@ -721,3 +721,51 @@ fn lock_graph_highlights_the_blockers() {
             == 4
     );
 }
+
+#[test]
+fn lockfiles_come_from_standard_input_with_their_format() {
+    use std::io::Write;
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_np2audit"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lock = std::fs::read(fixture_lock()).unwrap();
+        child.stdin.take().unwrap().write_all(&lock).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let url = index.simple_url();
+    let cache = cache.path().display().to_string();
+    let common = [
+        "--python-platform",
+        "linux",
+        "--index-url",
+        &url,
+        "--cache-dir",
+        &cache,
+        "--format",
+        "json",
+    ];
+    let mut args = vec!["lock", "-", "--lock-format", "uv"];
+    args.extend_from_slice(&common);
+    let output = run(&args);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verdicts(&report), expected_fixture_verdicts());
+    let mut args = vec!["lock", "-"];
+    args.extend_from_slice(&common);
+    let output = run(&args);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --lock-format"));
+}
