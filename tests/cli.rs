@@ -586,8 +586,10 @@ fn bad_input_exits_2_naming_file_and_line() {
     let out = np2audit(&["lock", &poetry.display().to_string()], None);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr
-            .contains("this looks like a uv.lock file, not a poetry.lock file"),
+        out.stderr.contains(&format!(
+            "{}:1: this looks like a uv.lock file, not a poetry.lock file",
+            poetry.display()
+        )),
         "{}",
         out.stderr
     );
