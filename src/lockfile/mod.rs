@@ -6,7 +6,9 @@ mod pdm_lock;
 mod pipfile_lock;
 mod poetry_lock;
 mod pylock;
+mod pyproject;
 mod requirements;
+mod source;
 mod uv_lock;
 
 use std::fmt;
@@ -357,4 +359,20 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The packages nothing else depends on: the roots of a lock without its project.
+fn unreferenced(packages: &[LockedPackage]) -> Vec<PackageId> {
+    let mut depended_on = vec![false; packages.len()];
+    for (parent, package) in packages.iter().enumerate() {
+        for dependency in &package.dependencies {
+            if dependency.package.0 != parent {
+                depended_on[dependency.package.0] = true;
+            }
+        }
+    }
+    (0..packages.len())
+        .filter(|&index| !depended_on[index])
+        .map(PackageId)
+        .collect()
 }

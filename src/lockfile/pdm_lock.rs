@@ -1,24 +1,26 @@
-//! Reader for PDM's `pdm.lock` (`lock_version` 4.x), and for the `pyproject.toml` beside a lock
-//! that records no project of its own (PDM, pylock.toml).
+//! Reader for PDM's `pdm.lock` (`lock_version` 4.x).
 //!
 //! The file is deserialized into private wire structs that mirror its layout, then validated into
 //! a [`LockedProject`]. PDM locks one version of each name for the whole Python range, so every
 //! dependency string resolves by name alone. PDM does not lock the project itself: its root is
 //! built from `pyproject.toml` beside the lock when there is one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::Path;
 use std::str::FromStr;
 
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::VersionSpecifiers;
 use pep508_rs::{ExtraName, PackageName, Requirement};
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
+use super::pyproject::{Pyproject, read_pyproject};
+use super::source::{Source, file_name_from_url, utf8};
 use super::{
     DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage,
-    LockedProject, LockfileError, PackageId, PackageSource, line_of,
+    LockedProject, LockfileError, PackageId, PackageSource, unreferenced,
 };
 
 /// The `lock_version` major this reader understands. PDM bumps the minor for additive changes
@@ -41,7 +43,7 @@ fn parse_with_pyproject(
     pyproject: Option<&Pyproject>,
 ) -> Result<LockedProject, LockfileError> {
     let text = utf8(path, bytes)?;
-    let reader = Reader::new(path, text);
+    let reader = Reader(Source::new(path, text));
     let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
     reader.check_version(document.get_ref())?;
     let lock = LockWire::deserialize(Deserializer::from(document))
@@ -113,60 +115,19 @@ struct PendingDependency {
     offset: usize,
 }
 
-/// The file being read: what an error message needs to name the file and the line. Shared with
-/// the pylock.toml and Pipfile.lock readers.
-pub(super) struct Reader<'a> {
-    path: &'a Path,
-    newlines: Vec<usize>,
+/// The file being read. Derefs to [`Source`] so that the shared helpers read as its own
+/// methods; the PDM-specific steps are added here.
+struct Reader<'a>(Source<'a>);
+
+impl<'a> Deref for Reader<'a> {
+    type Target = Source<'a>;
+
+    fn deref(&self) -> &Source<'a> {
+        &self.0
+    }
 }
 
-impl<'a> Reader<'a> {
-    pub(super) fn new(path: &'a Path, text: &str) -> Self {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter_map(|(offset, byte)| (byte == b'\n').then_some(offset))
-            .collect();
-        Reader { path, newlines }
-    }
-
-    pub(super) fn line(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&newline| newline < offset) + 1
-    }
-
-    pub(super) fn error(&self, offset: usize, message: impl Into<String>) -> LockfileError {
-        LockfileError::Parse {
-            path: self.path.to_path_buf(),
-            line: self.line(offset),
-            message: message.into(),
-        }
-    }
-
-    pub(super) fn error_at<T>(
-        &self,
-        value: &Spanned<T>,
-        message: impl Into<String>,
-    ) -> LockfileError {
-        self.error(value.span().start, message)
-    }
-
-    pub(super) fn syntax_error(&self, err: &toml::de::Error) -> LockfileError {
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, format!("invalid TOML: {}", err.message()))
-    }
-
-    pub(super) fn schema_error(&self, err: &toml::de::Error) -> LockfileError {
-        let message = err
-            .to_string()
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, message)
-    }
-
+impl Reader<'_> {
     fn check_version(&self, document: &DeTable<'_>) -> Result<(), LockfileError> {
         let Some(metadata) = document.get("metadata") else {
             return Err(self.error(
@@ -297,14 +258,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    pub(super) fn error_line(&self, line: usize, message: String) -> LockfileError {
-        LockfileError::Parse {
-            path: self.path.to_path_buf(),
-            line,
-            message,
-        }
-    }
-
     /// `[metadata] requires_python`, else the one every target agrees on.
     fn requires_python(
         &self,
@@ -319,7 +272,7 @@ impl<'a> Reader<'a> {
         );
         let mut disagree = false;
         for raw in raws {
-            let specifiers = specifiers(self, raw, "requires_python")?;
+            let specifiers = self.specifiers(raw, "requires_python")?;
             match &found {
                 None => found = Some(specifiers),
                 Some(first) if *first != specifiers => disagree = true,
@@ -340,10 +293,10 @@ impl<'a> Reader<'a> {
         let header = wire.span().start;
         let line = self.line(header);
         let wire = wire.into_inner();
-        let name = package_name(self, &wire.name)?;
+        let name = self.package_name(&wire.name, "name")?;
         let source = self.source(&wire, index);
         let version = match &wire.version {
-            Some(raw) => Some(version(self, raw)?),
+            Some(raw) => Some(self.version(raw)?),
             // A git, URL or path package may have a version PDM could not know statically.
             None if matches!(source, PackageSource::Registry(_)) => {
                 return Err(self.error(
@@ -393,7 +346,7 @@ impl<'a> Reader<'a> {
     ) -> Result<(), LockfileError> {
         let header = wire.span().start;
         let wire = wire.into_inner();
-        let name = package_name(self, &wire.name)?;
+        let name = self.package_name(&wire.name, "name")?;
         let Some(&base) = by_name.get(&name) else {
             return Err(self.error(
                 header,
@@ -403,7 +356,7 @@ impl<'a> Reader<'a> {
             ));
         };
         if let Some(raw) = &wire.version {
-            let version = version(self, raw)?;
+            let version = self.version(raw)?;
             if packages[base.0].version.as_ref() != Some(&version) {
                 return Err(self.error_at(
                     raw,
@@ -478,7 +431,7 @@ impl<'a> Reader<'a> {
                 self.error_at(wire, "expected a file entry to have a `file` or `url`")
             })?;
         let sha256 = match &file.hash {
-            Some(hash) => sha256(self, hash)?,
+            Some(hash) => self.sha256(hash)?,
             None => None,
         };
         Ok(LockedFile {
@@ -515,361 +468,6 @@ fn project_edges(
         .collect()
 }
 
-/// The packages nothing else depends on: the roots of a lock without its project.
-pub(super) fn unreferenced(packages: &[LockedPackage]) -> Vec<PackageId> {
-    let mut depended_on = vec![false; packages.len()];
-    for (parent, package) in packages.iter().enumerate() {
-        for dependency in &package.dependencies {
-            if dependency.package.0 != parent {
-                depended_on[dependency.package.0] = true;
-            }
-        }
-    }
-    (0..packages.len())
-        .filter(|&index| !depended_on[index])
-        .map(PackageId)
-        .collect()
-}
-
-// The `pyproject.toml` beside a lock. PDM and pylock.toml do not lock the project itself; its
-// name and requirements come from here, so the audit can show the project's own `numpy<2`.
-
-/// What the `pyproject.toml` beside a lock says about the project.
-#[derive(Debug, Clone)]
-pub(super) struct Pyproject {
-    pub(super) name: Option<PackageName>,
-    /// `[tool.pdm] distribution = false`: the project is not a package.
-    pub(super) is_package: bool,
-    pub(super) declared: Vec<DeclaredRequirement>,
-    /// `[[tool.pdm.source]]` URLs, in the order written.
-    pub(super) index_urls: Vec<String>,
-}
-
-impl Pyproject {
-    /// The synthetic package standing for the project, when it has a name.
-    pub(super) fn root(&self) -> Option<LockedPackage> {
-        let name = self.name.clone()?;
-        Some(LockedPackage {
-            name,
-            version: None,
-            specifier: None,
-            source: if self.is_package {
-                PackageSource::Editable(".".to_string())
-            } else {
-                PackageSource::Virtual(".".to_string())
-            },
-            dependencies: Vec::new(),
-            files: Vec::new(),
-            declared: self.declared.clone(),
-            // The project has no entry in the lock; its requirements live in pyproject.toml.
-            line: 1,
-        })
-    }
-}
-
-/// Read `pyproject.toml` from the lock's folder; `None` when there is none.
-pub(super) fn read_pyproject(lock_path: &Path) -> Result<Option<Pyproject>, LockfileError> {
-    let path = lock_path
-        .parent()
-        .unwrap_or(Path::new(""))
-        .join("pyproject.toml");
-    match std::fs::read(&path) {
-        Ok(bytes) => parse_pyproject(&path, &bytes).map(Some),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(LockfileError::Io { path, source }),
-    }
-}
-
-#[derive(Deserialize)]
-struct PyprojectWire {
-    #[serde(default)]
-    project: ProjectWire,
-    #[serde(default, rename = "dependency-groups")]
-    dependency_groups: BTreeMap<Spanned<String>, Vec<Spanned<GroupEntryWire>>>,
-    #[serde(default)]
-    tool: ToolWire,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct ProjectWire {
-    name: Option<Spanned<String>>,
-    #[serde(default)]
-    dependencies: Vec<Spanned<String>>,
-    #[serde(default)]
-    optional_dependencies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
-}
-
-/// A PEP 735 group entry: a requirement, or `{include-group = "…"}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum GroupEntryWire {
-    Requirement(String),
-    Include {
-        #[serde(rename = "include-group")]
-        include_group: String,
-    },
-}
-
-#[derive(Default, Deserialize)]
-struct ToolWire {
-    #[serde(default)]
-    pdm: PdmToolWire,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct PdmToolWire {
-    distribution: Option<bool>,
-    #[serde(default)]
-    dev_dependencies: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
-    #[serde(default)]
-    source: Vec<PdmSourceWire>,
-}
-
-#[derive(Deserialize)]
-struct PdmSourceWire {
-    url: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-/// Parse a `pyproject.toml`; `path` names it in messages.
-pub(super) fn parse_pyproject(path: &Path, bytes: &[u8]) -> Result<Pyproject, LockfileError> {
-    let text = utf8(path, bytes)?;
-    let reader = Reader::new(path, text);
-    let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
-    let wire = PyprojectWire::deserialize(Deserializer::from(document))
-        .map_err(|err| reader.schema_error(&err))?;
-
-    let name = wire
-        .project
-        .name
-        .as_ref()
-        .map(|raw| package_name(&reader, raw))
-        .transpose()?;
-    let requirement = |raw: &Spanned<String>| {
-        Requirement::from_str(raw.get_ref()).map_err(|err| {
-            reader.error_at(
-                raw,
-                format!(
-                    "expected a PEP 508 requirement, found `{}`: {}",
-                    raw.get_ref(),
-                    err.message
-                ),
-            )
-        })
-    };
-    let group_name = |raw: &Spanned<String>| {
-        ExtraName::from_str(raw.get_ref())
-            .map(|name| name.to_string())
-            .map_err(|_| {
-                reader.error_at(
-                    raw,
-                    format!(
-                        "expected a dependency group name, found `{}`",
-                        raw.get_ref()
-                    ),
-                )
-            })
-    };
-
-    let mut declared = Vec::new();
-    for raw in &wire.project.dependencies {
-        declared.push(DeclaredRequirement {
-            requirement: requirement(raw)?,
-            via: DependencyKind::Normal,
-        });
-    }
-    for (extra, requirements) in &wire.project.optional_dependencies {
-        let extra = ExtraName::from_str(extra.get_ref()).map_err(|_| {
-            reader.error_at(
-                extra,
-                format!("expected an extra name, found `{}`", extra.get_ref()),
-            )
-        })?;
-        for raw in requirements {
-            declared.push(DeclaredRequirement {
-                requirement: requirement(raw)?,
-                via: DependencyKind::Extra(extra.clone()),
-            });
-        }
-    }
-    for (group, requirements) in &wire.tool.pdm.dev_dependencies {
-        let group = group_name(group)?;
-        for raw in requirements {
-            // PDM allows editable lines (`-e file:///…`) here; they name a path, not a release.
-            if raw.get_ref().trim_start().starts_with("-e") {
-                continue;
-            }
-            declared.push(DeclaredRequirement {
-                requirement: requirement(raw)?,
-                via: DependencyKind::Group(group.clone()),
-            });
-        }
-    }
-    let groups: BTreeMap<String, &Vec<Spanned<GroupEntryWire>>> = wire
-        .dependency_groups
-        .iter()
-        .map(|(name, entries)| Ok((group_name(name)?, entries)))
-        .collect::<Result<_, LockfileError>>()?;
-    for (group, entries) in &groups {
-        // Walk `include-group` entries; a group is read once, so a cycle ends.
-        let mut seen = vec![group.clone()];
-        let mut stack: Vec<&Spanned<GroupEntryWire>> = entries.iter().rev().collect();
-        while let Some(entry) = stack.pop() {
-            match entry.get_ref() {
-                GroupEntryWire::Requirement(text) => {
-                    let raw = Spanned::new(entry.span(), text.clone());
-                    declared.push(DeclaredRequirement {
-                        requirement: requirement(&raw)?,
-                        via: DependencyKind::Group(group.clone()),
-                    });
-                }
-                GroupEntryWire::Include { include_group } => {
-                    let included = group_name(&Spanned::new(entry.span(), include_group.clone()))?;
-                    let Some(entries) = groups.get(&included) else {
-                        return Err(reader.error_at(
-                            entry,
-                            format!("`include-group = \"{included}\"` names no dependency group"),
-                        ));
-                    };
-                    if !seen.contains(&included) {
-                        seen.push(included);
-                        stack.extend(entries.iter().rev());
-                    }
-                }
-            }
-        }
-    }
-
-    let index_urls = wire
-        .tool
-        .pdm
-        .source
-        .iter()
-        // `find_links` sources are not Simple API indexes.
-        .filter(|source| source.kind.as_deref().is_none_or(|kind| kind == "index"))
-        .filter_map(|source| source.url.clone())
-        .collect();
-    Ok(Pyproject {
-        name,
-        is_package: wire.tool.pdm.distribution.unwrap_or(true),
-        declared,
-        index_urls,
-    })
-}
-
-/// The text of a file that must be UTF-8; a byte-order mark is dropped (it holds no newline).
-pub(super) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LockfileError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(err) => {
-            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
-            Err(LockfileError::Parse {
-                path: path.to_path_buf(),
-                line: line_of(valid, valid.len()),
-                message: format!(
-                    "expected UTF-8 text, found an invalid byte at byte offset {}",
-                    err.valid_up_to()
-                ),
-            })
-        }
-    }
-}
-
-pub(super) fn package_name(
-    reader: &Reader<'_>,
-    raw: &Spanned<String>,
-) -> Result<PackageName, LockfileError> {
-    PackageName::from_str(raw.get_ref()).map_err(|_| {
-        reader.error_at(
-            raw,
-            format!(
-                "expected `name` to be a package name, found `{}`",
-                raw.get_ref()
-            ),
-        )
-    })
-}
-
-pub(super) fn version(
-    reader: &Reader<'_>,
-    raw: &Spanned<String>,
-) -> Result<Version, LockfileError> {
-    Version::from_str(raw.get_ref()).map_err(|_| {
-        reader.error_at(
-            raw,
-            format!(
-                "expected `version` to be a PEP 440 version, found `{}`",
-                raw.get_ref()
-            ),
-        )
-    })
-}
-
-pub(super) fn specifiers(
-    reader: &Reader<'_>,
-    raw: &Spanned<String>,
-    key: &str,
-) -> Result<VersionSpecifiers, LockfileError> {
-    VersionSpecifiers::from_str(raw.get_ref()).map_err(|err| {
-        let rendered = err.to_string();
-        let first = rendered
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches(':');
-        reader.error_at(
-            raw,
-            format!(
-                "expected `{key}` to be PEP 440 version specifiers, found `{}`: {first}",
-                raw.get_ref()
-            ),
-        )
-    })
-}
-
-/// The sha256 digest of `hash = "sha256:<hex>"`, lowercased; `None` for other algorithms.
-pub(super) fn sha256(
-    reader: &Reader<'_>,
-    hash: &Spanned<String>,
-) -> Result<Option<String>, LockfileError> {
-    let invalid = || {
-        reader.error_at(
-            hash,
-            format!(
-                "expected `hash` to be `<algorithm>:<hex digest>`, found `{}`",
-                hash.get_ref()
-            ),
-        )
-    };
-    let (algorithm, digest) = hash.get_ref().split_once(':').ok_or_else(invalid)?;
-    if digest.is_empty() || !digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(invalid());
-    }
-    if !algorithm.eq_ignore_ascii_case("sha256") {
-        return Ok(None);
-    }
-    if digest.len() != 64 {
-        return Err(reader.error_at(
-            hash,
-            format!(
-                "expected a sha256 digest of 64 hex digits, found {}",
-                digest.len()
-            ),
-        ));
-    }
-    Ok(Some(digest.to_ascii_lowercase()))
-}
-
-/// The last path segment of a URL.
-pub(super) fn file_name_from_url(url: &str) -> Option<String> {
-    let without_suffix = url.split(['?', '#']).next().unwrap_or(url);
-    let segment = without_suffix.rsplit('/').next()?;
-    (!segment.is_empty()).then(|| segment.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -878,7 +476,10 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::lockfile::line_of;
     use crate::lockfile::parse_lockfile;
+    use crate::lockfile::pyproject::parse_pyproject;
+    use pep440_rs::Version;
 
     fn fixture_dir(folder: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -13,7 +13,7 @@ use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerTree, PackageName};
 use serde::Deserialize;
 
-use super::pdm_lock::utf8;
+use super::source::{Source, utf8};
 use super::{
     DependencyKind, LockFormat, LockedDependency, LockedPackage, LockedProject, LockfileError,
     PackageId, PackageSource,
@@ -21,11 +21,12 @@ use super::{
 
 /// Parse the bytes of a `Pipfile.lock`; `path` names it in messages and names the root.
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, LockfileError> {
-    let text = utf8(path, bytes)?;
-    let lock: LockWire = serde_json::from_str(text).map_err(|err| json_error(path, &err))?;
-    let lines = key_lines(text);
+    let source = Source::new(path, utf8(path, bytes)?);
+    let lock: LockWire =
+        serde_json::from_str(source.text).map_err(|err| json_error(&source, &err))?;
+    let lines = key_lines(source.text);
     Unwire {
-        path,
+        source,
         lines: &lines,
     }
     .project(lock)
@@ -81,7 +82,7 @@ struct EntryWire {
 }
 
 /// A serde_json error as a parse error; serde_json knows the line.
-fn json_error(path: &Path, err: &serde_json::Error) -> LockfileError {
+fn json_error(source: &Source<'_>, err: &serde_json::Error) -> LockfileError {
     let rendered = err.to_string();
     // serde_json appends " at line L column C"; our `path:line:` prefix says it already.
     let message = rendered
@@ -93,11 +94,7 @@ fn json_error(path: &Path, err: &serde_json::Error) -> LockfileError {
         }
         _ => format!("invalid JSON: {message}"),
     };
-    LockfileError::Parse {
-        path: path.to_path_buf(),
-        line: err.line().max(1),
-        message,
-    }
+    source.error_line(err.line().max(1), message)
 }
 
 /// The 1-based line of every package key: `(section, raw name)` → line, for the keys directly
@@ -161,19 +158,11 @@ fn key_lines(text: &str) -> HashMap<(String, String), usize> {
 }
 
 struct Unwire<'a> {
-    path: &'a Path,
+    source: Source<'a>,
     lines: &'a HashMap<(String, String), usize>,
 }
 
 impl Unwire<'_> {
-    fn error(&self, line: usize, message: String) -> LockfileError {
-        LockfileError::Parse {
-            path: self.path.to_path_buf(),
-            line,
-            message,
-        }
-    }
-
     fn project(&self, lock: LockWire) -> Result<LockedProject, LockfileError> {
         let requires_python = self.requires_python(&lock.meta.requires)?;
         let indexes: Vec<(String, String)> = lock
@@ -224,6 +213,7 @@ impl Unwire<'_> {
         }
 
         let root_name = self
+            .source
             .path
             .parent()
             .and_then(Path::file_name)
@@ -244,7 +234,7 @@ impl Unwire<'_> {
         });
 
         Ok(LockedProject {
-            path: self.path.to_path_buf(),
+            path: self.source.path.to_path_buf(),
             format: LockFormat::PipfileLock,
             requires_python,
             packages,
@@ -268,7 +258,7 @@ impl Unwire<'_> {
         VersionSpecifiers::from_str(&specifier)
             .map(Some)
             .map_err(|_| {
-                self.error(
+                self.source.error_line(
                     1,
                     format!(
                         "expected `_meta.requires` to name a Python version, found `{}`",
@@ -288,14 +278,14 @@ impl Unwire<'_> {
         indexes: &[(String, String)],
     ) -> Result<(LockedPackage, MarkerTree, Vec<ExtraName>), LockfileError> {
         let name = PackageName::from_str(raw_name).map_err(|_| {
-            self.error(
+            self.source.error_line(
                 line,
                 format!("expected the keys of `{section}` to be package names, found `{raw_name}`"),
             )
         })?;
         let marker = match &entry.markers {
             Some(raw) => MarkerTree::from_str(raw).map_err(|err| {
-                self.error(
+                self.source.error_line(
                     line,
                     format!(
                         "expected `markers` of `{name}` to be a PEP 508 environment marker, \
@@ -311,7 +301,7 @@ impl Unwire<'_> {
             .iter()
             .map(|extra| {
                 ExtraName::from_str(extra).map_err(|_| {
-                    self.error(
+                    self.source.error_line(
                         line,
                         format!("expected `extras` of `{name}` to be extra names, found `{extra}`"),
                     )
@@ -340,7 +330,7 @@ impl Unwire<'_> {
             PackageSource::Url(file)
         } else {
             if version.is_none() && specifier.is_none() {
-                return Err(self.error(
+                return Err(self.source.error_line(
                     line,
                     format!(
                         "package `{name}` has no `version`; expected `\"version\": \"==…\"` or \
@@ -355,7 +345,7 @@ impl Unwire<'_> {
                     .find(|(source, _)| source == index)
                     .map(|(_, url)| url.clone())
                     .ok_or_else(|| {
-                        self.error(
+                        self.source.error_line(
                             line,
                             format!(
                                 "`index` of `{name}` is `{index}`, which names no source in \
@@ -392,7 +382,7 @@ impl Unwire<'_> {
         line: usize,
     ) -> Result<(Option<Version>, Option<VersionSpecifiers>), LockfileError> {
         let invalid = || {
-            self.error(
+            self.source.error_line(
                 line,
                 format!("expected `version` of `{name}` to be `==<version>`, found `{raw}`"),
             )

@@ -12,7 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
+use std::path::Path;
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -22,9 +23,11 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
+use super::pyproject::{self, GroupEntryWire};
+use super::source::{Source, utf8};
 use super::{
     DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage,
-    LockedProject, LockfileError, PackageId, PackageSource, line_of,
+    LockedProject, LockfileError, PackageId, PackageSource, unreferenced,
 };
 
 /// The `lock-version` majors this reader understands. 1.x has `[metadata.files]`; 2.x moved the
@@ -38,7 +41,7 @@ const PYPI_SIMPLE: &str = "https://pypi.org/simple";
 /// Parse the bytes of a `poetry.lock`; `path` is used in error messages and to find the
 /// `pyproject.toml` beside the lock.
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, LockfileError> {
-    let text = decode(path, bytes)?;
+    let text = utf8(path, bytes)?;
     let reader = Reader::new(path, text);
 
     let document = DeTable::parse(reader.text).map_err(|err| reader.syntax_error(&err))?;
@@ -52,26 +55,6 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, Lockfile
     // pyproject.toml, not in the lock. It is local input next to the lock, never the network.
     let project = read_pyproject(path)?;
     reader.unwire(lock, project)
-}
-
-/// UTF-8 text without a byte-order mark, or an error naming the line of the first bad byte.
-fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LockfileError> {
-    match std::str::from_utf8(bytes) {
-        // Some Windows editors add a byte-order mark; it holds no newline, so stripping it leaves
-        // line numbers intact.
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(err) => {
-            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
-            Err(LockfileError::Parse {
-                path: path.to_path_buf(),
-                line: line_of(valid, valid.len()),
-                message: format!(
-                    "expected UTF-8 text, found an invalid byte at byte offset {}",
-                    err.valid_up_to()
-                ),
-            })
-        }
-    }
 }
 
 // Wire types: the lock's layout, with spans kept where an error may need a line.
@@ -288,17 +271,6 @@ struct ProjectWire {
 /// Poetry's dependency tables: name → constraint, table or alternatives.
 type Dependencies = BTreeMap<Spanned<String>, Spanned<DependencyWire>>;
 
-/// A PEP 735 group entry: a requirement string or `{include-group = "…"}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum GroupEntryWire {
-    Requirement(String),
-    Include {
-        #[serde(rename = "include-group")]
-        _include_group: String,
-    },
-}
-
 #[derive(Default, Deserialize)]
 struct ToolWire {
     #[serde(default)]
@@ -373,64 +345,21 @@ struct Alternative {
     optional: bool,
 }
 
-/// The file being read: everything an error message needs to name the file and the line.
-struct Reader<'a> {
-    path: &'a Path,
-    text: &'a str,
-    /// Byte offsets of every `\n`, so that each package's line is a binary search.
-    newlines: Vec<usize>,
+/// The file being read. Derefs to [`Source`] so that the shared helpers read as its own
+/// methods; the Poetry-specific steps are added here.
+struct Reader<'a>(Source<'a>);
+
+impl<'a> Deref for Reader<'a> {
+    type Target = Source<'a>;
+
+    fn deref(&self) -> &Source<'a> {
+        &self.0
+    }
 }
 
 impl<'a> Reader<'a> {
     fn new(path: &'a Path, text: &'a str) -> Self {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter_map(|(offset, byte)| (byte == b'\n').then_some(offset))
-            .collect();
-        Reader {
-            path,
-            text,
-            newlines,
-        }
-    }
-
-    /// 1-based line of a byte offset, as [`line_of`] counts it.
-    fn line(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&newline| newline < offset) + 1
-    }
-
-    fn error(&self, offset: usize, message: impl Into<String>) -> LockfileError {
-        LockfileError::Parse {
-            path: self.path.to_path_buf(),
-            line: self.line(offset),
-            message: message.into(),
-        }
-    }
-
-    fn error_at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> LockfileError {
-        self.error(value.span().start, message)
-    }
-
-    fn syntax_error(&self, err: &toml::de::Error) -> LockfileError {
-        // `message()`, not `Display`: the latter quotes the source line, which our own
-        // `path:line:` prefix already points at.
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, format!("invalid TOML: {}", err.message()))
-    }
-
-    fn schema_error(&self, err: &toml::de::Error) -> LockfileError {
-        // Without the source text attached, the error renders as the message followed by the
-        // key path on separate lines; keep both, on one line.
-        let rendered = err.to_string();
-        let message = rendered
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, message)
+        Reader(Source::new(path, text))
     }
 
     fn check_lock_version(&self, document: &DeTable<'_>) -> Result<(), LockfileError> {
@@ -510,25 +439,7 @@ impl<'a> Reader<'a> {
                 environment,
                 dependencies,
             } = self.unwire_package(wire, &mut index_urls)?;
-            let same_name = by_name.entry(package.name.clone()).or_default();
-            if let Some(twin) = same_name
-                .iter()
-                .map(|other| &packages[other.0])
-                .find(|other| other.version == package.version && other.source == package.source)
-            {
-                return Err(LockfileError::Parse {
-                    path: self.path.to_path_buf(),
-                    line: package.line,
-                    message: format!(
-                        "package `{}` is locked twice, at lines {} and {}",
-                        package.display_id(),
-                        twin.line,
-                        package.line
-                    ),
-                });
-            }
-            same_name.push(id);
-            packages.push(package);
+            self.add_package(&mut packages, &mut by_name, package)?;
             environments.push(environment);
             pending.push((id, dependencies));
         }
@@ -899,37 +810,6 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// The sha256 digest of a `hash = "<algorithm>:<hex digest>"`, lowercased; `None` for other
-    /// algorithms.
-    fn sha256(&self, hash: &Spanned<String>) -> Result<Option<String>, LockfileError> {
-        let invalid = || {
-            self.error_at(
-                hash,
-                format!(
-                    "expected `hash` to be `<algorithm>:<hex digest>`, found `{}`",
-                    hash.get_ref()
-                ),
-            )
-        };
-        let (algorithm, digest) = hash.get_ref().split_once(':').ok_or_else(invalid)?;
-        if digest.is_empty() || !digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return Err(invalid());
-        }
-        if !algorithm.eq_ignore_ascii_case("sha256") {
-            return Ok(None);
-        }
-        if digest.len() != 64 {
-            return Err(self.error_at(
-                hash,
-                format!(
-                    "expected a sha256 digest of 64 hex digits, found {}",
-                    digest.len()
-                ),
-            ));
-        }
-        Ok(Some(digest.to_ascii_lowercase()))
-    }
-
     /// The package an extra's requirement names: `"pandas[aws] (>=1.0) ; python_version >= '3.8'"`
     /// → `pandas`. Only the name matters: the constraint is the dependency table's.
     fn extra_requirement_name(
@@ -951,54 +831,6 @@ impl<'a> Reader<'a> {
                 ),
             )
         })
-    }
-
-    fn package_name(&self, raw: &Spanned<String>, key: &str) -> Result<PackageName, LockfileError> {
-        PackageName::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!(
-                    "expected `{key}` to be a package name, found `{}`",
-                    raw.get_ref()
-                ),
-            )
-        })
-    }
-
-    fn version(&self, raw: &Spanned<String>) -> Result<Version, LockfileError> {
-        Version::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!(
-                    "expected `version` to be a PEP 440 version, found `{}`",
-                    raw.get_ref()
-                ),
-            )
-        })
-    }
-
-    fn extra_name(&self, raw: &Spanned<String>) -> Result<ExtraName, LockfileError> {
-        ExtraName::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!("expected an extra name, found `{}`", raw.get_ref()),
-            )
-        })
-    }
-
-    /// Dependency group names normalise like extra names (PEP 735), so `ExtraName` does the work.
-    fn group_name(&self, raw: &Spanned<String>) -> Result<String, LockfileError> {
-        ExtraName::from_str(raw.get_ref())
-            .map(|name| name.to_string())
-            .map_err(|_| {
-                self.error_at(
-                    raw,
-                    format!(
-                        "expected a dependency group name, found `{}`",
-                        raw.get_ref()
-                    ),
-                )
-            })
     }
 
     /// A PEP 508 requirement string of pyproject.toml.
@@ -1093,13 +925,10 @@ impl<'a> Reader<'a> {
 /// Read and validate the `pyproject.toml` beside the lock; `None` when there is none.
 fn read_pyproject(lock_path: &Path) -> Result<Option<Project>, LockfileError> {
     let directory = lock_path.parent().unwrap_or(Path::new(""));
-    let path: PathBuf = directory.join("pyproject.toml");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(LockfileError::Io { path, source }),
+    let Some((path, bytes)) = pyproject::read_beside(lock_path)? else {
+        return Ok(None);
     };
-    let text = decode(&path, &bytes)?;
+    let text = utf8(&path, &bytes)?;
     let reader = Reader::new(&path, text);
     let document = DeTable::parse(reader.text).map_err(|err| reader.syntax_error(&err))?;
     let wire = PyprojectWire::deserialize(Deserializer::from(document))
@@ -1358,22 +1187,6 @@ fn add_edge(edges: &mut Vec<LockedDependency>, edge: LockedDependency) {
     }
 }
 
-/// Without a pyproject.toml the project is unknown: start from the packages nothing depends on.
-fn unreferenced(packages: &[LockedPackage]) -> Vec<PackageId> {
-    let mut depended_on = vec![false; packages.len()];
-    for (parent, package) in packages.iter().enumerate() {
-        for dependency in &package.dependencies {
-            if dependency.package.0 != parent {
-                depended_on[dependency.package.0] = true;
-            }
-        }
-    }
-    (0..packages.len())
-        .filter(|&index| !depended_on[index])
-        .map(PackageId)
-        .collect()
-}
-
 /// Index URLs compared without a trailing slash: Poetry writes `…/simple` in the lock for a
 /// source declared as `…/simple/`.
 fn same_url(left: &str, right: &str) -> bool {
@@ -1544,7 +1357,10 @@ mod tests {
 
     use serde_json::Value;
 
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::lockfile::line_of;
     use crate::lockfile::parse_lockfile;
 
     const FOLDERS: [&str; 5] = [

@@ -14,13 +14,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
-use super::pdm_lock::{
-    Pyproject, Reader, file_name_from_url, package_name, read_pyproject, sha256, specifiers,
-    unreferenced, utf8, version,
-};
+use super::pyproject::{Pyproject, read_pyproject};
+use super::source::{Source, file_name_from_url, utf8};
 use super::{
     DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage, LockedProject,
-    LockfileError, PackageId, PackageSource,
+    LockfileError, PackageId, PackageSource, unreferenced,
 };
 
 /// The `lock-version` major this reader understands; PEP 751 says a newer minor must still read.
@@ -39,7 +37,7 @@ fn parse_with_pyproject(
     pyproject: Option<&Pyproject>,
 ) -> Result<LockedProject, LockfileError> {
     let text = utf8(path, bytes)?;
-    let reader = Reader::new(path, text);
+    let reader = Source::new(path, text);
     let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
     check_version(&reader, document.get_ref())?;
     let lock = LockWire::deserialize(Deserializer::from(document))
@@ -114,7 +112,7 @@ struct DependencyWire {
     version: Option<Spanned<String>>,
 }
 
-fn check_version(reader: &Reader<'_>, document: &DeTable<'_>) -> Result<(), LockfileError> {
+fn check_version(reader: &Source<'_>, document: &DeTable<'_>) -> Result<(), LockfileError> {
     let Some(version) = document.get("lock-version") else {
         return Err(reader.error(
             0,
@@ -141,7 +139,7 @@ fn check_version(reader: &Reader<'_>, document: &DeTable<'_>) -> Result<(), Lock
 }
 
 fn unwire(
-    reader: &Reader<'_>,
+    reader: &Source<'_>,
     path: &Path,
     lock: LockWire,
     pyproject: Option<&Pyproject>,
@@ -149,7 +147,7 @@ fn unwire(
     let requires_python = lock
         .requires_python
         .as_ref()
-        .map(|raw| specifiers(reader, raw, "requires-python"))
+        .map(|raw| reader.specifiers(raw, "requires-python"))
         .transpose()?;
 
     let mut packages = Vec::with_capacity(lock.packages.len() + 1);
@@ -213,11 +211,11 @@ fn unwire(
     for (parent, entry) in pending {
         let start = entry.span().start;
         let entry = entry.into_inner();
-        let name = package_name(reader, &entry.name)?;
+        let name = reader.package_name(&entry.name, "name")?;
         let wanted = entry
             .version
             .as_ref()
-            .map(|raw| version(reader, raw))
+            .map(|raw| reader.version(raw))
             .transpose()?;
         let matches: Vec<PackageId> = by_name
             .get(&name)
@@ -313,16 +311,16 @@ struct SourceParts {
 }
 
 fn unwire_package(
-    reader: &Reader<'_>,
+    reader: &Source<'_>,
     header: usize,
     name: Spanned<String>,
     raw_version: Option<Spanned<String>>,
     parts: SourceParts,
 ) -> Result<LockedPackage, LockfileError> {
-    let name = package_name(reader, &name)?;
+    let name = reader.package_name(&name, "name")?;
     let version = raw_version
         .as_ref()
-        .map(|raw| version(reader, raw))
+        .map(|raw| reader.version(raw))
         .transpose()?;
     let from_files = parts.sdist.is_some() || !parts.wheels.is_empty();
     if version.is_none() && from_files {
@@ -409,7 +407,7 @@ fn unwire_package(
     })
 }
 
-fn locked_file(reader: &Reader<'_>, wire: &Spanned<FileWire>) -> Result<LockedFile, LockfileError> {
+fn locked_file(reader: &Source<'_>, wire: &Spanned<FileWire>) -> Result<LockedFile, LockfileError> {
     let file = wire.get_ref();
     let filename = file
         .name
@@ -431,7 +429,7 @@ fn locked_file(reader: &Reader<'_>, wire: &Spanned<FileWire>) -> Result<LockedFi
     let sha256 = match file.hashes.get("sha256") {
         Some(digest) => {
             let hash = Spanned::new(digest.span(), format!("sha256:{}", digest.get_ref()));
-            sha256(reader, &hash)?
+            reader.sha256(&hash)?
         }
         None => None,
     };

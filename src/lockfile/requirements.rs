@@ -31,9 +31,10 @@ use pep508_rs::{
     ExtraName, MarkerTree, PackageName, Pep508Error, Requirement, VerbatimUrl, VersionOrUrl,
 };
 
+use super::source::utf8;
 use super::{
     DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedPackage,
-    LockedProject, LockfileError, PackageId, PackageSource, line_of,
+    LockedProject, LockfileError, PackageId, PackageSource,
 };
 
 /// The index pip uses when a file names none (`--index-url` default).
@@ -666,19 +667,7 @@ impl Collector {
             line,
             message,
         };
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
-            Err(err) => {
-                let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
-                return Err(error(
-                    line_of(valid, valid.len()),
-                    format!(
-                        "expected UTF-8 text, found an invalid byte at byte offset {}",
-                        err.valid_up_to()
-                    ),
-                ));
-            }
-        };
+        let text = utf8(path, bytes)?;
         let base = path
             .parent()
             .map(Path::to_path_buf)

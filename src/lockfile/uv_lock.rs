@@ -5,18 +5,20 @@
 //! dependency entry is resolved to the one locked package it names.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
 use std::path::Path;
 use std::str::FromStr;
 
-use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement};
+use pep440_rs::VersionSpecifiers;
+use pep508_rs::{MarkerTree, PackageName, Requirement};
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
+use super::source::{Source, utf8};
 use super::{
     DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage,
-    LockedProject, LockfileError, PackageId, PackageSource, line_of,
+    LockedProject, LockfileError, PackageId, PackageSource,
 };
 
 /// The uv.lock format version this reader understands. uv bumps `revision`, not `version`, for
@@ -25,24 +27,7 @@ const SUPPORTED_VERSION: u64 = 1;
 
 /// Parse the bytes of a `uv.lock`; `path` is only used in error messages.
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, LockfileError> {
-    let reader = match std::str::from_utf8(bytes) {
-        // Some Windows editors add a byte-order mark; it holds no newline, so stripping it leaves
-        // line numbers intact.
-        Ok(text) => Reader::new(path, text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(err) => {
-            // Name the line of the first bad byte: that is where a repair starts.
-            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
-            let line = line_of(valid, valid.len());
-            return Err(LockfileError::Parse {
-                path: path.to_path_buf(),
-                line,
-                message: format!(
-                    "expected UTF-8 text, found an invalid byte at byte offset {}",
-                    err.valid_up_to()
-                ),
-            });
-        }
-    };
+    let reader = Reader::new(path, utf8(path, bytes)?);
 
     let document = DeTable::parse(reader.text).map_err(|err| reader.syntax_error(&err))?;
     // Check the format version before the schema: a future format may not fit the wire structs,
@@ -210,65 +195,21 @@ struct PendingDependency {
     wire: Spanned<DependencyWire>,
 }
 
-/// The file being read: everything an error message needs to name the file and the line.
-struct Reader<'a> {
-    path: &'a Path,
-    text: &'a str,
-    /// Byte offsets of every `\n`. Every package records its line, and counting newlines from
-    /// the start of the text each time costs seconds on a large lock in a debug build.
-    newlines: Vec<usize>,
+/// The file being read. Derefs to [`Source`] so that the shared helpers read as its own
+/// methods; the uv-specific steps are added here.
+struct Reader<'a>(Source<'a>);
+
+impl<'a> Deref for Reader<'a> {
+    type Target = Source<'a>;
+
+    fn deref(&self) -> &Source<'a> {
+        &self.0
+    }
 }
 
 impl<'a> Reader<'a> {
     fn new(path: &'a Path, text: &'a str) -> Self {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter_map(|(offset, byte)| (byte == b'\n').then_some(offset))
-            .collect();
-        Reader {
-            path,
-            text,
-            newlines,
-        }
-    }
-
-    /// 1-based line of a byte offset, as [`line_of`] counts it.
-    fn line(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&newline| newline < offset) + 1
-    }
-
-    fn error(&self, offset: usize, message: impl Into<String>) -> LockfileError {
-        LockfileError::Parse {
-            path: self.path.to_path_buf(),
-            line: self.line(offset),
-            message: message.into(),
-        }
-    }
-
-    fn error_at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> LockfileError {
-        self.error(value.span().start, message)
-    }
-
-    fn syntax_error(&self, err: &toml::de::Error) -> LockfileError {
-        // `message()`, not `Display`: the latter quotes the source line, which our own
-        // `path:line:` prefix already points at.
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, format!("invalid TOML: {}", err.message()))
-    }
-
-    fn schema_error(&self, err: &toml::de::Error) -> LockfileError {
-        // Without the source text attached, the error renders as the message followed by the
-        // key path (``in `package.dependencies` ``) on separate lines; keep both, on one line.
-        let rendered = err.to_string();
-        let message = rendered
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let offset = err.span().map_or(0, |span| span.start);
-        self.error(offset, message)
+        Reader(Source::new(path, text))
     }
 
     fn check_version(&self, document: &DeTable<'_>) -> Result<(), LockfileError> {
@@ -326,25 +267,7 @@ impl<'a> Reader<'a> {
         for wire in lock.packages {
             let id = PackageId(packages.len());
             let package = self.unwire_package(wire, id, &mut pending)?;
-            let same_name = by_name.entry(package.name.clone()).or_default();
-            if let Some(twin) = same_name
-                .iter()
-                .map(|other| &packages[other.0])
-                .find(|other| other.version == package.version && other.source == package.source)
-            {
-                return Err(LockfileError::Parse {
-                    path: self.path.to_path_buf(),
-                    line: package.line,
-                    message: format!(
-                        "package `{}` is locked twice, at lines {} and {}",
-                        package.display_id(),
-                        twin.line,
-                        package.line
-                    ),
-                });
-            }
-            same_name.push(id);
-            packages.push(package);
+            self.add_package(&mut packages, &mut by_name, package)?;
         }
 
         let mut edges = Vec::with_capacity(pending.len());
@@ -653,37 +576,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The sha256 digest of a `hash = "<algorithm>:<hex digest>"`, lowercased; `None` for other
-    /// algorithms.
-    fn sha256(&self, hash: &Spanned<String>) -> Result<Option<String>, LockfileError> {
-        let invalid = || {
-            self.error_at(
-                hash,
-                format!(
-                    "expected `hash` to be `<algorithm>:<hex digest>`, found `{}`",
-                    hash.get_ref()
-                ),
-            )
-        };
-        let (algorithm, digest) = hash.get_ref().split_once(':').ok_or_else(invalid)?;
-        if digest.is_empty() || !digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return Err(invalid());
-        }
-        if !algorithm.eq_ignore_ascii_case("sha256") {
-            return Ok(None);
-        }
-        if digest.len() != 64 {
-            return Err(self.error_at(
-                hash,
-                format!(
-                    "expected a sha256 digest of 64 hex digits, found {}",
-                    digest.len()
-                ),
-            ));
-        }
-        Ok(Some(digest.to_ascii_lowercase()))
-    }
-
     fn requirement(
         &self,
         wire: &Spanned<RequirementWire>,
@@ -702,30 +594,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn package_name(&self, raw: &Spanned<String>, key: &str) -> Result<PackageName, LockfileError> {
-        PackageName::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!(
-                    "expected `{key}` to be a package name, found `{}`",
-                    raw.get_ref()
-                ),
-            )
-        })
-    }
-
-    fn version(&self, raw: &Spanned<String>) -> Result<Version, LockfileError> {
-        Version::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!(
-                    "expected `version` to be a PEP 440 version, found `{}`",
-                    raw.get_ref()
-                ),
-            )
-        })
-    }
-
     fn marker(&self, raw: &Spanned<String>) -> Result<MarkerTree, LockfileError> {
         MarkerTree::from_str(raw.get_ref()).map_err(|err| {
             self.error_at(
@@ -737,30 +605,6 @@ impl<'a> Reader<'a> {
                 ),
             )
         })
-    }
-
-    fn extra_name(&self, raw: &Spanned<String>) -> Result<ExtraName, LockfileError> {
-        ExtraName::from_str(raw.get_ref()).map_err(|_| {
-            self.error_at(
-                raw,
-                format!("expected an extra name, found `{}`", raw.get_ref()),
-            )
-        })
-    }
-
-    /// Dependency group names normalise like extra names (PEP 735), so `ExtraName` does the work.
-    fn group_name(&self, raw: &Spanned<String>) -> Result<String, LockfileError> {
-        ExtraName::from_str(raw.get_ref())
-            .map(|name| name.to_string())
-            .map_err(|_| {
-                self.error_at(
-                    raw,
-                    format!(
-                        "expected a dependency group name, found `{}`",
-                        raw.get_ref()
-                    ),
-                )
-            })
     }
 }
 
@@ -859,6 +703,9 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::lockfile::line_of;
+    use pep440_rs::Version;
+    use pep508_rs::ExtraName;
 
     /// `(parent, parent_version, child, child_version, via, marker)`, as tree.json lists edges.
     type Edge = (
