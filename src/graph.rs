@@ -24,6 +24,15 @@ pub struct InstalledSet {
     pub packages: BTreeMap<PackageId, BTreeSet<ExtraName>>,
     /// Edges the environment follows: (parent, child).
     edges: BTreeSet<(PackageId, PackageId)>,
+    /// The same, per lock dependency: (parent, index into its `dependencies`).
+    followed: BTreeSet<(PackageId, usize)>,
+}
+
+impl InstalledSet {
+    /// Whether the environment follows the `index`th dependency of `parent`.
+    pub fn follows(&self, parent: PackageId, index: usize) -> bool {
+        self.followed.contains(&(parent, index))
+    }
 }
 
 /// Shortest paths from a root to a package, capped; `total` counts them all.
@@ -90,6 +99,7 @@ impl DependencyGraph {
                 }
                 let child = dependency.package;
                 set.edges.insert((parent, child));
+                set.followed.insert((parent, *edge.weight()));
                 let known = set.packages.entry(child).or_default();
                 let before = known.len();
                 let is_new = before == 0 && !queue.contains(&child);

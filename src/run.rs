@@ -50,11 +50,6 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
         Command::Lock(args) => {
             let path = find_lockfile(args.path.as_deref()).map_err(input_error)?;
-            if path == Path::new("-") && args.lock_format.is_none() {
-                return Err(input_error(anyhow::anyhow!(
-                    "reading a lockfile from standard input needs --lock-format"
-                )));
-            }
             let format = args.lock_format.map(Into::into);
             let project = lockfile::read_lockfile(&path, format).map_err(input_error)?;
             for warning in &project.warnings {
@@ -145,11 +140,6 @@ fn read_graph_source(
     source: &GraphSource,
 ) -> Result<(LockedProject, Option<TargetEnvironment>), Failure> {
     let path = find_lockfile(source.path.as_deref()).map_err(input_error)?;
-    if path == Path::new("-") && source.lock_format.is_none() {
-        return Err(input_error(anyhow::anyhow!(
-            "reading a lockfile from standard input needs --lock-format"
-        )));
-    }
     let project =
         lockfile::read_lockfile(&path, source.lock_format.map(Into::into)).map_err(input_error)?;
     if source.python_version.is_none() && source.python_platform.is_none() {

@@ -38,28 +38,16 @@ pub struct ExportEdge {
 /// The edges to show: every edge of the lock (like `uv tree --universal`), or only those one
 /// environment follows.
 pub fn edges(project: &LockedProject, environment: Option<&TargetEnvironment>) -> Vec<ExportEdge> {
-    let installed = environment.map(|environment| {
-        let graph = DependencyGraph::new(project);
-        (graph.installed(project, environment), environment)
-    });
+    let installed = environment
+        .map(|environment| DependencyGraph::new(project).installed(project, environment));
     let mut edges = Vec::new();
     for from in project.ids() {
-        if let Some((set, _)) = &installed
-            && !set.packages.contains_key(&from)
-        {
-            continue;
-        }
-        for dependency in &project.package(from).dependencies {
-            if let Some((set, environment)) = &installed {
-                let extras: Vec<_> = set.packages[&from].iter().cloned().collect();
-                let follows = match &dependency.via {
-                    DependencyKind::Normal => true,
-                    DependencyKind::Extra(extra) => extras.contains(extra),
-                    DependencyKind::Group(_) => project.roots.contains(&from),
-                };
-                if !follows || !dependency.marker.evaluate(environment.markers(), &extras) {
-                    continue;
-                }
+        for (index, dependency) in project.package(from).dependencies.iter().enumerate() {
+            if installed
+                .as_ref()
+                .is_some_and(|set| !set.follows(from, index))
+            {
+                continue;
             }
             edges.push(ExportEdge {
                 from,

@@ -125,6 +125,8 @@ pub enum LockfileError {
         #[source]
         source: std::io::Error,
     },
+    #[error("reading a lockfile from standard input needs --lock-format")]
+    NeedsFormat,
     #[error("{path}:{line}: {message}")]
     Parse {
         path: PathBuf,
@@ -295,6 +297,9 @@ pub fn read_lockfile(
     path: &Path,
     format: Option<LockFormat>,
 ) -> Result<LockedProject, LockfileError> {
+    if path == Path::new("-") && format.is_none() {
+        return Err(LockfileError::NeedsFormat);
+    }
     let bytes = if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
