@@ -9,6 +9,7 @@ use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
 use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
+use crate::fix::{self, Fix, PinSuggestion, Readiness, ReleaseJudge, Tool};
 use crate::graph::{self, DependencyGraph, InstalledSet};
 use crate::index::filename::file_version;
 use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
@@ -150,6 +151,9 @@ pub struct PackageReport {
     /// Line of the package's entry in the lockfile.
     pub line: Option<usize>,
     pub source: String,
+    /// For a blocker: the oldest ready release and how to get there, or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
     /// True when the unknown verdict comes from a network, index or cache failure.
     #[serde(skip)]
     pub failed: bool,
@@ -209,6 +213,10 @@ pub struct Audit {
     pub locked_numpy: Vec<String>,
     /// The project's own requirements on numpy: usually the first line to change.
     pub project_requirements: Vec<ProjectRequirement>,
+    /// The verdict for the whole project, with every change the move needs.
+    pub readiness: Readiness,
+    /// The numpy pin that keeps the lock working while blockers remain.
+    pub pin_suggestion: Option<PinSuggestion>,
     pub packages: Vec<PackageReport>,
     /// Locked packages the target environment does not install (markers false), not judged.
     pub not_in_environment: Vec<String>,
@@ -236,6 +244,8 @@ pub struct AuditSettings {
     pub installed: Option<BTreeMap<PackageId, InstalledFacts>>,
     /// The target is the NumPy the environment has installed (not `--target`).
     pub target_is_installed: bool,
+    /// The tool whose commands fixes are spelled in.
+    pub tool: Tool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -319,9 +329,34 @@ pub async fn run(
     } else {
         (project, graph, installed)
     };
+    let project_requirements =
+        project_requirements(project, &graph, &installed, environment, &target);
+    let verdicts: BTreeMap<PackageId, (Verdict, Vec<String>)> = judged
+        .iter()
+        .map(|(id, judgement)| (*id, (judgement.verdict, judgement.requires_dist.clone())))
+        .collect();
+    let mut plan = fix::plan(
+        &fix::PlanInput {
+            project,
+            graph: &graph,
+            installed: &installed,
+            environment,
+            target: &target,
+            judged: &verdicts,
+            locked_numpy: &locked_numpy,
+            project_requirements: &project_requirements,
+            tool: &settings.tool,
+        },
+        &context,
+    )
+    .await;
     let mut packages: Vec<PackageReport> = judged
         .into_iter()
-        .map(|(id, judgement)| report_package(project, &graph, &installed, id, judgement))
+        .map(|(id, judgement)| {
+            let mut report = report_package(project, &graph, &installed, id, judgement);
+            report.fix = plan.fixes.remove(&id);
+            report
+        })
         .collect();
     packages
         .sort_by(|a, b| (a.verdict, &a.name, &a.version).cmp(&(b.verdict, &b.name, &b.version)));
@@ -359,13 +394,9 @@ pub async fn run(
         }),
         index_url: client.display_url(),
         locked_numpy: locked_numpy.iter().map(ToString::to_string).collect(),
-        project_requirements: project_requirements(
-            project,
-            &graph,
-            &installed,
-            environment,
-            &target,
-        ),
+        project_requirements,
+        readiness: plan.readiness,
+        pin_suggestion: plan.pin,
         incomplete: packages.iter().any(|p| p.failed),
         packages,
         not_in_environment,
@@ -944,6 +975,59 @@ impl JudgeContext<'_> {
     }
 }
 
+impl ReleaseJudge for JudgeContext<'_> {
+    async fn newer_releases(
+        &self,
+        name: &PackageName,
+        after: &Version,
+    ) -> Result<Vec<Version>, String> {
+        let files = self
+            .client
+            .project_files(name)
+            .await
+            .map_err(|error| error.to_string())?;
+        let python = self.environment.python;
+        let mut versions: Vec<Version> = files
+            .iter()
+            .filter(|file| file.yanked.is_none())
+            .filter(|file| {
+                file.requires_python
+                    .as_deref()
+                    .and_then(|r| r.parse::<pep440_rs::VersionSpecifiers>().ok())
+                    .is_none_or(|specifiers| python.satisfies(&specifiers))
+            })
+            .filter_map(|file| file_version(&file.filename, name.as_ref()))
+            .filter(|version| version.is_stable() && version > after)
+            .collect();
+        versions.sort();
+        versions.dedup();
+        Ok(versions)
+    }
+
+    async fn judge(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        extras: &[ExtraName],
+    ) -> fix::Candidate {
+        let package = LockedPackage {
+            name: name.clone(),
+            version: Some(version.clone()),
+            specifier: None,
+            source: PackageSource::Registry(self.client.display_url()),
+            dependencies: Vec::new(),
+            files: Vec::new(),
+            declared: Vec::new(),
+            line: 0,
+        };
+        let judgement = self.judge_release(&package, version, extras).await;
+        fix::Candidate {
+            verdict: judgement.verdict,
+            requires_dist: judgement.requires_dist,
+        }
+    }
+}
+
 fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut Vec<Evidence>) {
     for requirement in &declared.excluding {
         evidence.push(Evidence {
@@ -1035,6 +1119,7 @@ fn report_package(
         why_total: why.total,
         line: (package.line > 0).then_some(package.line),
         source: package.source.kind().to_string(),
+        fix: None,
         failed: judgement.failed,
     }
 }

@@ -105,5 +105,6 @@ pub async fn releases_project(
         roots: vec![PackageId(0)],
         index_urls: Vec::new(),
         warnings: Vec::new(),
+        generated_by: None,
     })
 }

@@ -33,6 +33,15 @@ impl InstalledSet {
     pub fn follows(&self, parent: PackageId, index: usize) -> bool {
         self.followed.contains(&(parent, index))
     }
+
+    /// The installed packages that depend on `child` in this environment.
+    pub fn parents(&self, child: PackageId) -> Vec<PackageId> {
+        self.edges
+            .iter()
+            .filter(|(_, to)| *to == child)
+            .map(|(from, _)| *from)
+            .collect()
+    }
 }
 
 /// Shortest paths from a root to a package, capped; `total` counts them all.

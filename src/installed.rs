@@ -221,6 +221,7 @@ pub fn read(
             roots: vec![PackageId(0)],
             index_urls: Vec::new(),
             warnings: Vec::new(),
+            generated_by: None,
         },
         facts,
     })

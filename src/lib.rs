@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod environment;
 pub mod export;
+pub mod fix;
 pub mod graph;
 pub mod index;
 pub mod inspect;

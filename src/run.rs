@@ -11,6 +11,7 @@ use crate::check;
 use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource};
 use crate::environment::{PythonVersion, TargetEnvironment};
 use crate::export::{self, TreeOptions};
+use crate::fix::Tool;
 use crate::index::{Cache, HttpClient, HttpSettings, IndexClient};
 use crate::inspect::ScanBudget;
 use crate::installed;
@@ -263,6 +264,11 @@ async fn audit_project(
         show_lockfile,
         installed: None,
         target_is_installed: false,
+        tool: if show_lockfile {
+            Tool::of(project)
+        } else {
+            Tool::pip()
+        },
     };
     run_audit(project, client, &audit_settings).await
 }
@@ -300,6 +306,7 @@ async fn audit_environment(args: &EnvArgs) -> Result<ExitStatus, Failure> {
         show_lockfile: true,
         installed: Some(environment.facts),
         target_is_installed,
+        tool: Tool::pip(),
     };
     let audit = run_audit(&environment.project, &client, &audit_settings).await?;
     finish(&audit, &args.audit, &settings)

@@ -255,6 +255,7 @@ impl Reader<'_> {
             roots,
             index_urls,
             warnings: Vec::new(),
+            generated_by: None,
         })
     }
 

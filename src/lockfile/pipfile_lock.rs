@@ -241,6 +241,7 @@ impl Unwire<'_> {
             roots: vec![root],
             index_urls: indexes.into_iter().map(|(_, url)| url).collect(),
             warnings: Vec::new(),
+            generated_by: None,
         })
     }
 

@@ -488,6 +488,7 @@ impl<'a> Reader<'a> {
             roots,
             index_urls,
             warnings: Vec::new(),
+            generated_by: None,
         })
     }
 

@@ -279,6 +279,7 @@ fn unwire(
         roots: vec![root_id],
         index_urls,
         warnings: Vec::new(),
+        generated_by: None,
     })
 }
 

@@ -1142,6 +1142,7 @@ impl Collector {
             roots: vec![root],
             index_urls,
             warnings,
+            generated_by: None,
         })
     }
 }

@@ -289,6 +289,7 @@ impl<'a> Reader<'a> {
             // uv records each package's registry in its source; the audit reads it there.
             index_urls: Vec::new(),
             warnings: Vec::new(),
+            generated_by: None,
         })
     }
 

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::Style;
 use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict, by_verdict};
+use crate::fix::{FixKind, ReadinessStatus};
 
 struct Paint {
     color: bool,
@@ -57,6 +58,13 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
     if !audit.locked_numpy.is_empty() {
         writeln!(out, "locked numpy: {}", audit.locked_numpy.join(", "))?;
     }
+    let readiness = &audit.readiness;
+    let tone = match readiness.status {
+        ReadinessStatus::Ready => Verdict::Ready,
+        ReadinessStatus::ReadyAfterUpgrades => Verdict::Suspect,
+        ReadinessStatus::Blocked | ReadinessStatus::Broken => Verdict::DeclaredBlocker,
+    };
+    writeln!(out, "{}", paint.verdict(tone, &readiness.message))?;
 
     let capping: Vec<_> = audit
         .project_requirements
@@ -107,6 +115,8 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
             }
         }
     }
+
+    next_steps(audit, &paint, out)?;
 
     writeln!(out)?;
     let summary = &audit.summary;
@@ -172,6 +182,93 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
             paint.dim("why:"),
             package.why_total - package.why.len()
         )?;
+    }
+    if let Some(fix) = &package.fix {
+        let label = match fix.kind {
+            FixKind::Upgrade => paint.verdict(Verdict::Ready, "fix:"),
+            FixKind::Pin | FixKind::None => paint.verdict(Verdict::Unknown, "fix:"),
+        };
+        writeln!(out, "    {label} {}", fix.message)?;
+        for parent in &fix.requires_parent_upgrades {
+            writeln!(
+                out,
+                "      {} {} {} → {} ({})",
+                paint.dim("first:"),
+                parent.package,
+                parent.from.as_deref().unwrap_or("?"),
+                parent.to,
+                parent.reason
+            )?;
+        }
+        for command in &fix.commands {
+            writeln!(out, "      {} {command}", paint.dim("$"))?;
+        }
+    }
+    Ok(())
+}
+
+/// What to do next: every change in one go, and the pin while blockers remain.
+fn next_steps(audit: &Audit, paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
+    let readiness = &audit.readiness;
+    let blockers = audit.packages.iter().any(|p| p.verdict.is_blocker());
+    if !readiness.commands.is_empty() && (blockers || readiness.status == ReadinessStatus::Ready) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            paint.bold(match readiness.status {
+                ReadinessStatus::Ready => "to move to the target",
+                _ => "to make the tree ready and move to the target",
+            })
+        )?;
+        for command in &readiness.commands {
+            writeln!(out, "  {} {command}", paint.dim("$"))?;
+        }
+    }
+    let Some(pin) = &audit.pin_suggestion else {
+        return Ok(());
+    };
+    writeln!(out)?;
+    if !pin.conflicts.is_empty() {
+        writeln!(
+            out,
+            "{} `{}` cannot be pinned: locked packages need NumPy at or above it",
+            paint.verdict(Verdict::DeclaredBlocker, "pin:"),
+            pin.requirement
+        )?;
+        for conflict in &pin.conflicts {
+            writeln!(
+                out,
+                "  {} requires `{}`",
+                conflict.package, conflict.requirement
+            )?;
+        }
+        return Ok(());
+    }
+    let why = if pin.required {
+        "needed: some blockers have no ready release"
+    } else {
+        "until the upgrades land"
+    };
+    match &pin.already {
+        Some(own) => writeln!(
+            out,
+            "{} `{}` ({why}) — the project's own `{own}` already holds it",
+            paint.bold("pin:"),
+            pin.requirement
+        )?,
+        None => {
+            writeln!(out, "{} `{}` ({why})", paint.bold("pin:"), pin.requirement)?;
+            if let Some(spelling) = &pin.spelling {
+                writeln!(out, "  {} {}:", paint.dim("in"), spelling.file)?;
+                for line in spelling.snippet.lines() {
+                    writeln!(out, "    {line}")?;
+                }
+                for command in &spelling.commands {
+                    writeln!(out, "  {} {command}", paint.dim("$"))?;
+                }
+            }
+        }
     }
     Ok(())
 }
