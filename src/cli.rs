@@ -112,6 +112,10 @@ pub struct LockArgs {
     /// Print the audited environment's graph instead of the report, blockers highlighted.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub graph: Option<GraphFormat>,
+    /// Print only the numpy pin that keeps the lock working, spelled for the lock's tool and
+    /// ready to paste (nothing when no pin is needed).
+    #[arg(long, conflicts_with = "graph")]
+    pub suggest_pins: bool,
     #[command(flatten)]
     pub audit: AuditArgs,
 }

@@ -77,6 +77,9 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 })?;
                 return Ok(exit_status(&audit));
             }
+            if args.suggest_pins {
+                return suggest_pins(&audit);
+            }
             finish(&audit, &args.audit, &settings)
         }
         Command::Env(args) => audit_environment(&args).await,
@@ -335,6 +338,66 @@ fn finish(audit: &Audit, args: &AuditArgs, settings: &Settings) -> Result<ExitSt
         .and_then(|()| out.flush())
         .context("writing the report")
         .map_err(input_error)?;
+    Ok(exit_status(audit))
+}
+
+/// `--suggest-pins`: the pin block alone on standard output, ready to paste; why there is
+/// none on standard error.
+fn suggest_pins(audit: &Audit) -> Result<ExitStatus, Failure> {
+    let Some(pin) = &audit.pin_suggestion else {
+        eprintln!(
+            "no pin needed: nothing in the tree blocks NumPy {}",
+            audit.target.numpy
+        );
+        return Ok(exit_status(audit));
+    };
+    let Some(spelling) = &pin.spelling else {
+        let conflicts: Vec<String> = pin
+            .conflicts
+            .iter()
+            .map(|c| format!("{} requires `{}`", c.package, c.requirement))
+            .collect();
+        return Err(Failure {
+            status: ExitStatus::Blockers,
+            error: anyhow::anyhow!(
+                "no pin suggested: `{}` would conflict with locked packages that need a newer NumPy: {}",
+                pin.requirement,
+                conflicts.join("; ")
+            ),
+        });
+    };
+    if let Some(own) = &pin.already {
+        eprintln!(
+            "note: the project's own requirement `{own}` already holds numpy there; the pin below makes it explicit for the whole tree"
+        );
+    }
+    let then = if spelling.commands.is_empty() {
+        String::new()
+    } else {
+        format!(", then run: {}", spelling.commands.join(" && "))
+    };
+    write_stdout(|out| {
+        let reason = if pin.required {
+            format!(
+                ": {} block NumPy {} with no ready release yet",
+                pin.because.join(", "),
+                audit.target.numpy
+            )
+        } else {
+            format!(" until {} are upgraded", pin.because.join(", "))
+        };
+        let merge = if spelling.snippet.starts_with('[') {
+            " (merge into the table if it is already there)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "# np2audit: hold {}{reason}; add to {}{merge}{then}",
+            pin.requirement, spelling.file
+        )?;
+        write!(out, "{}", spelling.snippet)
+    })?;
     Ok(exit_status(audit))
 }
 
