@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{FixtureIndex, IndexOptions, descriptions_dir};
+use support::{FixtureIndex, IndexOptions, assert_snapshot, descriptions_dir, stable};
 
 struct Outcome {
     code: i32,
@@ -136,35 +136,6 @@ fn expected_fixture_verdicts() -> Vec<(String, String)> {
 }
 
 /// Compare with a golden file; `UPDATE_SNAPSHOTS=1` rewrites it.
-fn assert_snapshot(name: &str, actual: &str) {
-    let path = repo(&format!("tests/snapshots/{name}"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1\n{actual}",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "snapshot {name} differs:\n--- expected\n{expected}\n--- actual\n{actual}"
-    );
-}
-
-/// Replace what changes from run to run: the index port, temporary paths, the repo path.
-fn stable(text: &str, index: &FixtureIndex) -> String {
-    text.replace(&index.base_url(), "http://<index>")
-        .replace(env!("CARGO_MANIFEST_DIR"), "<repo>")
-        .lines()
-        .filter(|line| !line.contains(" requests, "))
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
 #[test]
 fn check_tells_a_numpy1_build_from_a_numpy2_build() {
     let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());

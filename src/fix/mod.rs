@@ -232,8 +232,8 @@ pub async fn plan(input: &PlanInput<'_>, judge: &impl ReleaseJudge) -> Plan {
     .await
     .into_iter()
     .collect();
-    let readiness = readiness(input, &fixes);
     let pin = pin_suggestion(input, &fixes);
+    let readiness = readiness(input, &fixes, pin.as_ref());
     Plan {
         fixes,
         readiness,
@@ -602,7 +602,11 @@ fn display(input: &PlanInput<'_>, id: PackageId) -> String {
 }
 
 /// The project's verdict, and every change merged into one set of commands.
-fn readiness(input: &PlanInput<'_>, fixes: &BTreeMap<PackageId, Fix>) -> Readiness {
+fn readiness(
+    input: &PlanInput<'_>,
+    fixes: &BTreeMap<PackageId, Fix>,
+    pin: Option<&PinSuggestion>,
+) -> Readiness {
     let mut merged: BTreeMap<String, Change> = BTreeMap::new();
     for fix in fixes.values().filter(|fix| fix.kind == FixKind::Upgrade) {
         for change in fix.requires_parent_upgrades.iter().chain(&fix.change) {
@@ -646,6 +650,21 @@ fn readiness(input: &PlanInput<'_>, fixes: &BTreeMap<PackageId, Fix>) -> Readine
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let has = |names: &[String]| if names.len() == 1 { "has" } else { "have" };
+    // A pin that would break a package needing a newer NumPy is no remedy: say so instead.
+    let pin_remedy = match pin {
+        Some(pin) if !pin.conflicts.is_empty() => format!(
+            "and `{}` would conflict with {}: no NumPy satisfies both, so one of them must go",
+            pin.requirement,
+            pin.conflicts
+                .iter()
+                .map(|c| format!("{} (`{}`)", c.package, c.requirement))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(pin) => format!("pin `{}` until a ready release comes out", pin.requirement),
+        None => "hold numpy back until a ready release comes out".to_string(),
+    };
     let (status, mut message) = if numpy2_locked && !broken.is_empty() {
         let remedy = if blocked_by.is_empty() {
             format!(
@@ -655,9 +674,9 @@ fn readiness(input: &PlanInput<'_>, fixes: &BTreeMap<PackageId, Fix>) -> Readine
             )
         } else {
             format!(
-                "{} ha{} no ready release: pin numpy below 2 to repair the lock",
+                "{} {} no ready release; {pin_remedy}",
                 blocked_by.join(", "),
-                if blocked_by.len() == 1 { "s" } else { "ve" }
+                has(&blocked_by)
             )
         };
         (
@@ -677,11 +696,9 @@ fn readiness(input: &PlanInput<'_>, fixes: &BTreeMap<PackageId, Fix>) -> Readine
         (
             ReadinessStatus::Blocked,
             format!(
-                "blocked: {} ha{} no ready release the tree can take; pin numpy until {} do{}",
+                "blocked: {} {} no ready release the tree can take; {pin_remedy}",
                 blocked_by.join(", "),
-                if blocked_by.len() == 1 { "s" } else { "ve" },
-                if blocked_by.len() == 1 { "it" } else { "they" },
-                if blocked_by.len() == 1 { "es" } else { "" }
+                has(&blocked_by)
             ),
         )
     } else if changes.is_empty()
@@ -717,12 +734,9 @@ fn readiness(input: &PlanInput<'_>, fixes: &BTreeMap<PackageId, Fix>) -> Readine
             unverified.join(", ")
         ));
     }
-    let mut all = if matches!(status, ReadinessStatus::Blocked) {
-        Vec::new()
-    } else {
-        changes
-    };
-    if status != ReadinessStatus::Blocked {
+    // While blocked, the upgrades that exist still help; numpy itself stays where it is.
+    let mut all = changes;
+    if blocked_by.is_empty() {
         all.extend(numpy_change);
     }
     let commands = input.tool.upgrade_commands(&all);

@@ -210,17 +210,15 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
 /// What to do next: every change in one go, and the pin while blockers remain.
 fn next_steps(audit: &Audit, paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
     let readiness = &audit.readiness;
-    let blockers = audit.packages.iter().any(|p| p.verdict.is_blocker());
-    if !readiness.commands.is_empty() && (blockers || readiness.status == ReadinessStatus::Ready) {
+    if !readiness.commands.is_empty() {
+        let title = match readiness.status {
+            ReadinessStatus::Ready => "to move to the target",
+            ReadinessStatus::ReadyAfterUpgrades => "to make the tree ready and move to the target",
+            ReadinessStatus::Broken if readiness.blocked_by.is_empty() => "to repair the lock",
+            _ => "upgrades that help now (numpy stays where it is)",
+        };
         writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            paint.bold(match readiness.status {
-                ReadinessStatus::Ready => "to move to the target",
-                _ => "to make the tree ready and move to the target",
-            })
-        )?;
+        writeln!(out, "{}", paint.bold(title))?;
         for command in &readiness.commands {
             writeln!(out, "  {} {command}", paint.dim("$"))?;
         }

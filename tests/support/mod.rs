@@ -13,12 +13,14 @@
 pub mod descriptions;
 pub mod fixture_index;
 pub mod http_client;
+pub mod snapshots;
 pub mod wheel_builder;
 
 use std::path::PathBuf;
 
 pub use fixture_index::{FixtureIndex, IndexOptions, IndexStats};
 pub use http_client::{Headers, header, http_get, http_request};
+pub use snapshots::{assert_snapshot, stable};
 pub use wheel_builder::Signature;
 
 /// `testdata/index/`: the descriptions of the standard fixture packages.

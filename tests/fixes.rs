@@ -1,0 +1,258 @@
+//! Fix advice end to end against a fixture index built for it (`testdata/fixes/index/`): the
+//! next release ready, a ready release its parent forbids, no ready release (the pin), a pin
+//! that conflicts with a package needing NumPy 2, and a newest release that regresses.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{FixtureIndex, IndexOptions, assert_snapshot, stable};
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn start_index() -> FixtureIndex {
+    FixtureIndex::start(&repo("testdata/fixes/index"), IndexOptions::default())
+}
+
+fn audit(index: &FixtureIndex, cache: &Path, lock: &str, extra: &[&str]) -> Outcome {
+    let lock = repo(lock).display().to_string();
+    let url = index.simple_url();
+    let cache = cache.display().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
+        .args(["lock", &lock, "--python-platform", "linux"])
+        .args(["--index-url", &url, "--cache-dir", &cache])
+        .args(extra)
+        .env_remove("UV_INDEX_URL")
+        .env_remove("PIP_INDEX_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run np2audit");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn json_audit(index: &FixtureIndex, cache: &Path, lock: &str) -> Value {
+    let outcome = audit(index, cache, lock, &["--format", "json"]);
+    serde_json::from_str(&outcome.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", outcome.stdout, outcome.stderr))
+}
+
+fn fix<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let package = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the report"));
+    &package["fix"]
+}
+
+const APP: &str = "testdata/fixes/app/uv.lock";
+const BROKEN: &str = "testdata/fixes/broken/uv.lock";
+
+fn checked_versions(fix: &Value) -> Vec<(String, String, bool)> {
+    fix["checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["package"].as_str().unwrap().to_string(),
+                c["version"].as_str().unwrap().to_string(),
+                c["ready"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_next_stable_release_is_the_fix_and_yanked_or_pre_releases_are_skipped() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let report = json_audit(&index, cache.path(), APP);
+    let fix = fix(&report, "nextready");
+    assert_eq!(fix["kind"], "upgrade");
+    assert_eq!(fix["version"], "1.1.0");
+    // 1.0.5 (yanked) and 1.1.0rc1 (a pre-release) are built against 2.x but never offered.
+    let checked = checked_versions(fix);
+    assert!(
+        checked
+            .iter()
+            .all(|(_, v, _)| v != "1.0.5" && v != "1.1.0rc1"),
+        "{checked:?}"
+    );
+    // The project pins it exactly, so the project's requirement is what changes.
+    assert_eq!(fix["change"]["requirement"], "nextready==1.1.0");
+    assert_eq!(
+        fix["change"]["project_requirement"],
+        json!({"current": "nextready==1.0.0", "declared_in": "main"})
+    );
+    assert_eq!(fix["commands"], json!(["uv add nextready==1.1.0"]));
+    assert_eq!(fix["requires_parent_upgrades"], json!([]));
+}
+
+#[test]
+fn a_ready_release_the_parent_forbids_brings_the_parent_upgrade_along() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let report = json_audit(&index, cache.path(), APP);
+    let fix = fix(&report, "childcap");
+    assert_eq!(fix["kind"], "upgrade");
+    assert_eq!(fix["version"], "2.0.0");
+    let parents = fix["requires_parent_upgrades"].as_array().unwrap();
+    assert_eq!(parents.len(), 1, "{parents:?}");
+    assert_eq!(parents[0]["package"], "parentpin");
+    assert_eq!(parents[0]["from"], "1.0.0");
+    // 1.1.0 still requires childcap<2: the oldest parent that allows 2.0.0 is 1.2.0.
+    assert_eq!(parents[0]["to"], "1.2.0");
+    assert_eq!(
+        parents[0]["reason"],
+        "parentpin 1.0.0 requires `childcap>=1.0,<2`"
+    );
+    assert!(checked_versions(fix).contains(&("parentpin".into(), "1.1.0".into(), false)));
+    assert_eq!(
+        fix["commands"],
+        json!(["uv lock --upgrade-package parentpin==1.2.0 --upgrade-package childcap==2.0.0"])
+    );
+}
+
+#[test]
+fn a_newest_release_that_regresses_is_fenced_off() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let report = json_audit(&index, cache.path(), APP);
+    let fix = fix(&report, "regress");
+    assert_eq!(fix["kind"], "upgrade");
+    assert_eq!(fix["version"], "1.1.0");
+    assert_eq!(fix["below"], "1.3.0");
+    assert_eq!(fix["change"]["requirement"], "regress>=1.1.0,<1.3.0");
+    assert_eq!(
+        checked_versions(fix),
+        [
+            ("regress".to_string(), "1.1.0".to_string(), true),
+            ("regress".to_string(), "1.2.0".to_string(), true),
+            ("regress".to_string(), "1.3.0".to_string(), false),
+        ]
+    );
+    // uv moves to the exact release, so the regression is never picked.
+    assert_eq!(
+        fix["commands"],
+        json!(["uv lock --upgrade-package regress==1.1.0"])
+    );
+}
+
+#[test]
+fn no_ready_release_means_a_pin_spelled_for_the_tool() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let report = json_audit(&index, cache.path(), APP);
+    let fix = fix(&report, "stuck");
+    assert_eq!(fix["kind"], "pin");
+    assert_eq!(fix["version"], Value::Null);
+    assert_eq!(
+        checked_versions(fix),
+        [("stuck".into(), "1.1.0".into(), false)]
+    );
+
+    let pin = &report["pin_suggestion"];
+    assert_eq!(pin["requirement"], "numpy<2");
+    assert_eq!(pin["required"], true);
+    assert_eq!(pin["conflicts"], json!([]));
+    assert_eq!(
+        pin["spelling"],
+        json!({
+            "file": "pyproject.toml",
+            "snippet": "[tool.uv]\nconstraint-dependencies = [\"numpy<2\"]\n",
+            "commands": ["uv lock"],
+        })
+    );
+
+    let readiness = &report["readiness"];
+    assert_eq!(readiness["status"], "blocked");
+    assert_eq!(readiness["blocked_by"], json!(["stuck 1.0.0"]));
+    // The upgrades that exist still help; numpy is not moved while blocked.
+    assert_eq!(
+        readiness["commands"],
+        json!([
+            "uv add nextready==1.1.0",
+            "uv lock --upgrade-package parentpin==1.2.0 --upgrade-package childcap==2.0.0 --upgrade-package regress==1.1.0"
+        ])
+    );
+
+    let pins = audit(&index, cache.path(), APP, &["--suggest-pins"]);
+    assert_eq!(pins.code, 1, "{}", pins.stderr);
+    assert_eq!(
+        pins.stdout,
+        "# np2audit: hold numpy<2: childcap 1.0.0, nextready 1.0.0, regress 1.0.0, stuck 1.0.0 block NumPy 2.1.3 with no ready release yet; add to pyproject.toml (merge into the table if it is already there), then run: uv lock\n[tool.uv]\nconstraint-dependencies = [\"numpy<2\"]\n"
+    );
+}
+
+#[test]
+fn a_pin_that_breaks_a_package_needing_numpy2_is_reported_not_suggested() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let report = json_audit(&index, cache.path(), BROKEN);
+    let readiness = &report["readiness"];
+    assert_eq!(readiness["status"], "broken");
+    assert!(
+        readiness["message"]
+            .as_str()
+            .unwrap()
+            .contains("would conflict with needsnew 1.0.0"),
+        "{readiness}"
+    );
+    let pin = &report["pin_suggestion"];
+    assert_eq!(
+        pin["conflicts"],
+        json!([{"package": "needsnew 1.0.0", "requirement": "numpy>=2.0"}])
+    );
+    assert_eq!(pin.get("spelling"), None, "no pin is offered: {pin}");
+
+    let pins = audit(&index, cache.path(), BROKEN, &["--suggest-pins"]);
+    assert_eq!(pins.code, 1);
+    assert_eq!(pins.stdout, "");
+    assert!(
+        pins.stderr.contains("needsnew 1.0.0 requires `numpy>=2.0`"),
+        "{}",
+        pins.stderr
+    );
+}
+
+#[test]
+fn fix_advice_snapshots() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    for (lock, name) in [(APP, "fixes-app"), (BROKEN, "fixes-broken")] {
+        let table = audit(&index, cache.path(), lock, &[]);
+        assert_eq!(table.code, 1, "{}", table.stderr);
+        assert_snapshot(&format!("{name}.table.txt"), &stable(&table.stdout, &index));
+    }
+    let mut report = json_audit(&index, cache.path(), APP);
+    report["stats"] = Value::Null;
+    let text = serde_json::to_string_pretty(&report).unwrap();
+    assert_snapshot("fixes-app.json", &stable(&text, &index));
+}
+
+#[test]
+fn a_second_audit_with_fixes_is_served_from_the_cache() {
+    let index = start_index();
+    let cache = tempfile::tempdir().unwrap();
+    let first = json_audit(&index, cache.path(), APP);
+    index.reset_stats();
+    let second = json_audit(&index, cache.path(), APP);
+    assert_eq!(index.stats().requests, 0, "{:?}", index.stats());
+    assert_eq!(first["readiness"], second["readiness"]);
+}
