@@ -91,9 +91,12 @@ impl Tool {
         if changes.is_empty() {
             return Vec::new();
         }
-        let (direct, transitive): (Vec<&Change>, Vec<&Change>) = changes
+        let (direct, mut transitive): (Vec<&Change>, Vec<&Change>) = changes
             .iter()
             .partition(|change| change.project_requirement.is_some());
+        // A rewritten requirement that still admits the locked release (`numpy>=1.20` for
+        // `numpy>=1.20,<2`) does not move the lock by itself: upgrade that package too.
+        transitive.extend(direct.iter().filter(|change| admits_locked(change)));
         let mut commands = match self.kind {
             ToolKind::Uv => {
                 let mut commands = add_commands("uv add", &direct, uv_group_flag);
@@ -125,6 +128,13 @@ impl Tool {
                 // `pdm update` refuses packages the project does not list; a transitive one is
                 // raised by adding it as a requirement.
                 let mut commands = add_commands("pdm add", &direct, pdm_group_flag);
+                let (refresh, transitive): (Vec<&Change>, Vec<&Change>) = transitive
+                    .iter()
+                    .partition(|change| change.project_requirement.is_some());
+                if !refresh.is_empty() {
+                    let names: Vec<&str> = refresh.iter().map(|c| c.package.as_str()).collect();
+                    commands.push(format!("pdm update {}", names.join(" ")));
+                }
                 if !transitive.is_empty() {
                     let requirements: Vec<String> = transitive
                         .iter()
@@ -136,6 +146,13 @@ impl Tool {
             }
             ToolKind::Pipenv => {
                 let mut commands = add_commands("pipenv install", &direct, pipenv_group_flag);
+                let (refresh, transitive): (Vec<&Change>, Vec<&Change>) = transitive
+                    .iter()
+                    .partition(|change| change.project_requirement.is_some());
+                if !refresh.is_empty() {
+                    let names: Vec<&str> = refresh.iter().map(|c| c.package.as_str()).collect();
+                    commands.push(format!("pipenv update {}", names.join(" ")));
+                }
                 if !transitive.is_empty() {
                     let requirements: Vec<String> = transitive
                         .iter()
@@ -150,11 +167,33 @@ impl Tool {
                     ToolKind::UvPipCompile => "uv pip compile requirements.in".to_string(),
                     _ => "pip-compile requirements.in".to_string(),
                 });
-                let upgrades: Vec<String> = changes
+                // The compiler's input holds the project's own requirements: those change
+                // there first, then the file is compiled again with the rest upgraded.
+                let input = base
+                    .split_whitespace()
+                    .find(|word| word.ends_with(".toml") || word.ends_with(".in"))
+                    .unwrap_or("the input file")
+                    .to_string();
+                let mut commands: Vec<String> = direct
+                    .iter()
+                    .filter_map(|change| {
+                        let current = &change.project_requirement.as_ref()?.current;
+                        Some(format!(
+                            "edit {input}: replace `{current}` with `{}`",
+                            change.requirement
+                        ))
+                    })
+                    .collect();
+                let upgrades: Vec<String> = transitive
                     .iter()
                     .map(|change| format!("--upgrade-package {}", quote(&change.exact())))
                     .collect();
-                return vec![format!("{base} {}", upgrades.join(" "))];
+                commands.push(if upgrades.is_empty() {
+                    base
+                } else {
+                    format!("{base} {}", upgrades.join(" "))
+                });
+                return commands;
             }
             ToolKind::Requirements => {
                 return changes
@@ -315,6 +354,26 @@ fn pipenv_group_flag(place: &str) -> Option<String> {
     }
 }
 
+/// Whether the change's new requirement still admits the release locked today.
+fn admits_locked(change: &Change) -> bool {
+    let Some(from) = change
+        .from
+        .as_deref()
+        .and_then(|v| v.parse::<pep440_rs::Version>().ok())
+    else {
+        return false;
+    };
+    match change.requirement.parse::<pep508_rs::Requirement>() {
+        Ok(requirement) => match requirement.version_or_url {
+            Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
+                specifiers.contains(&from)
+            }
+            _ => true,
+        },
+        Err(_) => false,
+    }
+}
+
 /// Quote a requirement for a POSIX shell when it has characters the shell would read.
 fn quote(requirement: &str) -> String {
     if requirement
@@ -424,6 +483,30 @@ mod tests {
             .upgrade_commands(&changes),
             [
                 "uv pip compile pyproject.toml -o requirements.txt --upgrade-package bottleneck==1.4.0"
+            ]
+        );
+        let direct = [
+            change("scipy", "1.11.4", "1.13.0", Some(("scipy==1.11.4", "main"))),
+            change("bottleneck", "1.3.7", "1.4.0", None),
+        ];
+        let mut numpy = change("numpy", "1.26.4", "2.2.6", Some(("numpy>=1.20,<2", "main")));
+        numpy.requirement = "numpy>=1.20".to_string();
+        assert_eq!(
+            tool(ToolKind::Uv, None).upgrade_commands(&[numpy]),
+            [
+                "uv add \"numpy>=1.20\"",
+                "uv lock --upgrade-package numpy==2.2.6"
+            ]
+        );
+        assert_eq!(
+            tool(
+                ToolKind::PipCompile,
+                Some("pip-compile -o requirements.txt pyproject.toml")
+            )
+            .upgrade_commands(&direct),
+            [
+                "edit pyproject.toml: replace `scipy==1.11.4` with `scipy==1.13.0`",
+                "pip-compile -o requirements.txt pyproject.toml --upgrade-package bottleneck==1.4.0",
             ]
         );
         assert_eq!(

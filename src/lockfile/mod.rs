@@ -358,10 +358,39 @@ pub fn parse_lockfile(
             message: "an installed environment is read with `np2audit env`, not as a file".into(),
         }),
     }?;
-    Ok(LockedProject {
+    let mut project = LockedProject {
         generated_by: source::generator_command(&String::from_utf8_lossy(bytes)),
         ..project
-    })
+    };
+    declare_compiled_inputs(&mut project)?;
+    Ok(project)
+}
+
+/// A requirements file compiled from the `pyproject.toml` beside it (`uv pip compile
+/// pyproject.toml`, `pip-compile pyproject.toml`, `uv export`) carries the project's own
+/// requirements there: the root declares them, so the project's `numpy<2` and its exact pins
+/// are known to the audit and to fix advice.
+fn declare_compiled_inputs(project: &mut LockedProject) -> Result<(), LockfileError> {
+    let Some(command) = &project.generated_by else {
+        return Ok(());
+    };
+    let from_pyproject = command.starts_with("uv export")
+        || command
+            .split_whitespace()
+            .any(|word| word.ends_with("pyproject.toml"));
+    let [root] = project.roots[..] else {
+        return Ok(());
+    };
+    if project.format != LockFormat::Requirements
+        || !from_pyproject
+        || !project.package(root).declared.is_empty()
+    {
+        return Ok(());
+    }
+    if let Some(pyproject) = pyproject::read_pyproject(&project.path)? {
+        project.packages[root.0].declared = pyproject.declared;
+    }
+    Ok(())
 }
 
 /// 1-based line number of a byte offset in `text`.
