@@ -81,13 +81,29 @@ fn reduce(report: &Value, exit_code: i32) -> Value {
                 .iter()
                 .map(|evidence| evidence["code"].as_str().expect("evidence code"))
                 .collect();
-            json!({
+            let mut reduced = json!({
                 "name": package["name"],
                 "version": package["version"],
                 "verdict": package["verdict"],
                 "evidence": codes,
                 "why": package["why"].get(0).cloned().unwrap_or_else(|| json!([])),
-            })
+            });
+            if let Some(fix) = package.get("fix") {
+                let parents: Vec<Value> = fix["requires_parent_upgrades"]
+                    .as_array()
+                    .expect("parent upgrades")
+                    .iter()
+                    .map(|change| json!([change["package"], change["to"]]))
+                    .collect();
+                reduced["fix"] = json!({
+                    "kind": fix["kind"],
+                    "version": fix["version"],
+                    "below": fix.get("below").cloned().unwrap_or(Value::Null),
+                    "parents": parents,
+                    "commands": fix["commands"],
+                });
+            }
+            reduced
         })
         .collect();
     let key = |package: &Value| {
@@ -106,6 +122,17 @@ fn reduce(report: &Value, exit_code: i32) -> Value {
         "project_requirements": report["project_requirements"],
         "exit_code": exit_code,
         "packages": packages,
+        "readiness": {
+            "status": report["readiness"]["status"],
+            "changes": report["readiness"]["changes"]
+                .as_array()
+                .expect("readiness changes")
+                .iter()
+                .map(|change| json!([change["package"], change["from"], change["to"]]))
+                .collect::<Vec<_>>(),
+            "commands": report["readiness"]["commands"],
+        },
+        "pin": report["pin_suggestion"].get("requirement").cloned().unwrap_or(Value::Null),
     })
 }
 
@@ -167,7 +194,14 @@ fn offline_expectation(expected: &Value) -> Value {
 /// Package-by-package differences, so a failure says which verdicts moved.
 fn describe_differences(actual: &Value, expected: &Value) -> String {
     let mut lines = Vec::new();
-    for key in ["target", "summary", "project_requirements", "exit_code"] {
+    for key in [
+        "target",
+        "summary",
+        "project_requirements",
+        "exit_code",
+        "readiness",
+        "pin",
+    ] {
         if actual[key] != expected[key] {
             lines.push(format!(
                 "{key}: got {} expected {}",

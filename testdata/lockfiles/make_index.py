@@ -523,6 +523,33 @@ def run_audit(binary: Path, lock: Path, cache_dir: Path) -> tuple[dict, int]:
     raise RuntimeError(f"live audit of {lock} stays incomplete: {', '.join(failures)}")
 
 
+def run_check(binary: Path, releases: list[tuple[str, str]], report: dict, cache_dir: Path) -> list[dict]:
+    """The report entries of the releases fix advice judged (`np2audit check`, same target and
+    environment), so the fixture can serve them too."""
+    if not releases:
+        return []
+    command = [
+        str(binary),
+        "check",
+        *(f"{name}=={version}" for name, version in releases),
+        "--target",
+        report["target"]["numpy"],
+        "--python-version",
+        report["target"]["python_version"],
+        "--python-platform",
+        "linux",
+        "--format",
+        "json",
+        "--cache-dir",
+        str(cache_dir),
+    ]
+    log(f"  running np2audit check on {len(releases)} release(s) fix advice judged")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"np2audit check failed ({result.returncode}):\n{result.stderr}")
+    return json.loads(result.stdout)["packages"]
+
+
 def expected_exit_code(summary: dict, project_requirements: list[dict]) -> int:
     blockers = summary["declared_blocker"] + summary["binary_blocker"] > 0
     return 1 if blockers or any(r["excludes_target"] for r in project_requirements) else 0
@@ -544,13 +571,23 @@ def offline_verdict(codes: set[str]) -> str:
 
 
 def reduce_package(package: dict) -> dict:
-    return {
+    reduced = {
         "name": package["name"],
         "version": package["version"],
         "verdict": package["verdict"],
         "evidence": sorted({evidence["code"] for evidence in package["evidence"]}),
         "why": package["why"][0] if package["why"] else [],
     }
+    fix = package.get("fix")
+    if fix:
+        reduced["fix"] = {
+            "kind": fix["kind"],
+            "version": fix["version"],
+            "below": fix.get("below"),
+            "parents": [[c["package"], c["to"]] for c in fix["requires_parent_upgrades"]],
+            "commands": fix["commands"],
+        }
+    return reduced
 
 
 def reduce_report(report: dict, exit_code: int) -> dict:
@@ -568,6 +605,12 @@ def reduce_report(report: dict, exit_code: int) -> dict:
         "project_requirements": report["project_requirements"],
         "exit_code": exit_code,
         "packages": packages,
+        "readiness": {
+            "status": report["readiness"]["status"],
+            "changes": [[c["package"], c["from"], c["to"]] for c in report["readiness"]["changes"]],
+            "commands": report["readiness"]["commands"],
+        },
+        "pin": report["pin_suggestion"]["requirement"] if report["pin_suggestion"] else None,
     }
 
 
@@ -607,6 +650,20 @@ class Maker:
         for package in report["packages"]:
             if any(evidence["code"] == "not-from-index" for evidence in package["evidence"]):
                 continue  # judged without the index
+            by_name[normalize(package["name"])].append(package)
+        # The newer releases fix advice judged: served too, so the offline search finds the
+        # same boundaries (the page lists only these, and each boundary pair is among them).
+        locked = {(normalize(p["name"]), p["version"]) for p in report["packages"]}
+        checked = sorted(
+            {
+                (normalize(c["package"]), c["version"])
+                for package in report["packages"]
+                if package.get("fix")
+                for c in package["fix"]["checked"]
+            }
+            - locked
+        )
+        for package in run_check(binary, checked, report, audit_cache):
             by_name[normalize(package["name"])].append(package)
         for name in list(by_name) + ["numpy"]:
             self.page(name)
