@@ -107,6 +107,8 @@ pub enum EvidenceCode {
     Unpinned,
     /// A 2.x build signature on a wheel uploaded before NumPy 2.0rc1: contradictory.
     UploadPredatesNumpy2,
+    /// An `ignore` entry of the configuration matched, but its `until` date has passed.
+    IgnoreExpired,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +126,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    fn new(code: EvidenceCode, message: impl Into<String>) -> Evidence {
+    pub(crate) fn new(code: EvidenceCode, message: impl Into<String>) -> Evidence {
         Evidence {
             code,
             message: message.into(),
@@ -154,9 +156,25 @@ pub struct PackageReport {
     /// For a blocker: the oldest ready release and how to get there, or why there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Set when an `ignore` entry of the configuration or `--baseline` hides this finding:
+    /// reports leave it out of the findings (SARIF marks it suppressed) and it never fails the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
     /// True when the unknown verdict comes from a network, index or cache failure.
     #[serde(skip)]
     pub failed: bool,
+}
+
+/// Why a finding is hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// `ignore` (the configuration's ignore list) or `baseline` (in the `--baseline` report).
+    pub kind: &'static str,
+    /// The reason the ignore entry gives, or where the baseline is.
+    pub reason: String,
+    /// The ignore entry's `until` date (YYYY-MM-DD), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,6 +212,8 @@ pub struct Summary {
     pub ready: usize,
     pub unaffected: usize,
     pub not_in_environment: usize,
+    /// Findings hidden by the ignore list or the baseline (still counted under their verdict).
+    pub suppressed: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -246,6 +266,7 @@ pub struct AuditSettings {
     pub target_is_installed: bool,
     /// The tool whose commands fixes are spelled in.
     pub tool: Tool,
+    pub progress: crate::progress::Progress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +321,9 @@ pub async fn run(
         numpy2_locked,
         installed: settings.installed.as_ref(),
     };
+    let progress = &settings.progress;
+    progress.judging(to_judge.len());
+    let _watch = progress.watch(client);
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras)| {
             let context = &context;
@@ -308,6 +332,7 @@ pub async fn run(
                     Some(facts) => context.judge_installed(facts, &extras).await,
                     None => context.judge(project.package(id), &extras).await,
                 };
+                progress.judged_one();
                 (id, judgement)
             }
         })
@@ -335,6 +360,7 @@ pub async fn run(
         .iter()
         .map(|(id, judgement)| (*id, (judgement.verdict, judgement.requires_dist.clone())))
         .collect();
+    progress.stage("looking for ready releases of the blockers");
     let mut plan = fix::plan(
         &fix::PlanInput {
             project,
@@ -1120,6 +1146,7 @@ fn report_package(
         line: (package.line > 0).then_some(package.line),
         source: package.source.kind().to_string(),
         fix: None,
+        suppressed: None,
         failed: judgement.failed,
     }
 }

@@ -170,4 +170,27 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which findings fail the run (exit 1), comma-separated: declared, binary, suspect,
+    /// unknown [default: declared,binary; config: fail-on].
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_enum)]
+    pub fail_on: Option<Vec<FailOn>>,
+    /// Exit 0 whatever the findings, unless the audit could not run (exit 2) or was incomplete (3).
+    #[arg(long)]
+    pub no_fail: bool,
+    /// A previous JSON report: findings already in it are hidden, only new ones are reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Kinds of finding `--fail-on` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    Declared,
+    Binary,
+    Suspect,
+    Unknown,
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod environment;
 pub mod export;
 pub mod fix;
@@ -14,6 +15,8 @@ pub mod index;
 pub mod inspect;
 pub mod installed;
 pub mod lockfile;
+pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod settings;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::audit::{self, Audit, AuditSettings};
 use crate::check;
 use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource};
+use crate::config;
 use crate::environment::{PythonVersion, TargetEnvironment};
 use crate::export::{self, TreeOptions};
 use crate::fix::Tool;
@@ -16,6 +17,8 @@ use crate::index::{Cache, HttpClient, HttpSettings, IndexClient};
 use crate::inspect::ScanBudget;
 use crate::installed;
 use crate::lockfile::{self, LockedProject, PackageSource};
+use crate::policy;
+use crate::progress::Progress;
 use crate::report::{self, OutputFormat, Style};
 use crate::settings::{self, Settings};
 use pep508_rs::PackageName;
@@ -48,6 +51,7 @@ fn input_error(error: impl Into<anyhow::Error>) -> Failure {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
+    let progress = Progress::new(!cli.quiet && cli.verbose == 0 && std::io::stderr().is_terminal());
     match cli.command {
         Command::Lock(args) => {
             let path = find_lockfile(args.path.as_deref()).map_err(input_error)?;
@@ -56,7 +60,15 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             for warning in &project.warnings {
                 tracing::warn!("{warning}");
             }
-            let settings = Settings::resolve(&args.audit).map_err(input_error)?;
+            let folder = match path.parent() {
+                Some(parent) if path != Path::new("-") && !parent.as_os_str().is_empty() => {
+                    parent.to_path_buf()
+                }
+                _ => PathBuf::from("."),
+            };
+            let config = config::discover(&folder).map_err(input_error)?;
+            let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
+            settings.progress = progress;
             let python = match settings.python {
                 Some(python) => python,
                 None => lowest_python(&project),
@@ -67,7 +79,8 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 .or_else(|| lock_registry(&project))
                 .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
             let client = open_client(&settings, &index_url).await?;
-            let audit = audit_project(&project, &client, &settings, python, true).await?;
+            let mut audit = audit_project(&project, &client, &settings, python, true).await?;
+            settle(&mut audit, &args.audit, &settings)?;
             if let Some(format) = args.graph {
                 let environment = TargetEnvironment::new(python, settings.platform.clone());
                 let edges = export::edges(&project, Some(&environment));
@@ -75,14 +88,14 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                 write_stdout(|out| {
                     export::render_graph(&project, &edges, format, &highlights, out)
                 })?;
-                return Ok(exit_status(&audit));
+                return Ok(exit_status(&audit, &settings));
             }
             if args.suggest_pins {
-                return suggest_pins(&audit);
+                return suggest_pins(&audit, &settings);
             }
             finish(&audit, &args.audit, &settings)
         }
-        Command::Env(args) => audit_environment(&args).await,
+        Command::Env(args) => audit_environment(&args, progress).await,
         Command::Tree(args) => {
             let (project, environment) = read_graph_source(&args.source)?;
             let edges = export::edges(&project, environment.as_ref());
@@ -114,7 +127,9 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             write_stdout(|out| export::render_graph(&project, &edges, args.format, &none, out))
         }
         Command::Check(args) => {
-            let settings = Settings::resolve(&args.audit).map_err(input_error)?;
+            let config = config::discover(Path::new(".")).map_err(input_error)?;
+            let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
+            settings.progress = progress;
             let python = settings
                 .python
                 .or_else(settings::local_python)
@@ -133,7 +148,8 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                     },
                     error: error.into(),
                 })?;
-            let audit = audit_project(&project, &client, &settings, python, false).await?;
+            let mut audit = audit_project(&project, &client, &settings, python, false).await?;
+            settle(&mut audit, &args.audit, &settings)?;
             finish(&audit, &args.audit, &settings)
         }
     }
@@ -173,10 +189,10 @@ fn write_stdout(
 ) -> Result<ExitStatus, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .context("writing the output")
-        .map_err(input_error)?;
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        result => result.context("writing the output").map_err(input_error)?,
+    }
     Ok(ExitStatus::Clean)
 }
 
@@ -272,13 +288,16 @@ async fn audit_project(
         } else {
             Tool::pip()
         },
+        progress: settings.progress.clone(),
     };
     run_audit(project, client, &audit_settings).await
 }
 
 /// Audit an installed environment: verdicts come from the files on disk.
-async fn audit_environment(args: &EnvArgs) -> Result<ExitStatus, Failure> {
-    let settings = Settings::resolve(&args.audit).map_err(input_error)?;
+async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitStatus, Failure> {
+    let config = config::discover(Path::new(".")).map_err(input_error)?;
+    let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
+    settings.progress = progress;
     let (site_packages, interpreter_python) =
         installed::locate(args.path.as_deref(), args.python.as_deref()).map_err(input_error)?;
     let environment = installed::read(&site_packages, interpreter_python).map_err(input_error)?;
@@ -310,8 +329,10 @@ async fn audit_environment(args: &EnvArgs) -> Result<ExitStatus, Failure> {
         installed: Some(environment.facts),
         target_is_installed,
         tool: Tool::pip(),
+        progress: settings.progress.clone(),
     };
-    let audit = run_audit(&environment.project, &client, &audit_settings).await?;
+    let mut audit = run_audit(&environment.project, &client, &audit_settings).await?;
+    settle(&mut audit, &args.audit, &settings)?;
     finish(&audit, &args.audit, &settings)
 }
 
@@ -329,27 +350,40 @@ async fn run_audit(
 }
 
 fn finish(audit: &Audit, args: &AuditArgs, settings: &Settings) -> Result<ExitStatus, Failure> {
+    if let Some(path) = &args.output {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the report to {}", path.display()))
+                .map_err(input_error)?,
+        );
+        report::render(audit, args.format, Style { color: false }, &mut file)
+            .and_then(|()| file.flush())
+            .with_context(|| format!("writing the report to {}", path.display()))
+            .map_err(input_error)?;
+        return Ok(exit_status(audit, settings));
+    }
     let stdout = std::io::stdout();
     let color = settings.format == OutputFormat::Table
         && stdout.is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut out = stdout.lock();
-    report::render(audit, args.format, Style { color }, &mut out)
-        .and_then(|()| out.flush())
-        .context("writing the report")
-        .map_err(input_error)?;
-    Ok(exit_status(audit))
+    match report::render(audit, args.format, Style { color }, &mut out).and_then(|()| out.flush()) {
+        // The reader went away (`| head`): what it wanted was written.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        result => result.context("writing the report").map_err(input_error)?,
+    }
+    Ok(exit_status(audit, settings))
 }
 
 /// `--suggest-pins`: the pin block alone on standard output, ready to paste; why there is
 /// none on standard error.
-fn suggest_pins(audit: &Audit) -> Result<ExitStatus, Failure> {
+fn suggest_pins(audit: &Audit, settings: &Settings) -> Result<ExitStatus, Failure> {
     let Some(pin) = &audit.pin_suggestion else {
         eprintln!(
             "no pin needed: nothing in the tree blocks NumPy {}",
             audit.target.numpy
         );
-        return Ok(exit_status(audit));
+        return Ok(exit_status(audit, settings));
     };
     let Some(spelling) = &pin.spelling else {
         let conflicts: Vec<String> = pin
@@ -398,12 +432,33 @@ fn suggest_pins(audit: &Audit) -> Result<ExitStatus, Failure> {
         )?;
         write!(out, "{}", spelling.snippet)
     })?;
-    Ok(exit_status(audit))
+    Ok(exit_status(audit, settings))
 }
 
-/// The exit code an audit deserves.
-fn exit_status(audit: &Audit) -> ExitStatus {
-    if audit.has_blockers() {
+/// Apply what the team decided: the configuration's ignore list, then `--baseline`.
+fn settle(audit: &mut Audit, args: &AuditArgs, settings: &Settings) -> Result<(), Failure> {
+    if let Some(path) = &settings.config.path {
+        let today = time::OffsetDateTime::now_utc().date();
+        for warning in policy::apply_ignores(audit, &settings.config.ignore, path, today) {
+            tracing::warn!("{warning}");
+        }
+    }
+    if let Some(path) = &args.baseline {
+        policy::Baseline::read(path)
+            .map_err(input_error)?
+            .apply(audit);
+    }
+    audit.summary.suppressed = audit
+        .packages
+        .iter()
+        .filter(|p| p.suppressed.is_some())
+        .count();
+    Ok(())
+}
+
+/// The exit code an audit deserves under the run's `--fail-on` and `--no-fail`.
+fn exit_status(audit: &Audit, settings: &Settings) -> ExitStatus {
+    if !settings.no_fail && policy::fails(audit, &settings.fail_on) {
         ExitStatus::Blockers
     } else if audit.incomplete {
         ExitStatus::Incomplete

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pep440_rs::Version;
 
-use crate::cli::AuditArgs;
+use crate::cli::{AuditArgs, FailOn};
+use crate::config::Config;
 use crate::environment::{Platform, PythonVersion};
 use crate::index::CacheMode;
 use crate::report::OutputFormat;
@@ -38,10 +39,18 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     pub cache_mode: CacheMode,
     pub format: OutputFormat,
+    /// Which findings fail the run.
+    pub fail_on: Vec<FailOn>,
+    pub no_fail: bool,
+    /// The configuration found beside the subject (for its ignore list).
+    pub config: Config,
+    /// Hidden unless standard error is a terminal (see [`crate::run::run`]).
+    pub progress: crate::progress::Progress,
 }
 
 impl Settings {
-    pub fn resolve(args: &AuditArgs) -> Result<Settings, SettingsError> {
+    /// Flags first, then environment variables, then `config`.
+    pub fn resolve(args: &AuditArgs, config: Config) -> Result<Settings, SettingsError> {
         let target = args
             .target
             .as_deref()
@@ -49,7 +58,8 @@ impl Settings {
                 t.parse::<Version>()
                     .map_err(|_| SettingsError::Target(t.to_string()))
             })
-            .transpose()?;
+            .transpose()?
+            .or_else(|| config.target.clone());
         let python = args
             .python_version
             .as_deref()
@@ -57,20 +67,22 @@ impl Settings {
                 p.parse::<PythonVersion>()
                     .map_err(|e| SettingsError::Python(e.to_string()))
             })
-            .transpose()?;
+            .transpose()?
+            .or(config.python);
         let platform = match args.python_platform.as_deref() {
             Some(name) => name
                 .parse()
                 .map_err(|e: crate::environment::UnknownPlatform| {
                     SettingsError::Platform(e.to_string())
                 })?,
-            None => Platform::host(),
+            None => config.platform.clone().unwrap_or_else(Platform::host),
         };
         let index_url = args
             .index_url
             .clone()
             .or_else(|| non_empty_env("UV_INDEX_URL"))
-            .or_else(|| non_empty_env("PIP_INDEX_URL"));
+            .or_else(|| non_empty_env("PIP_INDEX_URL"))
+            .or_else(|| config.index_url.clone());
         let cache_dir = match &args.cache_dir {
             Some(dir) => dir.clone(),
             None => match non_empty_env("NP2AUDIT_CACHE_DIR") {
@@ -95,6 +107,14 @@ impl Settings {
             cache_dir,
             cache_mode,
             format: args.format,
+            fail_on: args
+                .fail_on
+                .clone()
+                .or_else(|| config.fail_on.clone())
+                .unwrap_or_else(|| crate::policy::DEFAULT_FAIL_ON.to_vec()),
+            no_fail: args.no_fail,
+            config,
+            progress: crate::progress::Progress::hidden(),
         })
     }
 }

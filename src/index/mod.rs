@@ -149,6 +149,17 @@ impl IndexClient {
         self.http.stats.bytes_fetched.load(Ordering::Relaxed)
     }
 
+    /// Requests made and bytes fetched so far, readable from another task.
+    pub fn stats_handle(&self) -> impl Fn() -> (u64, u64) + Send + 'static {
+        let stats = self.http.stats.clone();
+        move || {
+            (
+                stats.requests.load(Ordering::Relaxed),
+                stats.bytes_fetched.load(Ordering::Relaxed),
+            )
+        }
+    }
+
     pub fn cache_hits(&self) -> u64 {
         self.cache_hits.load(Ordering::Relaxed)
     }

@@ -1,11 +1,15 @@
 //! Reports: one file per output format, all rendering the same [`Audit`]. Reports never fetch.
 
+mod github;
 mod json;
+mod markdown;
+mod sarif;
 mod table;
 
 use std::io::Write;
 
 use crate::audit::Audit;
+pub use table::human_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -13,6 +17,12 @@ pub enum OutputFormat {
     Table,
     /// The versioned JSON report (see the README for the schema).
     Json,
+    /// Markdown for `$GITHUB_STEP_SUMMARY` and pull-request comments.
+    Markdown,
+    /// SARIF 2.1.0 for code scanning, each result at the package's line in the lockfile.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`) that annotate the diff.
+    Github,
 }
 
 /// How a report may style its text.
@@ -30,5 +40,8 @@ pub fn render(
     match format {
         OutputFormat::Table => table::render(audit, style, out),
         OutputFormat::Json => json::render(audit, out),
+        OutputFormat::Markdown => markdown::render(audit, out),
+        OutputFormat::Sarif => sarif::render(audit, out),
+        OutputFormat::Github => github::render(audit, out),
     }
 }

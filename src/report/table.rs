@@ -99,6 +99,14 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
         let Some(packages) = groups.get(&verdict) else {
             continue;
         };
+        let packages: Vec<&PackageReport> = packages
+            .iter()
+            .copied()
+            .filter(|p| p.suppressed.is_none())
+            .collect();
+        if packages.is_empty() {
+            continue;
+        }
         writeln!(out)?;
         writeln!(
             out,
@@ -107,12 +115,39 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
             packages.len()
         )?;
         match verdict {
-            Verdict::Ready | Verdict::Unaffected => compact_list(packages, &paint, out)?,
+            Verdict::Ready | Verdict::Unaffected => compact_list(&packages, &paint, out)?,
             _ => {
-                for package in packages {
+                for package in &packages {
                     detailed(package, &paint, out)?;
                 }
             }
+        }
+    }
+
+    let hidden: Vec<&PackageReport> = audit
+        .packages
+        .iter()
+        .filter(|p| p.suppressed.is_some())
+        .collect();
+    if !hidden.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{} ({})", paint.dim("hidden"), hidden.len())?;
+        for package in hidden {
+            let suppression = package.suppressed.as_ref().expect("filtered");
+            let until = suppression
+                .until
+                .as_deref()
+                .map(|u| format!(", until {u}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} {} ({}: {}{until})",
+                package.name,
+                package.version.as_deref().unwrap_or("?"),
+                package.verdict.as_str(),
+                suppression.kind,
+                suppression.reason
+            )?;
         }
     }
 
@@ -122,14 +157,19 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
     let summary = &audit.summary;
     writeln!(
         out,
-        "summary: {} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment",
+        "summary: {} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{}",
         summary.declared_blocker,
         summary.binary_blocker,
         summary.suspect,
         summary.unknown,
         summary.ready,
         summary.unaffected,
-        summary.not_in_environment
+        summary.not_in_environment,
+        if summary.suppressed > 0 {
+            format!("; {} hidden", summary.suppressed)
+        } else {
+            String::new()
+        }
     )?;
     if audit.incomplete {
         writeln!(

@@ -1,0 +1,89 @@
+//! Progress on standard error for people at a terminal: packages judged, then the search for
+//! fixes, with requests and bytes fetched. Hidden when standard error is not a terminal, with
+//! `-q`, and with `-v` (the log lines are the detail then).
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::index::IndexClient;
+use crate::report::human_bytes;
+
+#[derive(Clone, Debug)]
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn new(visible: bool) -> Progress {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if visible {
+                ProgressDrawTarget::stderr_with_hz(8)
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        Progress { bar }
+    }
+
+    pub fn hidden() -> Progress {
+        Progress::new(false)
+    }
+
+    /// Judging `total` packages.
+    pub fn judging(&self, total: usize) {
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner} judging {pos}/{len} packages · {msg}")
+                .expect("valid template"),
+        );
+        self.bar.set_length(total as u64);
+        self.bar.enable_steady_tick(Duration::from_millis(120));
+    }
+
+    pub fn judged_one(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Another stage, without a count.
+    pub fn stage(&self, what: &'static str) {
+        self.bar.set_style(
+            ProgressStyle::with_template(&format!("{{spinner}} {what} · {{msg}}"))
+                .expect("valid template"),
+        );
+    }
+
+    /// Keep the network counters in the message until the returned guard is dropped.
+    pub fn watch(&self, client: &IndexClient) -> Watch {
+        let bar = self.bar.clone();
+        let stats = client.stats_handle();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(150));
+            loop {
+                tick.tick().await;
+                let (requests, bytes) = stats();
+                bar.set_message(format!(
+                    "{requests} requests, {} fetched",
+                    human_bytes(bytes)
+                ));
+            }
+        });
+        Watch {
+            task,
+            bar: self.bar.clone(),
+        }
+    }
+}
+
+/// Stops the counters and clears the line.
+pub struct Watch {
+    task: tokio::task::JoinHandle<()>,
+    bar: ProgressBar,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.bar.finish_and_clear();
+    }
+}

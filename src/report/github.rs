@@ -1,0 +1,252 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` line per finding, at
+//! the package's line in the lockfile, so the findings annotate the pull request's diff; then
+//! one `::notice` with the readiness verdict. Suppressed findings are left out.
+
+use std::io::Write;
+use std::path::{Component, Path};
+
+use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict};
+
+pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
+    let file = audit
+        .lockfile
+        .as_ref()
+        .filter(|lockfile| lockfile.path != "-")
+        .map(|lockfile| display_path(&lockfile.path));
+    let file = file.as_deref();
+
+    for requirement in audit
+        .project_requirements
+        .iter()
+        .filter(|r| r.excludes_target)
+    {
+        let title = format!("np2audit: the project requires {}", requirement.requirement);
+        let message = format!(
+            "{} requires `{}` [{}]: excludes NumPy {} — change this first",
+            requirement.package,
+            requirement.requirement,
+            requirement.declared_in,
+            audit.target.numpy
+        );
+        command(out, "error", file, requirement.line, &title, &message)?;
+    }
+
+    for package in audit.packages.iter().filter(|p| p.suppressed.is_none()) {
+        let (level, title) = match package.verdict {
+            Verdict::DeclaredBlocker | Verdict::BinaryBlocker => (
+                "error",
+                format!(
+                    "np2audit: {} blocks NumPy {}",
+                    name_version(package),
+                    audit.target.numpy
+                ),
+            ),
+            Verdict::Suspect => (
+                "warning",
+                format!("np2audit: {} is suspect", name_version(package)),
+            ),
+            Verdict::Unknown => (
+                "notice",
+                format!("np2audit: {} could not be judged", name_version(package)),
+            ),
+            Verdict::Ready | Verdict::Unaffected => continue,
+        };
+        command(out, level, file, package.line, &title, &message(package))?;
+    }
+
+    writeln!(
+        out,
+        "::notice title=np2audit::{}",
+        escape_data(&audit.readiness.message)
+    )
+}
+
+/// The verdict with its key evidence, one why-path, and the fix with its commands.
+fn message(package: &PackageReport) -> String {
+    let key: Vec<&str> = package
+        .evidence
+        .iter()
+        .filter(|e| {
+            if package.verdict.is_blocker() {
+                matches!(
+                    e.code,
+                    EvidenceCode::NumpyCap
+                        | EvidenceCode::Numpy1Build
+                        | EvidenceCode::ImportFailsToday
+                )
+            } else {
+                !matches!(
+                    e.code,
+                    EvidenceCode::NumpyRequirement | EvidenceCode::PurePython
+                )
+            }
+        })
+        .map(|e| e.message.as_str())
+        .collect();
+    let mut lines = vec![format!("{}: {}", package.verdict.as_str(), key.join("; "))];
+    if let Some(path) = package.why.first() {
+        let more = match package.why_total.max(package.why.len()) {
+            0 | 1 => String::new(),
+            total => format!(" (1 of {total} paths)"),
+        };
+        lines.push(format!("why: {}{more}", path.join(" → ")));
+    }
+    if let Some(fix) = &package.fix {
+        lines.push(format!("fix: {}", fix.message));
+        for parent in &fix.requires_parent_upgrades {
+            lines.push(format!(
+                "first: {} {} → {} ({})",
+                parent.package,
+                parent.from.as_deref().unwrap_or("?"),
+                parent.to,
+                parent.reason
+            ));
+        }
+        for command in &fix.commands {
+            lines.push(format!("$ {command}"));
+        }
+    }
+    lines.join("\n")
+}
+
+fn name_version(package: &PackageReport) -> String {
+    format!(
+        "{} {}",
+        package.name,
+        package.version.as_deref().unwrap_or("?")
+    )
+}
+
+/// `::level file=…,line=…,title=…::message`, leaving out what is not known.
+fn command(
+    out: &mut dyn Write,
+    level: &str,
+    file: Option<&str>,
+    line: Option<usize>,
+    title: &str,
+    message: &str,
+) -> std::io::Result<()> {
+    let mut properties = Vec::new();
+    if let Some(file) = file {
+        properties.push(format!("file={}", escape_property(file)));
+        if let Some(line) = line {
+            properties.push(format!("line={line}"));
+        }
+    }
+    properties.push(format!("title={}", escape_property(title)));
+    writeln!(
+        out,
+        "::{level} {}::{}",
+        properties.join(","),
+        escape_data(message)
+    )
+}
+
+/// The message of a workflow command: `%`, CR and LF are encoded.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value of a workflow command: as data, and `:` and `,` too.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `path` relative to the current directory when it lies inside it, with forward slashes;
+/// otherwise as given.
+pub(super) fn display_path(path: &str) -> String {
+    let given = Path::new(path);
+    let relative = std::env::current_dir().ok().and_then(|cwd| {
+        if !given.is_absolute() {
+            return Some(given.to_path_buf());
+        }
+        if let Ok(inside) = given.strip_prefix(&cwd) {
+            return Some(inside.to_path_buf());
+        }
+        // Through symlinks (`/tmp` → `/private/tmp`): compare the real paths.
+        let real_cwd = cwd.canonicalize().ok()?;
+        let real = given.canonicalize().ok()?;
+        real.strip_prefix(&real_cwd).ok().map(Path::to_path_buf)
+    });
+    match relative {
+        Some(relative) if !relative.as_os_str().is_empty() => forward_slashes(&relative),
+        _ => path.to_string(),
+    }
+}
+
+fn forward_slashes(path: &Path) -> String {
+    if path.is_absolute() {
+        return path.display().to_string();
+    }
+    path.components()
+        .filter_map(|component| match component {
+            Component::CurDir => None,
+            other => Some(other.as_os_str().to_string_lossy().into_owned()),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_escapes_percent_and_newlines() {
+        assert_eq!(escape_data("100%"), "100%25");
+        assert_eq!(escape_data("a\r\nb"), "a%0D%0Ab");
+        assert_eq!(escape_data("%0A"), "%250A");
+        assert_eq!(escape_data("a: b, c"), "a: b, c");
+    }
+
+    #[test]
+    fn properties_also_escape_colons_and_commas() {
+        assert_eq!(escape_property("np2audit: a, b"), "np2audit%3A a%2C b");
+        assert_eq!(escape_property("50%\n"), "50%25%0A");
+        assert_eq!(escape_property("numpy<2,>=1.20"), "numpy<2%2C>=1.20");
+    }
+
+    #[test]
+    fn paths_inside_the_working_directory_become_relative() {
+        let cwd = std::env::current_dir().unwrap();
+        let inside = cwd.join("sub").join("uv.lock");
+        assert_eq!(display_path(&inside.display().to_string()), "sub/uv.lock");
+        assert_eq!(display_path("./a/uv.lock"), "a/uv.lock");
+        assert_eq!(
+            display_path("/nowhere-else/uv.lock"),
+            "/nowhere-else/uv.lock"
+        );
+    }
+
+    #[test]
+    fn suppressed_findings_are_not_annotated() {
+        let mut out = Vec::new();
+        render(&crate::report::markdown::tests::sample_audit(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("::error file=uv.lock,line=3,title=np2audit%3A odd|\"pkg\" 1.0 blocks NumPy 2.0::declared-blocker: requires `numpy<2|>3`"), "{text}");
+        assert!(lines[1].starts_with("::notice file=uv.lock,line=3,title=np2audit%3A mystery 1.0 could not be judged::unknown: no wheel | sdist only%0Awhy: app → mystery==1.0"), "{text}");
+        assert_eq!(
+            lines[2],
+            "::notice title=np2audit::blocked: 100%25 \"odd|pkg\""
+        );
+        assert!(!text.contains("hidden"), "{text}");
+    }
+
+    #[test]
+    fn commands_leave_out_unknown_locations() {
+        let mut out = Vec::new();
+        command(&mut out, "error", None, Some(3), "t: x", "m\nn").unwrap();
+        command(&mut out, "warning", Some("uv.lock"), None, "t", "m").unwrap();
+        command(&mut out, "notice", Some("a,b.lock"), Some(7), "t", "m").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "::error title=t%3A x::m%0An\n\
+             ::warning file=uv.lock,title=t::m\n\
+             ::notice file=a%2Cb.lock,line=7,title=t::m\n"
+        );
+    }
+}
