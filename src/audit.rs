@@ -216,6 +216,27 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
+impl Summary {
+    /// `3 declared-blocker, 1 binary-blocker, …; 4 not in this environment`, as reports print it.
+    pub fn counts(&self) -> String {
+        let hidden = if self.suppressed > 0 {
+            format!("; {} hidden", self.suppressed)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{hidden}",
+            self.declared_blocker,
+            self.binary_blocker,
+            self.suspect,
+            self.unknown,
+            self.ready,
+            self.unaffected,
+            self.not_in_environment,
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     pub requests: u64,
@@ -454,18 +475,27 @@ pub async fn newest_numpy(
 
 /// The newest stable release among `files` with an unyanked file that supports `python`.
 pub fn newest_release(files: &[ProjectFile], name: &str, python: PythonVersion) -> Option<Version> {
+    stable_releases(files, name, python).max()
+}
+
+/// The stable versions among `files` that have an unyanked file supporting `python` (with
+/// repeats: one per file).
+fn stable_releases<'a>(
+    files: &'a [ProjectFile],
+    name: &'a str,
+    python: PythonVersion,
+) -> impl Iterator<Item = Version> + 'a {
     files
         .iter()
         .filter(|file| file.yanked.is_none())
-        .filter(|file| {
+        .filter(move |file| {
             file.requires_python
                 .as_deref()
                 .and_then(|r| r.parse::<pep440_rs::VersionSpecifiers>().ok())
                 .is_none_or(|specifiers| python.satisfies(&specifiers))
         })
-        .filter_map(|file| file_version(&file.filename, name))
+        .filter_map(move |file| file_version(&file.filename, name))
         .filter(|version| version.is_stable())
-        .max()
 }
 
 struct JudgeContext<'a> {
@@ -1012,19 +1042,10 @@ impl ReleaseJudge for JudgeContext<'_> {
             .project_files(name)
             .await
             .map_err(|error| error.to_string())?;
-        let python = self.environment.python;
-        let mut versions: Vec<Version> = files
-            .iter()
-            .filter(|file| file.yanked.is_none())
-            .filter(|file| {
-                file.requires_python
-                    .as_deref()
-                    .and_then(|r| r.parse::<pep440_rs::VersionSpecifiers>().ok())
-                    .is_none_or(|specifiers| python.satisfies(&specifiers))
-            })
-            .filter_map(|file| file_version(&file.filename, name.as_ref()))
-            .filter(|version| version.is_stable() && version > after)
-            .collect();
+        let mut versions: Vec<Version> =
+            stable_releases(&files, name.as_ref(), self.environment.python)
+                .filter(|version| version > after)
+                .collect();
         versions.sort();
         versions.dedup();
         Ok(versions)

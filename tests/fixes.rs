@@ -5,16 +5,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{FixtureIndex, IndexOptions, assert_snapshot, stable};
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::{FixtureIndex, IndexOptions, Run, assert_snapshot, audit_lock, stable};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -24,30 +17,12 @@ fn start_index() -> FixtureIndex {
     FixtureIndex::start(&repo("testdata/fixes/index"), IndexOptions::default())
 }
 
-fn audit(index: &FixtureIndex, cache: &Path, lock: &str, extra: &[&str]) -> Outcome {
-    let lock = repo(lock).display().to_string();
-    let url = index.simple_url();
-    let cache = cache.display().to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
-        .args(["lock", &lock, "--python-platform", "linux"])
-        .args(["--index-url", &url, "--cache-dir", &cache])
-        .args(extra)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run np2audit");
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+fn audit(index: &FixtureIndex, cache: &Path, lock: &str, extra: &[&str]) -> Run {
+    audit_lock(index, &repo(lock), cache, extra)
 }
 
 fn json_audit(index: &FixtureIndex, cache: &Path, lock: &str) -> Value {
-    let outcome = audit(index, cache, lock, &["--format", "json"]);
-    serde_json::from_str(&outcome.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", outcome.stdout, outcome.stderr))
+    audit(index, cache, lock, &["--format", "json"]).json()
 }
 
 fn fix<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -4,10 +4,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::{FixtureIndex, IndexOptions, descriptions_dir};
+use support::{FixtureIndex, IndexOptions, Run, audit_lock, descriptions_dir};
 
 /// A uv.lock whose project depends on `packages` (name, version) from the standard fixture index.
 fn write_lock(dir: &Path, packages: &[(&str, &str)]) {
@@ -25,42 +24,13 @@ fn write_lock(dir: &Path, packages: &[(&str, &str)]) {
     std::fs::write(dir.join("uv.lock"), text).unwrap();
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-}
-
 fn audit(index: &FixtureIndex, project: &Path, extra: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
-        .arg("lock")
-        .arg(project.join("uv.lock"))
-        .args([
-            "--python-platform",
-            "linux",
-            "--index-url",
-            &index.simple_url(),
-        ])
-        .arg("--cache-dir")
-        .arg(project.join(".cache"))
-        .args(extra)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run np2audit");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    audit_lock(
+        index,
+        &project.join("uv.lock"),
+        &project.join(".cache"),
+        extra,
+    )
 }
 
 fn package<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -4,37 +4,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
-use support::{FixtureIndex, IndexOptions, assert_snapshot, descriptions_dir, stable};
+use support::{FixtureIndex, IndexOptions, assert_snapshot, audit_lock, descriptions_dir, stable};
 
 fn audit(index: &FixtureIndex, cache: &Path, extra: &[&str]) -> (i32, String, String) {
     let lock =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lockfiles/fixture-project/uv.lock");
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
-        .arg("lock")
-        .arg(&lock)
-        .args([
-            "--python-platform",
-            "linux",
-            "--index-url",
-            &index.simple_url(),
-        ])
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(extra)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env("NO_COLOR", "1")
-        // Relative paths in reports (SARIF, GitHub annotations) are relative to here.
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run np2audit");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = audit_lock(index, &lock, cache, extra);
+    (run.code, run.stdout, run.stderr)
 }
 
 #[test]

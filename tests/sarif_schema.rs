@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{FixtureIndex, IndexOptions, descriptions_dir};
+use support::{FixtureIndex, IndexOptions, audit_lock, descriptions_dir};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -19,30 +19,8 @@ const FIXTURE_LOCK: &str = "testdata/lockfiles/fixture-project/uv.lock";
 const FIXES_LOCK: &str = "testdata/fixes/app/uv.lock";
 
 fn audit(index: &FixtureIndex, cache: &Path, lock: &str, extra: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
-        .arg("lock")
-        .arg(repo(lock))
-        .args([
-            "--python-platform",
-            "linux",
-            "--index-url",
-            &index.simple_url(),
-        ])
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(extra)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env("NO_COLOR", "1")
-        // SARIF paths are relative to here.
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run np2audit");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = audit_lock(index, &repo(lock), cache, extra);
+    (run.code, run.stdout, run.stderr)
 }
 
 fn audit_json(index: &FixtureIndex, cache: &Path, lock: &str, format: &str) -> Value {

@@ -124,42 +124,20 @@ impl Tool {
                 }
                 commands
             }
+            // `pdm update` refuses packages the project does not list; a transitive one is
+            // raised by adding it as a requirement.
             ToolKind::Pdm => {
-                // `pdm update` refuses packages the project does not list; a transitive one is
-                // raised by adding it as a requirement.
                 let mut commands = add_commands("pdm add", &direct, pdm_group_flag);
-                let (refresh, transitive): (Vec<&Change>, Vec<&Change>) = transitive
-                    .iter()
-                    .partition(|change| change.project_requirement.is_some());
-                if !refresh.is_empty() {
-                    let names: Vec<&str> = refresh.iter().map(|c| c.package.as_str()).collect();
-                    commands.push(format!("pdm update {}", names.join(" ")));
-                }
-                if !transitive.is_empty() {
-                    let requirements: Vec<String> = transitive
-                        .iter()
-                        .map(|change| quote(&change.requirement))
-                        .collect();
-                    commands.push(format!("pdm add {}", requirements.join(" ")));
-                }
+                commands.extend(update_then_raise(&transitive, "pdm update", "pdm add"));
                 commands
             }
             ToolKind::Pipenv => {
                 let mut commands = add_commands("pipenv install", &direct, pipenv_group_flag);
-                let (refresh, transitive): (Vec<&Change>, Vec<&Change>) = transitive
-                    .iter()
-                    .partition(|change| change.project_requirement.is_some());
-                if !refresh.is_empty() {
-                    let names: Vec<&str> = refresh.iter().map(|c| c.package.as_str()).collect();
-                    commands.push(format!("pipenv update {}", names.join(" ")));
-                }
-                if !transitive.is_empty() {
-                    let requirements: Vec<String> = transitive
-                        .iter()
-                        .map(|change| quote(&change.requirement))
-                        .collect();
-                    commands.push(format!("pipenv upgrade {}", requirements.join(" ")));
-                }
+                commands.extend(update_then_raise(
+                    &transitive,
+                    "pipenv update",
+                    "pipenv upgrade",
+                ));
                 commands
             }
             ToolKind::UvPipCompile | ToolKind::PipCompile => {
@@ -282,6 +260,28 @@ impl Tool {
         }
         spelling
     }
+}
+
+/// For tools that only update what the project lists: `update` for the project's own
+/// requirements that still admit the locked release, `raise` with the new requirement for the
+/// rest.
+fn update_then_raise(changes: &[&Change], update: &str, raise: &str) -> Vec<String> {
+    let (listed, unlisted): (Vec<&Change>, Vec<&Change>) = changes
+        .iter()
+        .partition(|change| change.project_requirement.is_some());
+    let mut commands = Vec::new();
+    if !listed.is_empty() {
+        let names: Vec<&str> = listed.iter().map(|c| c.package.as_str()).collect();
+        commands.push(format!("{update} {}", names.join(" ")));
+    }
+    if !unlisted.is_empty() {
+        let requirements: Vec<String> = unlisted
+            .iter()
+            .map(|change| quote(&change.requirement))
+            .collect();
+        commands.push(format!("{raise} {}", requirements.join(" ")));
+    }
+    commands
 }
 
 /// One add command per place the project declares the changed requirements.

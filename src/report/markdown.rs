@@ -76,24 +76,7 @@ fn header(audit: &Audit, text: &mut String) {
     blank(text);
 
     let summary = &audit.summary;
-    line(
-        text,
-        &format!(
-            "**Summary:** {} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{}",
-            summary.declared_blocker,
-            summary.binary_blocker,
-            summary.suspect,
-            summary.unknown,
-            summary.ready,
-            summary.unaffected,
-            summary.not_in_environment,
-            if summary.suppressed > 0 {
-                format!("; {} hidden", summary.suppressed)
-            } else {
-                String::new()
-            }
-        ),
-    );
+    line(text, &format!("**Summary:** {}", summary.counts()));
     blank(text);
     if audit.incomplete {
         line(

@@ -155,22 +155,7 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
 
     writeln!(out)?;
     let summary = &audit.summary;
-    writeln!(
-        out,
-        "summary: {} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{}",
-        summary.declared_blocker,
-        summary.binary_blocker,
-        summary.suspect,
-        summary.unknown,
-        summary.ready,
-        summary.unaffected,
-        summary.not_in_environment,
-        if summary.suppressed > 0 {
-            format!("; {} hidden", summary.suppressed)
-        } else {
-            String::new()
-        }
-    )?;
+    writeln!(out, "summary: {}", summary.counts())?;
     if audit.incomplete {
         writeln!(
             out,

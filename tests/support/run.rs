@@ -1,0 +1,50 @@
+//! Running the np2audit binary from tests: never the user's cache or index settings, no
+//! colours, from the repository root (so reports show repository-relative paths).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::FixtureIndex;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// `np2audit lock LOCK --python-platform linux --index-url INDEX --cache-dir CACHE EXTRA…`.
+pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
+        .arg("lock")
+        .arg(lock)
+        .args([
+            "--python-platform",
+            "linux",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(extra)
+        .env_remove("UV_INDEX_URL")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("NP2AUDIT_LOG")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run np2audit");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
