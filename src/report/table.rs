@@ -190,12 +190,18 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
         ) {
             continue;
         }
-        writeln!(
-            out,
-            "    {} {}",
-            paint.dim(&format!("[{}]", code_name(evidence.code))),
-            evidence.message
-        )?;
+        let label = format!("[{}]", code_name(evidence.code));
+        let lines = wrap(
+            &evidence.message,
+            terminal_width().saturating_sub(5 + label.len()),
+        );
+        for (index, line) in lines.iter().enumerate() {
+            if index == 0 {
+                writeln!(out, "    {} {line}", paint.dim(&label))?;
+            } else {
+                writeln!(out, "    {:width$} {line}", "", width = label.len())?;
+            }
+        }
     }
     for path in &package.why {
         writeln!(out, "    {} {}", paint.dim("why:"), path.join(" → "))?;
@@ -213,7 +219,16 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
             FixKind::Upgrade => paint.verdict(Verdict::Ready, "fix:"),
             FixKind::Pin | FixKind::None => paint.verdict(Verdict::Unknown, "fix:"),
         };
-        writeln!(out, "    {label} {}", fix.message)?;
+        for (index, line) in wrap(&fix.message, terminal_width().saturating_sub(9))
+            .iter()
+            .enumerate()
+        {
+            if index == 0 {
+                writeln!(out, "    {label} {line}")?;
+            } else {
+                writeln!(out, "         {line}")?;
+            }
+        }
         for parent in &fix.requires_parent_upgrades {
             writeln!(
                 out,
@@ -329,12 +344,37 @@ fn code_name(code: EvidenceCode) -> String {
         .unwrap_or_default()
 }
 
+/// `$COLUMNS`, else the terminal's width when standard output is one, else 100.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
+        .or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, columns)| usize::from(columns))
+        })
         .filter(|&w: &usize| w >= 40)
         .unwrap_or(100)
+}
+
+/// Break `text` at spaces into lines of at most `width` characters (a longer word stays whole:
+/// file names and requirements are never split).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(20);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -349,5 +389,27 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_keeps_long_words_whole() {
+        assert_eq!(
+            wrap("requires `numpy<2`, which excludes NumPy 2.2.6", 24),
+            ["requires `numpy<2`,", "which excludes NumPy", "2.2.6"]
+        );
+        let long = "scipy/optimize/_lsap.cpython-310-x86_64-linux-gnu.so was built";
+        assert_eq!(
+            wrap(long, 20),
+            [
+                "scipy/optimize/_lsap.cpython-310-x86_64-linux-gnu.so",
+                "was built"
+            ]
+        );
+        assert_eq!(wrap("short", 80), ["short"]);
     }
 }
