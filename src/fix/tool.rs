@@ -110,7 +110,7 @@ impl Tool {
                 commands
             }
             ToolKind::Poetry => {
-                let mut commands = add_commands("poetry add", &direct, poetry_group_flag);
+                let mut commands = add_commands("poetry add", &direct, uv_group_flag);
                 // `poetry update` moves a package to the newest release the tree allows; a
                 // regression above the ready release needs a bound, which only `add` can give.
                 let (bounded, free): (Vec<&Change>, Vec<&Change>) =
@@ -316,17 +316,8 @@ fn add_commands(
         .collect()
 }
 
+/// uv and poetry spell both the same way: `--optional EXTRA`, `--group GROUP`.
 fn uv_group_flag(place: &str) -> Option<String> {
-    if let Some(extra) = place.strip_prefix("extra:") {
-        Some(format!("--optional {extra}"))
-    } else {
-        place
-            .strip_prefix("group:")
-            .map(|group| format!("--group {group}"))
-    }
-}
-
-fn poetry_group_flag(place: &str) -> Option<String> {
     if let Some(extra) = place.strip_prefix("extra:") {
         Some(format!("--optional {extra}"))
     } else {

@@ -2,6 +2,8 @@
 //!
 //! Readers get bytes and a path for messages; they never touch the network.
 
+#[cfg(test)]
+mod fixtures;
 mod pdm_lock;
 mod pipfile_lock;
 mod poetry_lock;

@@ -471,6 +471,7 @@ fn project_edges(
 
 #[cfg(test)]
 mod tests {
+    use crate::lockfile::fixtures;
     use std::collections::BTreeSet;
     use std::path::PathBuf;
 
@@ -478,26 +479,19 @@ mod tests {
 
     use super::*;
     use crate::lockfile::line_of;
-    use crate::lockfile::parse_lockfile;
     use crate::lockfile::pyproject::parse_pyproject;
     use pep440_rs::Version;
 
     fn fixture_dir(folder: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/lockfiles")
-            .join(folder)
+        fixtures::fixture_dir(folder)
     }
 
     fn read_fixture(folder: &str) -> LockedProject {
-        let path = fixture_dir(folder).join("pdm.lock");
-        let bytes = std::fs::read(&path).expect("fixture pdm.lock");
-        parse_lockfile(&path, LockFormat::PdmLock, &bytes).unwrap_or_else(|err| panic!("{err}"))
+        fixtures::read_fixture(folder, "pdm.lock", LockFormat::PdmLock)
     }
 
     fn read_tree(folder: &str) -> Value {
-        let bytes = std::fs::read(fixture_dir(folder).join("tree.pdm.json"))
-            .expect("fixture tree.pdm.json");
-        serde_json::from_slice(&bytes).expect("tree.pdm.json is JSON")
+        fixtures::read_json(folder, "tree.pdm.json")
     }
 
     /// Compare a lock with the tree the corpus script read from it (see testdata/README.md).
@@ -689,20 +683,7 @@ mod tests {
     }
 
     fn parse_error(text: &str) -> (usize, String) {
-        let err = parse_text(text).expect_err("the lockfile should be rejected");
-        let rendered = err.to_string();
-        match err {
-            LockfileError::Parse {
-                path,
-                line,
-                message,
-            } => {
-                assert_eq!(path, Path::new("project/pdm.lock"));
-                assert_eq!(rendered, format!("project/pdm.lock:{line}: {message}"));
-                (line, message)
-            }
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        fixtures::expect_parse_error(parse_text(text), Path::new("project/pdm.lock"))
     }
 
     #[test]

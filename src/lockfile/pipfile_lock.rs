@@ -404,29 +404,15 @@ impl Unwire<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lockfile::parse_lockfile;
+    use crate::lockfile::fixtures;
 
     fn read_fixture() -> LockedProject {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/lockfiles/pipenv-example/Pipfile.lock");
-        let bytes = std::fs::read(&path).expect("fixture Pipfile.lock");
-        parse_lockfile(&path, LockFormat::PipfileLock, &bytes).unwrap_or_else(|err| panic!("{err}"))
+        fixtures::read_fixture("pipenv-example", "Pipfile.lock", LockFormat::PipfileLock)
     }
 
     fn parse_error(text: &str) -> (usize, String) {
-        match parse(Path::new("Pipfile.lock"), text.as_bytes())
-            .expect_err("the lockfile should be rejected")
-        {
-            LockfileError::Parse {
-                path,
-                line,
-                message,
-            } => {
-                assert_eq!(path, Path::new("Pipfile.lock"));
-                (line, message)
-            }
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        let path = Path::new("Pipfile.lock");
+        fixtures::expect_parse_error(parse(path, text.as_bytes()), path)
     }
 
     #[test]

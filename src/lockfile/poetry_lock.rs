@@ -1354,6 +1354,7 @@ fn python_marker(alternatives: &[VersionSpecifiers]) -> Result<MarkerTree, Strin
 
 #[cfg(test)]
 mod tests {
+    use crate::lockfile::fixtures;
     use std::collections::BTreeSet;
 
     use serde_json::Value;
@@ -1373,21 +1374,15 @@ mod tests {
     ];
 
     fn fixture_dir(folder: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/lockfiles")
-            .join(folder)
+        fixtures::fixture_dir(folder)
     }
 
     fn read_fixture(folder: &str) -> LockedProject {
-        let path = fixture_dir(folder).join("poetry.lock");
-        let bytes = std::fs::read(&path).expect("fixture poetry.lock");
-        parse_lockfile(&path, LockFormat::PoetryLock, &bytes).unwrap_or_else(|err| panic!("{err}"))
+        fixtures::read_fixture(folder, "poetry.lock", LockFormat::PoetryLock)
     }
 
     fn read_tree(folder: &str) -> Value {
-        let bytes = std::fs::read(fixture_dir(folder).join("tree.poetry.json"))
-            .expect("fixture tree.poetry.json");
-        serde_json::from_slice(&bytes).expect("tree.poetry.json is JSON")
+        fixtures::read_json(folder, "tree.poetry.json")
     }
 
     fn normal_version(raw: &str) -> String {

@@ -445,6 +445,7 @@ fn locked_file(reader: &Source<'_>, wire: &Spanned<FileWire>) -> Result<LockedFi
 
 #[cfg(test)]
 mod tests {
+    use crate::lockfile::fixtures;
     use std::collections::BTreeSet;
     use std::path::PathBuf;
 
@@ -452,18 +453,13 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::lockfile::parse_lockfile;
 
     fn fixture_dir(folder: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/lockfiles")
-            .join(folder)
+        fixtures::fixture_dir(folder)
     }
 
     fn read_fixture(folder: &str) -> LockedProject {
-        let path = fixture_dir(folder).join("pylock.toml");
-        let bytes = std::fs::read(&path).expect("fixture pylock.toml");
-        parse_lockfile(&path, LockFormat::Pylock, &bytes).unwrap_or_else(|err| panic!("{err}"))
+        fixtures::read_fixture(folder, "pylock.toml", LockFormat::Pylock)
     }
 
     /// pylock.toml was exported from the same folder's uv.lock, so its packages are tree.json's
@@ -593,17 +589,7 @@ mod tests {
     }
 
     fn parse_error(text: &str) -> (usize, String) {
-        match parse_text(text).expect_err("the lockfile should be rejected") {
-            LockfileError::Parse {
-                path,
-                line,
-                message,
-            } => {
-                assert_eq!(path, Path::new("project/pylock.dev.toml"));
-                (line, message)
-            }
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        fixtures::expect_parse_error(parse_text(text), Path::new("project/pylock.dev.toml"))
     }
 
     const DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";

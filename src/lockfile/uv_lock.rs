@@ -698,6 +698,7 @@ fn git_requirement_url(git: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::lockfile::fixtures;
     use std::collections::BTreeSet;
     use std::path::PathBuf;
 
@@ -719,21 +720,15 @@ mod tests {
     );
 
     fn fixture_dir(folder: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/lockfiles")
-            .join(folder)
+        fixtures::fixture_dir(folder)
     }
 
     fn read_fixture(folder: &str) -> LockedProject {
-        let path = fixture_dir(folder).join("uv.lock");
-        let bytes = std::fs::read(&path).expect("fixture uv.lock");
-        parse(&path, &bytes).unwrap_or_else(|err| panic!("{err}"))
+        fixtures::read_fixture(folder, "uv.lock", LockFormat::UvLock)
     }
 
     fn read_tree(folder: &str) -> Value {
-        let bytes =
-            std::fs::read(fixture_dir(folder).join("tree.json")).expect("fixture tree.json");
-        serde_json::from_slice(&bytes).expect("tree.json is JSON")
+        fixtures::read_json(folder, "tree.json")
     }
 
     /// Versions compared in PEP 440 normal form, so spelling differences cannot fail a test.
@@ -980,21 +975,8 @@ mod tests {
 
     /// Parse text that must fail; check the error names the file and return line and message.
     fn parse_error(bytes: &[u8]) -> (usize, String) {
-        let err = parse(Path::new("project/uv.lock"), bytes)
-            .expect_err("the lockfile should be rejected");
-        let rendered = err.to_string();
-        match err {
-            LockfileError::Parse {
-                path,
-                line,
-                message,
-            } => {
-                assert_eq!(path, Path::new("project/uv.lock"));
-                assert_eq!(rendered, format!("project/uv.lock:{line}: {message}"));
-                (line, message)
-            }
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        let path = Path::new("project/uv.lock");
+        fixtures::expect_parse_error(parse(path, bytes), path)
     }
 
     const DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
