@@ -13,6 +13,7 @@
 pub mod descriptions;
 pub mod fixture_index;
 pub mod http_client;
+pub mod measure;
 pub mod run;
 pub mod snapshots;
 pub mod wheel_builder;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 
 pub use fixture_index::{FixtureIndex, IndexOptions, IndexStats};
 pub use http_client::{Headers, header, http_get, http_request};
+pub use measure::{Measured, run_measured};
 pub use run::{Run, audit_lock};
 pub use snapshots::{assert_snapshot, stable};
 pub use wheel_builder::Signature;
