@@ -23,9 +23,10 @@ fn main() -> ExitCode {
 /// Logs go to stderr; `-v` and `-vv` raise the level, `-q` keeps only errors.
 fn init_logging(quiet: bool, verbose: u8) {
     let level = match (quiet, verbose) {
-        (true, _) => "error",
-        // sqlx reports slow statements at warn; under concurrent writes that is noise.
-        (false, 0) => "warn,sqlx=error",
+        // np2audit says itself what a cache problem means for the run; sqlx's own logs (slow
+        // statements, reconnect attempts) are noise on top of that.
+        (true, _) => "error,sqlx=off",
+        (false, 0) => "warn,sqlx=off",
         (false, 1) => "np2audit=info",
         (false, _) => "np2audit=debug",
     };

@@ -1,7 +1,7 @@
 //! What the command line resolves to: explicit flags, then environment variables, then what
 //! the lockfile says, then defaults.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pep440_rs::Version;
@@ -10,6 +10,7 @@ use crate::cli::{AuditArgs, FailOn};
 use crate::config::Config;
 use crate::environment::{Platform, PythonVersion};
 use crate::index::CacheMode;
+use crate::index::cache::CacheLocation;
 use crate::report::OutputFormat;
 
 pub const PYPI_SIMPLE: &str = "https://pypi.org/simple";
@@ -26,6 +27,8 @@ pub enum SettingsError {
     Platform(String),
     #[error("no cache directory: pass --cache-dir or set NP2AUDIT_CACHE_DIR")]
     CacheDir,
+    #[error("--cache-url: {0}")]
+    CacheUrl(String),
 }
 
 #[derive(Debug, Clone)]
@@ -36,7 +39,7 @@ pub struct Settings {
     pub platform: Platform,
     /// An index chosen by flag or environment; `None` lets the lockfile decide.
     pub index_url: Option<String>,
-    pub cache_dir: PathBuf,
+    pub cache: CacheLocation,
     pub cache_mode: CacheMode,
     pub format: OutputFormat,
     /// Which findings fail the run.
@@ -46,6 +49,9 @@ pub struct Settings {
     pub config: Config,
     /// Hidden unless standard error is a terminal (see [`crate::run::run`]).
     pub progress: crate::progress::Progress,
+    /// The project's folder (the lockfile's, else the current one): where its uv index names
+    /// are read, for their credential variables.
+    pub project_dir: PathBuf,
 }
 
 impl Settings {
@@ -83,15 +89,7 @@ impl Settings {
             .or_else(|| non_empty_env("UV_INDEX_URL"))
             .or_else(|| non_empty_env("PIP_INDEX_URL"))
             .or_else(|| config.index_url.clone());
-        let cache_dir = match &args.cache_dir {
-            Some(dir) => dir.clone(),
-            None => match non_empty_env("NP2AUDIT_CACHE_DIR") {
-                Some(dir) => PathBuf::from(dir),
-                None => dirs::cache_dir()
-                    .ok_or(SettingsError::CacheDir)?
-                    .join("np2audit"),
-            },
-        };
+        let cache = cache_location(args.cache_dir.as_deref(), args.cache_url.as_deref())?;
         let cache_mode = if args.offline {
             CacheMode::Offline
         } else if args.refresh {
@@ -104,7 +102,7 @@ impl Settings {
             python,
             platform,
             index_url,
-            cache_dir,
+            cache,
             cache_mode,
             format: args.format,
             fail_on: args
@@ -115,8 +113,33 @@ impl Settings {
             no_fail: args.no_fail,
             config,
             progress: crate::progress::Progress::hidden(),
+            project_dir: PathBuf::from("."),
         })
     }
+}
+
+/// `--cache-url` (or `NP2AUDIT_CACHE_URL`), else `--cache-dir` (or `NP2AUDIT_CACHE_DIR`), else
+/// the platform's cache directory. A flag beats either variable.
+pub fn cache_location(
+    dir: Option<&Path>,
+    url: Option<&str>,
+) -> Result<CacheLocation, SettingsError> {
+    if let Some(dir) = dir {
+        return Ok(CacheLocation::Dir(dir.to_path_buf()));
+    }
+    if let Some(url) = url
+        .map(str::to_string)
+        .or_else(|| non_empty_env("NP2AUDIT_CACHE_URL"))
+    {
+        return CacheLocation::from_url(&url).map_err(SettingsError::CacheUrl);
+    }
+    let dir = match non_empty_env("NP2AUDIT_CACHE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => dirs::cache_dir()
+            .ok_or(SettingsError::CacheDir)?
+            .join("np2audit"),
+    };
+    Ok(CacheLocation::Dir(dir))
 }
 
 fn non_empty_env(name: &str) -> Option<String> {

@@ -1,25 +1,36 @@
-//! The on-disk cache: SQLite through sqlx, schema in `migrations/` (embedded).
+//! The cache: what was learned from the index, in SQLite (a file in the cache directory) or in
+//! a shared PostgreSQL database (`--cache-url`), through sqlx's `Any` driver so one set of
+//! queries and one set of migrations (`migrations/`, embedded) serve both.
 //!
-//! WAL mode and a busy timeout let two np2audit processes share one cache; every write is one
-//! statement, so a crash mid-write leaves the previous state.
+//! Opening, rebuilding a damaged file and choosing the backend is `open.rs`; `cache info`,
+//! `clean` and `prune` are `maintenance.rs`.
+//!
+//! Every write is one statement or one transaction, so a process killed mid-write leaves the
+//! previous state. Once open, the cache never fails an audit: a query that fails is reported
+//! once and treated as a miss (reads) or skipped (writes).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod maintenance;
+mod open;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::AnyRow;
 
 use super::simple::ProjectFile;
+
+pub use maintenance::{CacheInfo, Cleaned, PruneOptions, TableCount};
+pub use open::{CacheLocation, DATABASE_FILE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("cache at {path}: {message}")]
-    Open { path: PathBuf, message: String },
+    Open { path: String, message: String },
     #[error("cache query failed: {0}")]
     Query(String),
 }
@@ -45,67 +56,91 @@ impl PageState {
     }
 }
 
-#[derive(Clone)]
-pub struct Cache {
-    pool: SqlitePool,
+/// Which database a [`Cache`] talks to.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// A file (`None`: in memory).
+    Sqlite { file: Option<PathBuf> },
+    /// A server, shown without its password.
+    Postgres { shown: String },
 }
 
-pub const DATABASE_FILE: &str = "np2audit.sqlite3";
+#[derive(Clone)]
+pub struct Cache {
+    pool: AnyPool,
+    backend: Backend,
+    /// Set by the first failed query: the rest of the run does without the cache (a broken
+    /// database would otherwise cost a timeout per query).
+    off: Arc<AtomicBool>,
+}
 
 impl Cache {
-    /// Open (creating and migrating as needed) the cache in `dir`.
-    pub async fn open(dir: &Path) -> Result<Cache, CacheError> {
-        let open_error = |message: String| CacheError::Open {
-            path: dir.to_path_buf(),
-            message,
-        };
-        std::fs::create_dir_all(dir).map_err(|error| open_error(error.to_string()))?;
-        let options = SqliteConnectOptions::new()
-            .filename(dir.join(DATABASE_FILE))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|error| open_error(error.to_string()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|error| open_error(format!("migrating the schema failed: {error}")))?;
-        Ok(Cache { pool })
+    /// Open (creating, migrating and, if damaged, rebuilding as needed) the cache at `location`.
+    pub async fn open(location: &CacheLocation) -> Result<Cache, CacheError> {
+        open::open(location).await
     }
 
-    /// An in-memory cache, for tests and `--no-cache`.
+    /// An in-memory cache, for tests and for runs whose cache cannot be opened.
     pub async fn in_memory() -> Result<Cache, CacheError> {
-        let options = SqliteConnectOptions::new().in_memory(true);
-        // One connection: every in-memory connection would be a separate database.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|error| CacheError::Query(error.to_string()))?;
-        Ok(Cache { pool })
+        open::in_memory().await
+    }
+
+    /// Where the cache lives, as it may be shown (no password).
+    pub fn shown_location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { file: Some(file) } => file.display().to_string(),
+            Backend::Sqlite { file: None } => "(in memory)".to_string(),
+            Backend::Postgres { shown } => shown.clone(),
+        }
+    }
+
+    fn is_off(&self) -> bool {
+        self.off.load(Ordering::Relaxed)
+    }
+
+    /// A failed query: said once, then the run goes on without the cache's help.
+    fn degrade<T>(&self, result: Result<T, sqlx::Error>, fallback: T) -> T {
+        match result {
+            Ok(value) => value,
+            Err(error) => {
+                if let Backend::Sqlite { file: Some(file) } = &self.backend
+                    && open::is_damage(&error)
+                {
+                    open::mark_damaged(file);
+                }
+                if !self.off.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "cache at {}: {error}; going on without it for the rest of this run",
+                        self.shown_location()
+                    );
+                }
+                fallback
+            }
+        }
     }
 
     pub async fn page(&self, index_url: &str, name: &str) -> Result<Option<PageState>, CacheError> {
+        if self.is_off() {
+            return Ok(None);
+        }
         let row = sqlx::query(
-            "SELECT fetched_at, etag, last_modified FROM project_pages WHERE index_url = ? AND name = ?",
+            "SELECT fetched_at, etag, last_modified FROM project_pages WHERE index_url = $1 AND name = $2",
         )
         .bind(index_url)
         .bind(name)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| PageState {
-            fetched_at: row.get::<i64, _>("fetched_at").max(0) as u64,
-            etag: row.get("etag"),
-            last_modified: row.get("last_modified"),
-        }))
+        .await
+        .and_then(|row| {
+            row.map(|row| {
+                Ok(PageState {
+                    fetched_at: row.try_get::<i64, _>("fetched_at")?.max(0) as u64,
+                    etag: row.try_get("etag")?,
+                    last_modified: row.try_get("last_modified")?,
+                })
+            })
+            .transpose()
+        });
+        Ok(self.degrade(row, None))
     }
 
     /// Replace a project's page: its state and its files, grouped by `version_of`, in one
@@ -118,41 +153,54 @@ impl Cache {
         files: &[ProjectFile],
         version_of: impl Fn(&ProjectFile) -> String,
     ) -> Result<(), CacheError> {
+        if self.is_off() {
+            return Ok(());
+        }
         let mut releases: BTreeMap<String, Vec<&ProjectFile>> = BTreeMap::new();
         for file in files {
             releases.entry(version_of(file)).or_default().push(file);
         }
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO project_pages (index_url, name, fetched_at, etag, last_modified)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(index_url)
-        .bind(name)
-        .bind(state.fetched_at as i64)
-        .bind(&state.etag)
-        .bind(&state.last_modified)
-        .execute(&mut *transaction)
-        .await?;
-        sqlx::query("DELETE FROM release_files WHERE index_url = ? AND name = ?")
-            .bind(index_url)
-            .bind(name)
-            .execute(&mut *transaction)
-            .await?;
+        let mut encoded = Vec::with_capacity(releases.len());
         for (version, files) in releases {
             let files_json =
                 serde_json::to_string(&files).map_err(|e| CacheError::Query(e.to_string()))?;
+            encoded.push((version, files_json));
+        }
+        let result = async {
+            let mut transaction = self.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO release_files (index_url, name, version, files_json) VALUES (?, ?, ?, ?)",
+                "INSERT INTO project_pages (index_url, name, fetched_at, etag, last_modified)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (index_url, name) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     etag = excluded.etag, last_modified = excluded.last_modified",
             )
             .bind(index_url)
             .bind(name)
-            .bind(version)
-            .bind(files_json)
+            .bind(state.fetched_at as i64)
+            .bind(state.etag.clone())
+            .bind(state.last_modified.clone())
             .execute(&mut *transaction)
             .await?;
+            sqlx::query("DELETE FROM release_files WHERE index_url = $1 AND name = $2")
+                .bind(index_url)
+                .bind(name)
+                .execute(&mut *transaction)
+                .await?;
+            for (version, files_json) in encoded {
+                sqlx::query(
+                    "INSERT INTO release_files (index_url, name, version, files_json) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(index_url)
+                .bind(name)
+                .bind(version)
+                .bind(files_json)
+                .execute(&mut *transaction)
+                .await?;
+            }
+            transaction.commit().await
         }
-        transaction.commit().await?;
+        .await;
+        self.degrade(result, ());
         Ok(())
     }
 
@@ -163,15 +211,18 @@ impl Cache {
         name: &str,
         version: &str,
     ) -> Result<Vec<ProjectFile>, CacheError> {
+        if self.is_off() {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
-            "SELECT files_json FROM release_files WHERE index_url = ? AND name = ? AND version = ?",
+            "SELECT files_json FROM release_files WHERE index_url = $1 AND name = $2 AND version = $3",
         )
         .bind(index_url)
         .bind(name)
         .bind(version)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(decode_files(rows))
+        .await;
+        Ok(decode_files(self.degrade(rows, Vec::new())))
     }
 
     /// Every cached file of a project.
@@ -180,32 +231,45 @@ impl Cache {
         index_url: &str,
         name: &str,
     ) -> Result<Vec<ProjectFile>, CacheError> {
+        if self.is_off() {
+            return Ok(Vec::new());
+        }
         let rows =
-            sqlx::query("SELECT files_json FROM release_files WHERE index_url = ? AND name = ?")
+            sqlx::query("SELECT files_json FROM release_files WHERE index_url = $1 AND name = $2")
                 .bind(index_url)
                 .bind(name)
                 .fetch_all(&self.pool)
-                .await?;
-        Ok(decode_files(rows))
+                .await;
+        Ok(decode_files(self.degrade(rows, Vec::new())))
     }
 
     /// Mark a cached page as just checked (after a 304).
     pub async fn touch_page(&self, index_url: &str, name: &str) -> Result<(), CacheError> {
-        sqlx::query("UPDATE project_pages SET fetched_at = ? WHERE index_url = ? AND name = ?")
-            .bind(now() as i64)
-            .bind(index_url)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+        if self.is_off() {
+            return Ok(());
+        }
+        let result = sqlx::query(
+            "UPDATE project_pages SET fetched_at = $1 WHERE index_url = $2 AND name = $3",
+        )
+        .bind(now() as i64)
+        .bind(index_url)
+        .bind(name)
+        .execute(&self.pool)
+        .await;
+        self.degrade(result.map(drop), ());
         Ok(())
     }
 
     pub async fn metadata(&self, file_key: &str) -> Result<Option<String>, CacheError> {
-        let row = sqlx::query("SELECT metadata FROM core_metadata WHERE file_key = ?")
+        if self.is_off() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT metadata FROM core_metadata WHERE file_key = $1")
             .bind(file_key)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.get("metadata")))
+            .await
+            .and_then(|row| row.map(|row| row.try_get("metadata")).transpose());
+        Ok(self.degrade(row, None))
     }
 
     pub async fn store_metadata(
@@ -214,15 +278,21 @@ impl Cache {
         filename: &str,
         metadata: &str,
     ) -> Result<(), CacheError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO core_metadata (file_key, filename, metadata, stored_at) VALUES (?, ?, ?, ?)",
+        if self.is_off() {
+            return Ok(());
+        }
+        let result = sqlx::query(
+            "INSERT INTO core_metadata (file_key, filename, metadata, stored_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (file_key) DO UPDATE SET filename = excluded.filename,
+                 metadata = excluded.metadata, stored_at = excluded.stored_at",
         )
         .bind(file_key)
         .bind(filename)
         .bind(metadata)
         .bind(now() as i64)
         .execute(&self.pool)
-        .await?;
+        .await;
+        self.degrade(result.map(drop), ());
         Ok(())
     }
 
@@ -231,14 +301,18 @@ impl Cache {
         file_key: &str,
         scanner_version: u32,
     ) -> Result<Option<String>, CacheError> {
+        if self.is_off() {
+            return Ok(None);
+        }
         let row = sqlx::query(
-            "SELECT result_json FROM wheel_scans WHERE file_key = ? AND scanner_version = ?",
+            "SELECT result_json FROM wheel_scans WHERE file_key = $1 AND scanner_version = $2",
         )
         .bind(file_key)
         .bind(i64::from(scanner_version))
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| row.get("result_json")))
+        .await
+        .and_then(|row| row.map(|row| row.try_get("result_json")).transpose());
+        Ok(self.degrade(row, None))
     }
 
     pub async fn store_scan(
@@ -248,9 +322,14 @@ impl Cache {
         filename: &str,
         result_json: &str,
     ) -> Result<(), CacheError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO wheel_scans (file_key, scanner_version, filename, result_json, stored_at)
-             VALUES (?, ?, ?, ?, ?)",
+        if self.is_off() {
+            return Ok(());
+        }
+        let result = sqlx::query(
+            "INSERT INTO wheel_scans (file_key, scanner_version, filename, result_json, stored_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (file_key, scanner_version) DO UPDATE SET filename = excluded.filename,
+                 result_json = excluded.result_json, stored_at = excluded.stored_at",
         )
         .bind(file_key)
         .bind(i64::from(scanner_version))
@@ -258,32 +337,44 @@ impl Cache {
         .bind(result_json)
         .bind(now() as i64)
         .execute(&self.pool)
-        .await?;
+        .await;
+        self.degrade(result.map(drop), ());
         Ok(())
     }
 
     pub async fn host_refuses_ranges(&self, host: &str) -> Result<bool, CacheError> {
-        let row = sqlx::query("SELECT 1 FROM hosts_without_ranges WHERE host = ?")
+        if self.is_off() {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT host FROM hosts_without_ranges WHERE host = $1")
             .bind(host)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+            .await;
+        Ok(self.degrade(row, None).is_some())
     }
 
     pub async fn remember_host_refuses_ranges(&self, host: &str) -> Result<(), CacheError> {
-        sqlx::query("INSERT OR REPLACE INTO hosts_without_ranges (host, checked_at) VALUES (?, ?)")
-            .bind(host)
-            .bind(now() as i64)
-            .execute(&self.pool)
-            .await?;
+        if self.is_off() {
+            return Ok(());
+        }
+        let result = sqlx::query(
+            "INSERT INTO hosts_without_ranges (host, checked_at) VALUES ($1, $2)
+             ON CONFLICT (host) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(host)
+        .bind(now() as i64)
+        .execute(&self.pool)
+        .await;
+        self.degrade(result.map(drop), ());
         Ok(())
     }
 }
 
 /// Rows this version cannot read are skipped: the page is refetched when it expires.
-fn decode_files(rows: Vec<SqliteRow>) -> Vec<ProjectFile> {
+fn decode_files(rows: Vec<AnyRow>) -> Vec<ProjectFile> {
     rows.iter()
-        .filter_map(|row| serde_json::from_str::<Vec<ProjectFile>>(row.get("files_json")).ok())
+        .filter_map(|row| row.try_get::<String, _>("files_json").ok())
+        .filter_map(|json| serde_json::from_str::<Vec<ProjectFile>>(&json).ok())
         .flatten()
         .collect()
 }
@@ -367,8 +458,9 @@ mod tests {
     #[tokio::test]
     async fn two_handles_share_one_file() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Cache::open(dir.path()).await.unwrap();
-        let second = Cache::open(dir.path()).await.unwrap();
+        let location = CacheLocation::Dir(dir.path().to_path_buf());
+        let first = Cache::open(&location).await.unwrap();
+        let second = Cache::open(&location).await.unwrap();
         first.store_metadata("k", "f", "m").await.unwrap();
         assert_eq!(second.metadata("k").await.unwrap().as_deref(), Some("m"));
     }
