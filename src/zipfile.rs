@@ -32,6 +32,14 @@ const OUTPUT_CHUNK: usize = 64 * 1024;
 /// whose data the CRC check still vets.
 const DECLARED_SIZE_SLACK: u64 = 1024;
 
+/// Past this much output, a member that has inflated more than [`BOMB_RATIO`] times its
+/// compressed input so far is taken for a decompression bomb, whatever size it declares.
+/// Shared objects compress a few times over, never hundreds; deflate's own ceiling is about
+/// 1032:1. Without this, a bomb that declares gigabytes honestly runs to the caller's output
+/// limit, which is set for the largest real libraries and takes minutes to reach.
+const BOMB_FLOOR: u64 = 32 * 1024 * 1024;
+const BOMB_RATIO: u64 = 200;
+
 const EOCD_SIG: u32 = 0x0605_4b50;
 const EOCD_LEN: usize = 22;
 /// The end-of-central-directory record plus the longest comment it can carry.
@@ -70,6 +78,14 @@ pub enum ZipError {
     UnsupportedCompression(u16),
     #[error("zip member {name:?} decompresses past its {limit}-byte limit")]
     TooLarge { name: String, limit: u64 },
+    #[error(
+        "zip member {name:?} inflated {written} bytes from {compressed}: more than {BOMB_RATIO} times over, a decompression bomb"
+    )]
+    Bomb {
+        name: String,
+        written: u64,
+        compressed: u64,
+    },
     #[error("zip has more than {max} entries")]
     TooManyEntries { max: usize },
 }
@@ -739,7 +755,12 @@ impl MemberInflater {
     /// The outcome once no more input will come: `Ok(true)` if the member was read to its end
     /// (CRC-32 checked), `Ok(false)` if the sink stopped it early; an error if the data pushed
     /// ended before the member did.
-    pub fn finish(self) -> Result<bool, ZipError> {
+    pub fn finish(mut self) -> Result<bool, ZipError> {
+        // A member without compressed data is whole before any push: when none came, read the
+        // empty data here, so it is judged (CRC-32 included) as if it had been pushed.
+        if self.state == State::Running && self.compressed_size == 0 {
+            self.push(&[], &mut |_| ControlFlow::Continue(()))?;
+        }
         match self.state {
             State::Done(Progress::Finished) => Ok(true),
             State::Done(Progress::StoppedEarly) => Ok(false),
@@ -771,15 +792,24 @@ struct Output {
 }
 
 impl Output {
-    /// Hands one chunk on; `Ok(false)` once the sink wants no more.
+    /// Hands one chunk on; `Ok(false)` once the sink wants no more. `compressed` is how much
+    /// input produced the output so far.
     fn emit(
         &mut self,
         chunk: &[u8],
+        compressed: u64,
         sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<bool, ZipError> {
         self.written = self.written.saturating_add(len_u64(chunk));
         if self.written > self.limit {
             return Err(self.too_large());
+        }
+        if self.written > BOMB_FLOOR && self.written / BOMB_RATIO > compressed {
+            return Err(ZipError::Bomb {
+                name: self.name.clone(),
+                written: self.written,
+                compressed,
+            });
         }
         self.crc.update(chunk);
         Ok(sink(chunk).is_continue())
@@ -812,7 +842,7 @@ impl Output {
         }
         for chunk in input.chunks(OUTPUT_CHUNK) {
             *consumed += len_u64(chunk);
-            if !self.emit(chunk, sink)? {
+            if !self.emit(chunk, *consumed, sink)? {
                 return Ok(Progress::StoppedEarly);
             }
         }
@@ -851,7 +881,7 @@ impl Output {
             let produced = usize::try_from(stream.total_out() - out_before)
                 .unwrap_or(usize::MAX)
                 .min(buffer.len());
-            if produced > 0 && !self.emit(&buffer[..produced], sink)? {
+            if produced > 0 && !self.emit(&buffer[..produced], *consumed, sink)? {
                 return Ok(Progress::StoppedEarly);
             }
             if status == Status::StreamEnd {
@@ -1361,6 +1391,32 @@ mod tests {
         assert!(inflate_member(&entry, &[], 10, |_| ControlFlow::Continue(())).unwrap());
     }
 
+    /// Found by fuzzing (`fuzz/`, target `zip`): an empty member was read in one push but, fed
+    /// no pushes at all (its data is zero bytes), `finish` called it cut short.
+    #[test]
+    fn empty_members_finish_without_a_push() {
+        let zip = build_zip(&[stored("s", b"")], "", false);
+        let stored = list_entries(&zip, 10).unwrap().remove(0);
+        let deflated = ZipEntry {
+            name: "d".into(),
+            compression: 8,
+            ..stored.clone()
+        };
+        for entry in [&stored, &deflated] {
+            assert_eq!(entry.compressed_size, 0);
+            let inflater = MemberInflater::new(entry, 10).unwrap();
+            assert!(inflater.finish().unwrap(), "{}", entry.name);
+        }
+        // The empty read is judged as a pushed one would be: a CRC-32 that is not zero fails.
+        let mut lying = stored;
+        lying.crc32 = 1;
+        let error = MemberInflater::new(&lying, 10)
+            .unwrap()
+            .finish()
+            .unwrap_err();
+        assert!(error.to_string().contains("CRC-32"), "{error}");
+    }
+
     #[test]
     fn deflate_bomb_stops_at_max_output() {
         let zeros = vec![0u8; 50_000_000];
@@ -1549,6 +1605,32 @@ mod tests {
         assert_eq!(inflater.written(), text.len() as u64);
         assert!(inflater.finish().unwrap());
         assert_eq!(seen, text.len());
+    }
+
+    #[test]
+    fn an_honestly_declared_bomb_stops_at_the_ratio_guard() {
+        let zeros = vec![0u8; 40 * 1024 * 1024];
+        let zip = build_zip(&[deflated("bomb.so", &zeros)], "", false);
+        drop(zeros);
+        let entry = list_entries(&zip, 10).unwrap().remove(0);
+        assert_eq!(entry.uncompressed_size, 40 * 1024 * 1024);
+        let data = member_data(&zip, &entry).unwrap();
+        let mut seen = 0u64;
+        let result = inflate_member(&entry, data, u64::MAX, |chunk| {
+            seen += chunk.len() as u64;
+            ControlFlow::Continue(())
+        });
+        match result {
+            Err(ZipError::Bomb {
+                written,
+                compressed,
+                ..
+            }) => {
+                assert!(written > BOMB_FLOOR && written / BOMB_RATIO > compressed);
+            }
+            other => panic!("expected Bomb, got {other:?}"),
+        }
+        assert!(seen <= BOMB_FLOOR + OUTPUT_CHUNK as u64);
     }
 
     #[test]

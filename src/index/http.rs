@@ -1,6 +1,7 @@
 //! HTTP for the index client: bounded concurrency, timeouts, retries with backoff on 429/5xx
 //! and transport errors, body size limits, and counters for the report.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use reqwest::{StatusCode, Url};
 use tokio::sync::Semaphore;
 
 use super::IndexError;
+use super::auth::Auth;
 use super::redact::redact_url;
 
 /// Counters every request updates; shown in reports as `stats`.
@@ -24,7 +26,27 @@ pub struct HttpStats {
 pub struct HttpResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body, unless it went to [`spooled`](Self::spooled).
     pub body: Vec<u8>,
+    /// A whole file written to an anonymous temporary file instead of memory (see
+    /// [`HttpClient::get_spooled`]).
+    pub spooled: Option<SpooledBody>,
+}
+
+/// A response body on disk: an unnamed temporary file, gone when dropped.
+#[derive(Debug)]
+pub struct SpooledBody {
+    pub file: std::fs::File,
+    pub len: u64,
+}
+
+/// Where a 200 answer's body goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyTarget {
+    Memory,
+    /// A temporary file: whole wheels from hosts that ignore `Range`, so memory stays flat
+    /// however large the wheel (partial answers stay in memory: they are range-sized).
+    FileIfWhole,
 }
 
 #[derive(Debug, Clone)]
@@ -40,12 +62,43 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
-            concurrency: 16,
+            concurrency: 50,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             retries: 3,
             backoff: Duration::from_millis(250),
         }
+    }
+}
+
+impl HttpSettings {
+    /// The defaults, except where hidden environment variables shorten them. They exist so that
+    /// tests can provoke network faults in seconds, and are not meant for users:
+    /// `NP2AUDIT_HTTP_TIMEOUT` (seconds, fractions allowed: the connect and the read timeout),
+    /// `NP2AUDIT_HTTP_RETRIES` (retries after the first attempt) and `NP2AUDIT_HTTP_BACKOFF`
+    /// (seconds: the first wait between attempts, when the server names none). Unreadable
+    /// values are ignored.
+    pub fn from_environment() -> HttpSettings {
+        let seconds = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| Duration::try_from_secs_f64(value.trim().parse().ok()?).ok())
+        };
+        let mut settings = HttpSettings::default();
+        if let Some(timeout) = seconds("NP2AUDIT_HTTP_TIMEOUT") {
+            settings.connect_timeout = timeout;
+            settings.read_timeout = timeout;
+        }
+        if let Some(retries) = std::env::var("NP2AUDIT_HTTP_RETRIES")
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+        {
+            settings.retries = retries;
+        }
+        if let Some(backoff) = seconds("NP2AUDIT_HTTP_BACKOFF") {
+            settings.backoff = backoff;
+        }
+        settings
     }
 }
 
@@ -55,6 +108,8 @@ pub struct HttpClient {
     permits: Arc<Semaphore>,
     settings: HttpSettings,
     pub stats: Arc<HttpStats>,
+    /// Which request carries which credentials (none unless [`HttpClient::with_auth`]).
+    auth: Arc<Auth>,
 }
 
 /// The longest server-requested wait we honour; beyond it the request fails instead.
@@ -71,6 +126,7 @@ impl HttpClient {
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.read_timeout)
             .redirect(reqwest::redirect::Policy::limited(10))
+            .tls_certs_merge(super::tls::extra_roots()?)
             .build()
             .map_err(|error| IndexError::Client(error.without_url().to_string()))?;
         Ok(HttpClient {
@@ -78,7 +134,14 @@ impl HttpClient {
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
             stats: Arc::new(HttpStats::default()),
+            auth: Arc::default(),
         })
+    }
+
+    /// Send credentials as `auth` decides, request by request.
+    pub fn with_auth(mut self, auth: Auth) -> HttpClient {
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// GET `url` with `headers`, retrying transient failures. Bodies above `max_body` bytes fail.
@@ -88,39 +151,80 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
     ) -> Result<HttpResponse, IndexError> {
+        self.get_into(url, headers, max_body, BodyTarget::Memory)
+            .await
+    }
+
+    /// [`get`](Self::get), but a 200 answer's body is written to a temporary file
+    /// ([`HttpResponse::spooled`]) instead of memory.
+    pub async fn get_spooled(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_body: u64,
+    ) -> Result<HttpResponse, IndexError> {
+        self.get_into(url, headers, max_body, BodyTarget::FileIfWhole)
+            .await
+    }
+
+    async fn get_into(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_body: u64,
+        target: BodyTarget,
+    ) -> Result<HttpResponse, IndexError> {
         let mut attempt = 0;
         loop {
-            let outcome = self.get_once(url, headers.clone(), max_body).await;
+            let outcome = self.get_once(url, headers.clone(), max_body, target).await;
             let retry_after = match &outcome {
                 Ok(response) if is_transient(response.status) => {
                     Some(retry_after(&response.headers))
                 }
-                Err(IndexError::Transport { .. }) => Some(None),
+                Err(Attempt::Transient(_)) => Some(None),
                 _ => None,
             };
+            // A server that asks for a longer pause than we wait is not asked again.
+            let too_long = retry_after.flatten().filter(|wait| *wait > MAX_RETRY_AFTER);
             match retry_after {
-                Some(wait) if attempt < self.settings.retries => {
+                Some(wait) if attempt < self.settings.retries && too_long.is_none() => {
                     let backoff = self.settings.backoff * 2u32.saturating_pow(attempt);
-                    let wait = wait.unwrap_or(backoff).min(MAX_RETRY_AFTER);
+                    let wait = wait.unwrap_or(backoff);
                     tracing::debug!(url = %redact_url(url), attempt, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
                 Some(_) => {
                     return match outcome {
-                        Ok(response) => Err(IndexError::Status {
-                            url: redact_url(url),
-                            status: response.status.as_u16(),
-                            attempts: attempt + 1,
+                        Ok(response) => Err(match too_long {
+                            Some(wait) => IndexError::Transport {
+                                url: redact_url(url),
+                                message: format!(
+                                    "HTTP {} asking to retry after {} s, longer than the {} s np2audit waits",
+                                    response.status.as_u16(),
+                                    wait.as_secs(),
+                                    MAX_RETRY_AFTER.as_secs()
+                                ),
+                            },
+                            None => IndexError::Status {
+                                url: redact_url(url),
+                                status: response.status.as_u16(),
+                                attempts: attempt + 1,
+                            },
                         }),
-                        Err(IndexError::Transport { url, message }) => Err(IndexError::Transport {
-                            url,
-                            message: format!("{message} (after {} attempts)", attempt + 1),
-                        }),
-                        Err(error) => Err(error),
+                        Err(Attempt::Transient(IndexError::Transport { url, message })) => {
+                            Err(IndexError::Transport {
+                                url,
+                                message: format!("{message} (after {} attempts)", attempt + 1),
+                            })
+                        }
+                        Err(Attempt::Transient(error) | Attempt::Final(error)) => Err(error),
                     };
                 }
-                None => return outcome,
+                None => {
+                    return outcome
+                        .map_err(|(Attempt::Transient(error) | Attempt::Final(error))| error);
+                }
             }
         }
     }
@@ -130,63 +234,118 @@ impl HttpClient {
         url: &Url,
         headers: HeaderMap,
         max_body: u64,
-    ) -> Result<HttpResponse, IndexError> {
+        target: BodyTarget,
+    ) -> Result<HttpResponse, Attempt> {
         let _permit = self
             .permits
             .acquire()
             .await
             .expect("semaphore never closed");
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let transport = |error: reqwest::Error| IndexError::Transport {
-            url: redact_url(url),
-            message: describe(&error),
+        let transport = |error: reqwest::Error, phase: Phase| {
+            let failed = IndexError::Transport {
+                url: redact_url(url),
+                message: describe(&error, phase),
+            };
+            // A redirect loop stays a loop however often it is asked.
+            if error.is_redirect() {
+                Attempt::Final(failed)
+            } else {
+                Attempt::Transient(failed)
+            }
+        };
+        let too_large = |limit: u64| {
+            Attempt::Final(IndexError::TooLarge {
+                url: redact_url(url),
+                limit,
+            })
         };
         let range = headers
             .get(reqwest::header::RANGE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
-        let mut response = self
-            .client
-            .get(url.clone())
-            .headers(headers)
+        let mut request = self.client.get(url.clone()).headers(headers);
+        if let Some(credentials) = self.auth.for_url(url) {
+            request = request.basic_auth(&credentials.username, credentials.password.as_ref());
+        }
+        let mut response = request
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|error| transport(error, Phase::Head))?;
         let status = response.status();
         let headers = response.headers().clone();
+        // A partial answer is no longer than the range asked for, whatever the caller would
+        // accept as a whole file.
+        let max_body = match range.as_deref().and_then(range_length) {
+            Some(length) if status == StatusCode::PARTIAL_CONTENT => max_body.min(length),
+            _ => max_body,
+        };
         if let Some(length) = response.content_length()
             && length > max_body
         {
-            return Err(IndexError::TooLarge {
-                url: redact_url(url),
-                limit: max_body,
-            });
+            return Err(too_large(max_body));
         }
+        let spool_failed = |error: std::io::Error| {
+            Attempt::Final(IndexError::Client(format!(
+                "cannot write a download to a temporary file: {error}"
+            )))
+        };
+        let mut spool = match target {
+            BodyTarget::FileIfWhole if status == StatusCode::OK => {
+                Some(tempfile::tempfile().map_err(spool_failed)?)
+            }
+            _ => None,
+        };
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        let mut len = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| transport(error, Phase::Body))?
+        {
             self.stats
                 .bytes_fetched
                 .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if body.len() as u64 + chunk.len() as u64 > max_body {
-                return Err(IndexError::TooLarge {
-                    url: redact_url(url),
-                    limit: max_body,
-                });
+            if len + chunk.len() as u64 > max_body {
+                return Err(too_large(max_body));
             }
-            body.extend_from_slice(&chunk);
+            len += chunk.len() as u64;
+            match &mut spool {
+                Some(file) => file.write_all(&chunk).map_err(spool_failed)?,
+                None => body.extend_from_slice(&chunk),
+            }
         }
         tracing::debug!(
             url = %redact_url(url),
             range = range.as_deref().unwrap_or("-"),
             status = status.as_u16(),
-            bytes = body.len(),
+            bytes = len,
+            spooled = spool.is_some(),
             "GET"
         );
         Ok(HttpResponse {
             status,
             headers,
             body,
+            spooled: spool.map(|file| SpooledBody { file, len }),
         })
+    }
+}
+
+/// Why one attempt failed: worth another try, or not.
+enum Attempt {
+    Transient(IndexError),
+    Final(IndexError),
+}
+
+/// The number of bytes a `Range: bytes=a-b` or `bytes=-n` header asks for (`None` for open
+/// ranges and anything else).
+fn range_length(range: &str) -> Option<u64> {
+    let (first, last) = range.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let last: u64 = last.trim().parse().ok()?;
+    match first.trim() {
+        "" => Some(last),
+        first => last.checked_sub(first.parse().ok()?)?.checked_add(1),
     }
 }
 
@@ -201,12 +360,26 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
+/// Where in a request an error struck.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// Connecting, sending, or waiting for the response head.
+    Head,
+    /// Reading the response body.
+    Body,
+}
+
 /// A reqwest error as one line, without the URL (which may carry credentials).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
+fn describe(error: &reqwest::Error, phase: Phase) -> String {
+    // reqwest does not tell a connect timeout from a wait for the response head, so a timeout
+    // is placed by the phase it struck in.
+    let kind = if error.is_connect() {
         "could not connect"
+    } else if error.is_timeout() {
+        match phase {
+            Phase::Head => "timed out connecting or waiting for the response",
+            Phase::Body => "timed out reading the response body",
+        }
     } else if error.is_redirect() {
         "too many redirects"
     } else if error.is_body() || error.is_decode() {
@@ -225,4 +398,20 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_lengths_are_read_from_closed_ranges_only() {
+        assert_eq!(range_length("bytes=-65634"), Some(65_634));
+        assert_eq!(range_length("bytes=100-199"), Some(100));
+        assert_eq!(range_length("bytes=0-0"), Some(1));
+        assert_eq!(range_length("bytes=100-"), None);
+        assert_eq!(range_length("bytes=200-100"), None);
+        assert_eq!(range_length("bytes=0-1,5-9"), None);
+        assert_eq!(range_length("items=0-9"), None);
+    }
 }

@@ -1,16 +1,20 @@
 //! A wheel on the index read member by member: the zip's central directory from the tail with
 //! one range request, then only the members asked for, streamed in bounded range requests and
-//! only as far as the reader wants. Hosts that ignore `Range` get the whole file once, and are
-//! remembered.
+//! only as far as the reader wants. Hosts that ignore `Range` get the whole file once, written
+//! to a temporary file (so memory stays flat however large the wheel), and are remembered.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 
 use super::cache::Cache;
+use super::http::HttpResponse;
 use super::redact::redact_url;
 use super::simple::ProjectFile;
 use super::{HttpClient, IndexError, MAX_METADATA_BYTES};
@@ -32,13 +36,18 @@ const PIPELINE_DEPTH: usize = 2;
 /// streamed with [`RemoteWheel::read_member`].
 const MAX_BUFFERED_MEMBER: u64 = 64 * 1024 * 1024;
 
-enum Body {
-    /// The last bytes of the file; `tail_start` is their offset in the file.
-    Ranged {
-        tail: Vec<u8>,
-        tail_start: u64,
-    },
-    Whole(Vec<u8>),
+/// The last bytes of the file, held in memory, and their offset in the file.
+struct Tail {
+    bytes: Vec<u8>,
+    start: u64,
+}
+
+/// Where bytes not held come from.
+enum Source {
+    /// Range requests to the index.
+    Index,
+    /// The whole file, downloaded once into a temporary file (the host ignores `Range`).
+    Spool(Arc<Mutex<File>>),
 }
 
 pub struct RemoteWheel {
@@ -46,7 +55,8 @@ pub struct RemoteWheel {
     url: Url,
     filename: String,
     file_len: u64,
-    body: Body,
+    tail: Tail,
+    source: Source,
     entries: Vec<ZipEntry>,
     /// Where the central directory starts: every member ends before it.
     directory_offset: u64,
@@ -72,7 +82,7 @@ impl RemoteWheel {
                 RANGE,
                 header_value(&format!("bytes=-{}", zipfile::TAIL_PROBE)),
             );
-            let response = http.get(&url, headers, MAX_WHOLE_WHEEL).await?;
+            let response = http.get_spooled(&url, headers, MAX_WHOLE_WHEEL).await?;
             match response.status.as_u16() {
                 206 => {
                     let file_len = content_range_total(&response.headers).ok_or_else(|| {
@@ -87,10 +97,11 @@ impl RemoteWheel {
                         url,
                         filename: file.filename.clone(),
                         file_len,
-                        body: Body::Ranged {
-                            tail: response.body,
-                            tail_start,
+                        tail: Tail {
+                            bytes: response.body,
+                            start: tail_start,
                         },
+                        source: Source::Index,
                         entries: Vec::new(),
                         directory_offset: 0,
                         first_chunk: FIRST_CHUNK,
@@ -104,17 +115,7 @@ impl RemoteWheel {
                         host,
                         "index host does not serve range requests; downloading whole wheels"
                     );
-                    RemoteWheel {
-                        http,
-                        url,
-                        filename: file.filename.clone(),
-                        file_len: response.body.len() as u64,
-                        body: Body::Whole(response.body),
-                        entries: Vec::new(),
-                        directory_offset: 0,
-                        first_chunk: FIRST_CHUNK,
-                        max_chunk: MAX_CHUNK,
-                    }
+                    Self::from_spool(http, url, file, response)?
                 }
                 // A file shorter than the probe on a strict server.
                 416 => Self::download_whole(http, url, file).await?,
@@ -140,7 +141,9 @@ impl RemoteWheel {
         url: Url,
         file: &ProjectFile,
     ) -> Result<RemoteWheel, IndexError> {
-        let response = http.get(&url, identity_headers(), MAX_WHOLE_WHEEL).await?;
+        let response = http
+            .get_spooled(&url, identity_headers(), MAX_WHOLE_WHEEL)
+            .await?;
         if response.status.as_u16() != 200 {
             return Err(match response.status.as_u16() {
                 404 => IndexError::NotFound {
@@ -152,12 +155,41 @@ impl RemoteWheel {
                 },
             });
         }
+        Self::from_spool(http, url, file, response)
+    }
+
+    /// A wheel downloaded whole into a temporary file: its tail is read into memory like a
+    /// ranged host's, and everything else is read from the file.
+    fn from_spool(
+        http: HttpClient,
+        url: Url,
+        file: &ProjectFile,
+        response: HttpResponse,
+    ) -> Result<RemoteWheel, IndexError> {
+        let (spool, file_len) = match response.spooled {
+            Some(spooled) => (spooled.file, spooled.len),
+            // Defensive: a body that stayed in memory is spooled here.
+            None => {
+                let mut spool = tempfile::tempfile().map_err(|e| spool_error(&url, e))?;
+                spool
+                    .write_all(&response.body)
+                    .map_err(|e| spool_error(&url, e))?;
+                (spool, response.body.len() as u64)
+            }
+        };
+        let tail_start = file_len.saturating_sub(zipfile::TAIL_PROBE);
+        let spool = Mutex::new(spool);
+        let tail = read_at(&spool, tail_start, file_len).map_err(|e| spool_error(&url, e))?;
         Ok(RemoteWheel {
             http,
             url,
             filename: file.filename.clone(),
-            file_len: response.body.len() as u64,
-            body: Body::Whole(response.body),
+            file_len,
+            tail: Tail {
+                bytes: tail,
+                start: tail_start,
+            },
+            source: Source::Spool(Arc::new(spool)),
             entries: Vec::new(),
             directory_offset: 0,
             first_chunk: FIRST_CHUNK,
@@ -177,9 +209,7 @@ impl RemoteWheel {
             let (tail, _) = self.tail();
             match zipfile::locate_central_directory(tail, self.file_len) {
                 Ok(location) => break location,
-                Err(ZipError::NeedMoreTail { from_end })
-                    if self.is_ranged() && from_end > tail.len() as u64 =>
-                {
+                Err(ZipError::NeedMoreTail { from_end }) if from_end > tail.len() as u64 => {
                     self.extend_tail(self.file_len.saturating_sub(from_end))
                         .await?;
                 }
@@ -200,31 +230,21 @@ impl RemoteWheel {
         Ok(())
     }
 
-    fn is_ranged(&self) -> bool {
-        matches!(self.body, Body::Ranged { .. })
-    }
-
     /// The bytes held from the end of the file, and where they start.
     fn tail(&self) -> (&[u8], u64) {
-        match &self.body {
-            Body::Ranged { tail, tail_start } => (tail, *tail_start),
-            Body::Whole(bytes) => (bytes, 0),
-        }
+        (&self.tail.bytes, self.tail.start)
     }
 
     /// Fetch more of the file so the held tail starts at `new_start`.
     async fn extend_tail(&mut self, new_start: u64) -> Result<(), IndexError> {
-        let Body::Ranged { tail, tail_start } = &self.body else {
-            return Ok(());
-        };
-        if new_start >= *tail_start {
+        if new_start >= self.tail.start {
             return Ok(());
         }
-        let mut front = self.fetch_range(new_start, *tail_start).await?;
-        front.extend_from_slice(tail);
-        self.body = Body::Ranged {
-            tail: front,
-            tail_start: new_start,
+        let mut front = self.fetch_range(new_start, self.tail.start).await?;
+        front.extend_from_slice(&self.tail.bytes);
+        self.tail = Tail {
+            bytes: front,
+            start: new_start,
         };
         Ok(())
     }
@@ -234,7 +254,12 @@ impl RemoteWheel {
         if let Some(bytes) = self.held(start, end) {
             return Ok(bytes.to_vec());
         }
-        get_range(&self.http, &self.url, start, end).await
+        match &self.source {
+            Source::Index => get_range(&self.http, &self.url, start, end).await,
+            Source::Spool(spool) => {
+                read_at(spool, start, end).map_err(|e| spool_error(&self.url, e))
+            }
+        }
     }
 
     /// `start..end` if already held.
@@ -272,11 +297,6 @@ impl RemoteWheel {
                 limit: MAX_BUFFERED_MEMBER,
             });
         }
-        if let Body::Whole(bytes) = &self.body {
-            return zipfile::member_data(bytes, entry)
-                .map(<[u8]>::to_vec)
-                .map_err(|e| self.zip_error(e));
-        }
         let range = zipfile::member_fetch_range(entry, self.directory_offset);
         let mut bytes = self.fetch_range(range.start, range.end).await?;
         let data = match zipfile::member_data_from_header(&bytes, entry) {
@@ -308,14 +328,7 @@ impl RemoteWheel {
         mut sink: impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<bool, IndexError> {
         let mut inflater = MemberInflater::new(entry, max_output).map_err(|e| self.zip_error(e))?;
-        if let Body::Whole(bytes) = &self.body {
-            let data = zipfile::member_data(bytes, entry).map_err(|e| self.zip_error(e))?;
-            inflater
-                .push(data, &mut sink)
-                .map_err(|e| self.zip_error(e))?;
-        } else {
-            self.stream_member(entry, &mut inflater, &mut sink).await?;
-        }
+        self.stream_member(entry, &mut inflater, &mut sink).await?;
         inflater.finish().map_err(|e| self.zip_error(e))
     }
 
@@ -351,10 +364,18 @@ impl RemoteWheel {
                         end: stop,
                     }
                 } else {
-                    let (http, url) = (self.http.clone(), self.url.clone());
-                    Pending::Fetching(tokio::spawn(async move {
-                        get_range(&http, &url, next, stop).await
-                    }))
+                    match &self.source {
+                        Source::Index => {
+                            let (http, url) = (self.http.clone(), self.url.clone());
+                            Pending::Fetching(tokio::spawn(async move {
+                                get_range(&http, &url, next, stop).await
+                            }))
+                        }
+                        // A local read: no reason to overlap it with anything.
+                        Source::Spool(spool) => Pending::Read(
+                            read_at(spool, next, stop).map_err(|e| spool_error(&self.url, e)),
+                        ),
+                    }
                 });
                 next = stop;
                 chunk = chunk.saturating_mul(2).min(self.max_chunk);
@@ -410,11 +431,10 @@ impl RemoteWheel {
     /// Where a read from `pos` should stop so that it ends at `want` or, if the held tail starts
     /// in between, where the tail starts: the rest is at hand.
     fn chunk_end(&self, pos: u64, want: u64) -> u64 {
-        match &self.body {
-            Body::Ranged { tail_start, .. } if pos < *tail_start && want > *tail_start => {
-                *tail_start
-            }
-            _ => want,
+        if pos < self.tail.start && want > self.tail.start {
+            self.tail.start
+        } else {
+            want
         }
     }
 
@@ -430,6 +450,7 @@ impl RemoteWheel {
                     })?;
                 Ok(Cow::Borrowed(bytes))
             }
+            Pending::Read(read) => std::mem::replace(read, Ok(Vec::new())).map(Cow::Owned),
             Pending::Fetching(task) => match task.await {
                 Ok(fetched) => fetched.map(Cow::Owned),
                 Err(error) => Err(IndexError::BadResponse {
@@ -495,10 +516,28 @@ async fn get_range(
     }
 }
 
+/// Bytes `start..end` of a spooled download.
+fn read_at(file: &Mutex<File>, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX)];
+    let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn spool_error(url: &Url, error: std::io::Error) -> IndexError {
+    IndexError::BadResponse {
+        url: redact_url(url),
+        message: format!("reading the downloaded wheel back failed: {error}"),
+    }
+}
+
 /// One chunk of a member read, either at hand or being fetched.
 enum Pending {
     /// Inside the held bytes.
     Held { start: u64, end: u64 },
+    /// Read from the spooled file.
+    Read(Result<Vec<u8>, IndexError>),
     /// A range request running as a task of its own, so that it downloads while earlier chunks
     /// are decompressed; dropping it (when the reader stopped early) cancels the request.
     Fetching(tokio::task::JoinHandle<Result<Vec<u8>, IndexError>>),

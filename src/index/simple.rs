@@ -40,6 +40,8 @@ pub enum SimpleError {
     Json(String),
     #[error("the page is neither Simple API JSON nor HTML (content type `{0}`)")]
     ContentType(String),
+    #[error("invalid HTML project page: {0}")]
+    Html(&'static str),
 }
 
 #[derive(Deserialize)]
@@ -89,7 +91,7 @@ pub fn parse_project_page(
     if content_type.contains("json") {
         parse_json(body, page_url)
     } else if content_type.contains("html") || content_type.is_empty() {
-        Ok(parse_html(&String::from_utf8_lossy(body), page_url))
+        parse_html(&String::from_utf8_lossy(body), page_url)
     } else {
         Err(SimpleError::ContentType(content_type))
     }
@@ -135,14 +137,22 @@ fn strip_fragment(mut url: Url) -> String {
 }
 
 /// A forgiving scan of `<a …>` tags: PEP 503 pages are machine-written but vary in quoting.
-fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
+/// Forgiving is not credulous: a body without a single tag is not an HTML page, and one that
+/// ends inside a tag or a link was cut short — either would otherwise read as a project without
+/// files.
+fn parse_html(html: &str, page_url: &Url) -> Result<Vec<ProjectFile>, SimpleError> {
+    if find_tag(html).is_none() {
+        return Err(SimpleError::Html("no HTML tags in it"));
+    }
     // A `<base href>` changes what relative links resolve against.
     let mut base = page_url.clone();
     let mut files = Vec::new();
     let mut rest = html;
     while let Some(start) = find_tag(rest) {
         let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else { break };
+        let Some(end) = after.find('>') else {
+            return Err(SimpleError::Html("it ends inside a tag (cut short?)"));
+        };
         let tag = &after[..end];
         rest = &after[end + 1..];
         let (tag_name, attributes) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
@@ -166,7 +176,9 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
             continue;
         };
         let Ok(url) = base.join(href) else { continue };
-        let text_end = rest.find("</").unwrap_or(rest.len());
+        let Some(text_end) = rest.find("</") else {
+            return Err(SimpleError::Html("it ends inside a link (cut short?)"));
+        };
         let text = unescape(rest[..text_end].trim());
         let filename = if text.is_empty() {
             url.path_segments()
@@ -201,7 +213,7 @@ fn parse_html(html: &str, page_url: &Url) -> Vec<ProjectFile> {
             core_metadata,
         });
     }
-    files
+    Ok(files)
 }
 
 fn find_tag(text: &str) -> Option<usize> {
@@ -324,9 +336,23 @@ mod tests {
     fn bad_pages_are_errors_not_panics() {
         assert!(parse_project_page(b"{not json", JSON_CONTENT_TYPE, &page_url()).is_err());
         assert!(parse_project_page(b"\x00\x01", "image/png", &page_url()).is_err());
-        let files = parse_project_page(b"<a href=\"x", "text/html", &page_url()).unwrap();
-        assert!(files.is_empty());
         let files = parse_project_page(b"<a =x <<a>>", "text/html", &page_url()).unwrap();
         assert!(files.is_empty());
+        // Not HTML, or cut short: errors, not a project without files.
+        for page in [
+            &b"\x89PNG\r\n\x1a\n\x00\xff"[..],
+            b"",
+            b"<a href=\"x",
+            b"<html><body><a href=\"x.whl\">x.wh",
+        ] {
+            let error = parse_project_page(page, "text/html", &page_url()).unwrap_err();
+            assert!(error.to_string().starts_with("invalid HTML"), "{error}");
+        }
+        let empty = b"<!DOCTYPE html><html><body><h1>Links for x</h1></body></html>";
+        assert!(
+            parse_project_page(empty, "text/html", &page_url())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

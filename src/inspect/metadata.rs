@@ -17,16 +17,17 @@ pub struct CoreMetadata {
 /// start with whitespace, a blank line ends the headers).
 pub fn parse_core_metadata(text: &str) -> CoreMetadata {
     let mut metadata = CoreMetadata::default();
-    let mut current: Option<(String, String)> = None;
-    let finish = |field: Option<(String, String)>, metadata: &mut CoreMetadata| {
+    // Only the fields kept are copied: other headers (a description, keywords) may run to
+    // megabytes.
+    let mut current: Option<(&'static str, String)> = None;
+    let finish = |field: Option<(&'static str, String)>, metadata: &mut CoreMetadata| {
         let Some((key, value)) = field else { return };
         let value = value.trim().to_string();
-        match key.to_ascii_lowercase().as_str() {
+        match key {
             "name" => metadata.name = Some(value),
             "version" => metadata.version = Some(value),
             "requires-python" => metadata.requires_python = Some(value),
-            "requires-dist" => metadata.requires_dist.push(value),
-            _ => {}
+            _ => metadata.requires_dist.push(value),
         }
     };
     for line in text.lines() {
@@ -42,7 +43,11 @@ pub fn parse_core_metadata(text: &str) -> CoreMetadata {
         }
         finish(current.take(), &mut metadata);
         if let Some((key, value)) = line.split_once(':') {
-            current = Some((key.trim().to_string(), value.to_string()));
+            let key = key.trim();
+            let kept = ["name", "version", "requires-python", "requires-dist"]
+                .into_iter()
+                .find(|field| key.eq_ignore_ascii_case(field));
+            current = kept.map(|field| (field, value.to_string()));
         }
     }
     finish(current, &mut metadata);

@@ -1,5 +1,8 @@
 //! Reads the package descriptions under `testdata/index/` and builds the catalog the fixture
 //! index serves: one `Project` per `<normalized-name>.toml`, with every file built in memory.
+//! Other directories of descriptions (`testdata/fixes/index/`, `testdata/faults/…`) use the same
+//! format; `hostile` files and `hostile-metadata` releases describe archives and metadata that
+//! lie or are built to exhaust a reader (see [`Hostile`], [`HostileMetadata`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -10,7 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::normalize_name;
-use super::wheel_builder::{self, SharedObjectSpec, WheelSpec};
+use super::wheel_builder::{self, Hostile, HostileMetadata, SharedObjectSpec, WheelSpec};
 
 /// One `<normalized-name>.toml` file.
 #[derive(Debug, Deserialize)]
@@ -35,6 +38,8 @@ struct ReleaseDescription {
     requires_dist: Vec<String>,
     /// A real METADATA file used verbatim instead, relative to the descriptions directory.
     metadata_file: Option<PathBuf>,
+    /// Generated METADATA built to trouble a reader, instead of `requires-dist`/`metadata-file`.
+    hostile_metadata: Option<HostileMetadata>,
     #[serde(default)]
     file: Vec<FileDescription>,
 }
@@ -47,6 +52,20 @@ struct FileDescription {
     #[serde(default)]
     shared_objects: Vec<SharedObjectSpec>,
     upload_time: Option<String>,
+    /// Serve the wheel's METADATA as `<file>.metadata` (and advertise it); false leaves clients
+    /// only the wheel's own METADATA member.
+    #[serde(default = "yes")]
+    core_metadata: bool,
+    /// Store members uncompressed (as the zip format allows), so a wheel is as large as its
+    /// members and cheap to build however large.
+    #[serde(default)]
+    stored: bool,
+    /// Build the wheel to lie in its zip structure or exhaust a reader.
+    hostile: Option<Hostile>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `yanked = false | true | "reason"`, as in the description and in PEP 691.
@@ -66,6 +85,8 @@ impl Default for Yanked {
 /// A file as the index lists and serves it.
 #[derive(Debug, Clone)]
 pub struct IndexFile {
+    /// The normalized name of the project it belongs to.
+    pub project: String,
     pub filename: String,
     pub version: String,
     pub bytes: Arc<Vec<u8>>,
@@ -184,8 +205,19 @@ fn build_project(dir: &Path, path: &Path, description: ProjectDescription) -> Pr
         files: Vec::new(),
     };
     for release in description.release {
-        let metadata = match &release.metadata_file {
-            Some(relative) => {
+        let metadata = match (&release.metadata_file, release.hostile_metadata) {
+            (Some(_), Some(_)) => panic!(
+                "{}: give either metadata-file or hostile-metadata for {}",
+                path.display(),
+                release.version
+            ),
+            (None, Some(hostile)) => wheel_builder::hostile_metadata(
+                hostile,
+                &description.name,
+                &release.version,
+                &release.requires_dist,
+            ),
+            (Some(relative), None) => {
                 assert!(
                     release.requires_dist.is_empty(),
                     "{}: give either requires-dist or metadata-file for {}",
@@ -196,7 +228,7 @@ fn build_project(dir: &Path, path: &Path, description: ProjectDescription) -> Pr
                 fs::read(&metadata_path)
                     .unwrap_or_else(|error| panic!("reading {}: {error}", metadata_path.display()))
             }
-            None => wheel_builder::generate_metadata(
+            (None, None) => wheel_builder::generate_metadata(
                 &description.name,
                 &release.version,
                 release.requires_python.as_deref(),
@@ -209,27 +241,35 @@ fn build_project(dir: &Path, path: &Path, description: ProjectDescription) -> Pr
         for file in &release.file {
             let (filename, bytes, served_metadata) = if file.tag == "sdist" {
                 assert!(
-                    file.shared_objects.is_empty(),
-                    "{}: an sdist has no shared objects",
+                    file.shared_objects.is_empty() && file.hostile.is_none(),
+                    "{}: an sdist has no shared objects and cannot be hostile",
                     path.display()
                 );
                 let bytes = wheel_builder::build_sdist(&distribution, &release.version, &metadata);
                 let filename = format!("{distribution}-{}.tar.gz", release.version);
                 (filename, bytes, None)
             } else {
-                let bytes = wheel_builder::build_wheel(&WheelSpec {
+                let spec = WheelSpec {
                     distribution: &distribution,
                     version: &release.version,
                     tag: &file.tag,
                     package: &package,
                     metadata: &metadata,
                     shared_objects: &file.shared_objects,
-                });
+                    stored: file.stored,
+                };
+                let bytes = match file.hostile {
+                    Some(hostile) => wheel_builder::build_hostile_wheel(&spec, hostile),
+                    None => wheel_builder::build_wheel(&spec),
+                };
                 let filename = format!("{distribution}-{}-{}.whl", release.version, file.tag);
-                let served = (Arc::clone(&metadata), metadata_sha256.clone());
-                (filename, bytes, Some(served))
+                let served = file
+                    .core_metadata
+                    .then(|| (Arc::clone(&metadata), metadata_sha256.clone()));
+                (filename, bytes, served)
             };
             project.files.push(IndexFile {
+                project: project.normalized.clone(),
                 filename,
                 version: release.version.clone(),
                 sha256: wheel_builder::sha256_hex(&bytes),

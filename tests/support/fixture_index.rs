@@ -4,6 +4,11 @@
 //! It runs on its own tokio runtime in a background thread, so sync and async tests can use it
 //! alike. Connections are kept alive (HTTP/1.1) until the client closes them; idle connections
 //! are never closed by the server, which keeps pooling clients such as reqwest free of races.
+//!
+//! [`Fault`]s make it misbehave on purpose for chosen requests (error statuses, stalls, resets,
+//! truncated or oversized bodies, redirect loops, ignored ranges), and [`Blackhole`] is an
+//! address that never completes a connection, so tests can check how clients survive a bad
+//! network.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -40,6 +45,80 @@ pub struct IndexOptions {
     pub ranges: bool,
     /// Sleep this long before each response.
     pub latency: Option<Duration>,
+    /// Misbehaviours, tried in order: a request gets the first that matches it and has uses left.
+    pub faults: Vec<Fault>,
+    /// Answer 401 to every request without `Authorization: Basic` for this user and password.
+    pub basic_auth: Option<(String, String)>,
+}
+
+/// A misbehaviour for the requests one [`FaultTarget`] matches.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub target: FaultTarget,
+    pub kind: FaultKind,
+    /// Misbehave on the first `n` matching requests only, then answer normally (a transient
+    /// fault that retries can outlast); `None`: on every one.
+    pub times: Option<u64>,
+}
+
+impl Fault {
+    /// A fault on every matching request.
+    pub fn always(target: FaultTarget, kind: FaultKind) -> Fault {
+        Fault {
+            target,
+            kind,
+            times: None,
+        }
+    }
+
+    /// A fault on the first `times` matching requests.
+    pub fn first(times: u64, target: FaultTarget, kind: FaultKind) -> Fault {
+        Fault {
+            target,
+            kind,
+            times: Some(times),
+        }
+    }
+}
+
+/// Which requests a fault applies to, by project (any spelling; compared normalized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultTarget {
+    /// The project page, `/simple/{project}/`.
+    Page(String),
+    /// The `.metadata` files of the project's wheels.
+    Metadata(String),
+    /// The project's distribution files, whole or ranged.
+    File(String),
+}
+
+/// How a faulty response goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with this status and a short text body, with `Retry-After: {seconds}` if given.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Send the head and half the body, then neither send nor close: a client's read timeout.
+    Stall,
+    /// Send the head and half the body, then reset the connection (RST).
+    Reset,
+    /// Announce the whole body's length, send half of it, then close the connection cleanly.
+    Truncate,
+    /// The normal response under another `Content-Type`.
+    ContentType(String),
+    /// Status 200 with this body and content type instead of the normal response.
+    Body { content_type: String, body: Vec<u8> },
+    /// Redirect (302) to the very URL asked for, forever.
+    RedirectLoop,
+    /// Announce a `Content-Length` of this many bytes, send a few, then close.
+    ClaimLength(u64),
+    /// Ignore `Range` and answer 200 with the whole file, as some mirrors do.
+    IgnoreRange,
+    /// A project page whose files are listed at absolute URLs under this base URL instead
+    /// (e.g. a [`Blackhole`]), as indexes that keep files on another host do.
+    FilesAt(String),
 }
 
 impl Default for IndexOptions {
@@ -50,6 +129,8 @@ impl Default for IndexOptions {
             metadata_files: true,
             ranges: true,
             latency: None,
+            faults: Vec::new(),
+            basic_auth: None,
         }
     }
 }
@@ -67,10 +148,15 @@ pub struct IndexStats {
     pub file_requests: u64,
     /// Those file requests that carried a `Range` header (whether or not it was honoured).
     pub range_requests: u64,
-    /// Body bytes sent (HEAD and 304 responses send none).
+    /// Body bytes sent (HEAD and 304 responses send none; for faults, what the response
+    /// would have carried).
     pub bytes_sent: u64,
+    /// Requests answered with a fault, and by which one (its position in `IndexOptions.faults`).
+    pub faults: Vec<usize>,
     /// Request targets in the order they arrived.
     pub paths: Vec<String>,
+    /// Requests that carried an `Authorization` header, right or wrong.
+    pub authorized: u64,
 }
 
 /// A running fixture index; dropping it stops the server.
@@ -85,6 +171,21 @@ struct Shared {
     catalog: Arc<Catalog>,
     options: IndexOptions,
     stats: Mutex<IndexStats>,
+}
+
+impl IndexStats {
+    /// How many requests fault number `fault` answered.
+    pub fn faulted(&self, fault: usize) -> usize {
+        self.faults.iter().filter(|&&used| used == fault).count()
+    }
+
+    /// How many requests went to a path ending with `suffix` (the query ignored).
+    pub fn requests_to(&self, suffix: &str) -> usize {
+        self.paths
+            .iter()
+            .filter(|path| path.split('?').next().unwrap_or("").ends_with(suffix))
+            .count()
+    }
 }
 
 impl FixtureIndex {
@@ -243,6 +344,21 @@ struct Response {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
+    delivery: Delivery,
+}
+
+/// How a response goes out on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Whole,
+    /// Head and half the body, then silence until the client gives up.
+    Stall,
+    /// Head and half the body, then a reset.
+    Reset,
+    /// Head and half the body, then a clean close.
+    Truncate,
+    /// A head announcing this length, a few bytes of body, then a clean close.
+    ClaimLength(u64),
 }
 
 impl Response {
@@ -251,6 +367,7 @@ impl Response {
             status,
             headers: vec![("Content-Type", content_type.to_string())],
             body,
+            delivery: Delivery::Whole,
         }
     }
 
@@ -259,6 +376,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            delivery: Delivery::Whole,
         }
     }
 
@@ -269,6 +387,11 @@ impl Response {
     fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
         self
+    }
+
+    fn with_content_type(mut self, content_type: &str) -> Response {
+        self.headers.retain(|(name, _)| *name != "Content-Type");
+        self.with_header("Content-Type", content_type)
     }
 }
 
@@ -295,6 +418,34 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         // always sees the request counted.
         let response = respond(&shared, &request);
         let close = request.wants_close();
+        match response.delivery {
+            Delivery::Whole => {}
+            Delivery::Stall => {
+                let _ = write_partial(&mut writer, &response, None).await;
+                // The runtime is dropped with the index, which ends this wait.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+            Delivery::Reset => {
+                let _ = write_partial(&mut writer, &response, None).await;
+                // Zero linger turns the close into a reset; reuniting keeps the write half from
+                // sending a clean FIN first.
+                if let Ok(stream) = reader.into_inner().reunite(writer) {
+                    let _ = stream.set_zero_linger();
+                }
+                return;
+            }
+            Delivery::Truncate => {
+                let _ = write_partial(&mut writer, &response, None).await;
+                let _ = writer.shutdown().await;
+                return;
+            }
+            Delivery::ClaimLength(length) => {
+                let _ = write_partial(&mut writer, &response, Some(length)).await;
+                let _ = writer.shutdown().await;
+                return;
+            }
+        }
         if write_response(&mut writer, response, head_only, close)
             .await
             .is_err()
@@ -303,6 +454,37 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
     }
+}
+
+/// The head of `response` announcing `length` (default: the whole body), then the first half of
+/// the body (at most 4 KiB when a length is claimed).
+async fn write_partial<W>(
+    writer: &mut W,
+    response: &Response,
+    length: Option<u64>,
+) -> std::io::Result<()>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let announced = length.unwrap_or(response.body.len() as u64);
+    head.push_str(&format!(
+        "Content-Length: {announced}\r\nServer: np2audit-fixture-index\r\n\r\n"
+    ));
+    writer.write_all(head.as_bytes()).await?;
+    let sent = match length {
+        Some(_) => response.body.len().min(4096),
+        None => response.body.len() / 2,
+    };
+    writer.write_all(&response.body[..sent]).await?;
+    writer.flush().await
 }
 
 /// Reads one request head; `Ok(None)` on a clean end of stream before any byte of it.
@@ -424,35 +606,93 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         206 => "Partial Content",
         301 => "Moved Permanently",
+        302 => "Found",
         304 => "Not Modified",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
         416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Unknown",
     }
 }
 
-/// Routes a request, records it in the stats, and builds the response.
+/// Routes a request, records it in the stats, and builds the response (faulty, if a fault
+/// matches it).
 fn respond(shared: &Shared, request: &Request) -> Response {
     let path = percent_decode(request.target.split(['?', '#']).next().unwrap_or(""));
     let mut stats = shared.stats.lock().unwrap();
     stats.requests += 1;
     stats.paths.push(request.target.clone());
+    let authorization = request.header("authorization");
+    if authorization.is_some() {
+        stats.authorized += 1;
+    }
+    if let Some((username, password)) = &shared.options.basic_auth
+        && authorization != Some(basic_authorization(username, password).as_str())
+    {
+        return Response::new(401, "text/plain", b"unauthorized\n".to_vec())
+            .with_header("WWW-Authenticate", "Basic realm=\"fixture\"");
+    }
+
+    // What the request is for, in the terms faults use.
+    let target = if path == "/simple" || path.starts_with("/simple/") {
+        let name = path.strip_prefix("/simple").unwrap_or("").trim_matches('/');
+        (!name.is_empty()).then(|| FaultTarget::Page(normalize_name(name)))
+    } else if let Some(filename) = path.strip_prefix("/files/") {
+        if let Some(file) = shared.catalog.files.get(filename) {
+            Some(FaultTarget::File(file.project.clone()))
+        } else {
+            filename
+                .strip_suffix(".metadata")
+                .and_then(|wheel| shared.catalog.files.get(wheel))
+                .map(|file| FaultTarget::Metadata(file.project.clone()))
+        }
+    } else {
+        None
+    };
+    let fault = target.as_ref().and_then(|target| {
+        shared
+            .options
+            .faults
+            .iter()
+            .enumerate()
+            .find(|(position, fault)| {
+                fault_matches(&fault.target, target)
+                    && fault
+                        .times
+                        .is_none_or(|times| (stats.faulted(*position) as u64) < times)
+            })
+    });
+    if let Some((position, _)) = fault {
+        stats.faults.push(position);
+    }
+    let fault = fault.map(|(_, fault)| &fault.kind);
 
     let response = if request.method != "GET" && request.method != "HEAD" {
         Response::new(405, "text/plain", b"only GET and HEAD\n".to_vec())
             .with_header("Allow", "GET, HEAD")
     } else if path == "/simple" || path.starts_with("/simple/") {
         stats.pages += 1;
-        simple_page(shared, request, &path)
+        let files_at = match fault {
+            Some(FaultKind::FilesAt(base)) => Some(base.as_str()),
+            _ => None,
+        };
+        simple_page(shared, request, &path, files_at)
     } else if let Some(filename) = path.strip_prefix("/files/") {
         if let Some(file) = shared.catalog.files.get(filename) {
             stats.file_requests += 1;
             if request.header("range").is_some() {
                 stats.range_requests += 1;
             }
-            serve_bytes(shared, request, &file.bytes, FILE_CONTENT_TYPE)
+            if fault == Some(&FaultKind::IgnoreRange) {
+                Response::new(200, FILE_CONTENT_TYPE, file.bytes.to_vec())
+            } else {
+                serve_bytes(shared, request, &file.bytes, FILE_CONTENT_TYPE)
+            }
         } else if let Some(wheel) = filename.strip_suffix(".metadata") {
             stats.metadata += 1;
             let metadata = shared
@@ -472,6 +712,10 @@ fn respond(shared: &Shared, request: &Request) -> Response {
     } else {
         Response::not_found()
     };
+    let response = match fault {
+        Some(kind) => apply_fault(kind, request, response),
+        None => response,
+    };
 
     if !(request.method == "HEAD" || response.status == 304) {
         stats.bytes_sent += response.body.len() as u64;
@@ -479,8 +723,60 @@ fn respond(shared: &Shared, request: &Request) -> Response {
     response
 }
 
+fn fault_matches(fault: &FaultTarget, request: &FaultTarget) -> bool {
+    match (fault, request) {
+        (FaultTarget::Page(a), FaultTarget::Page(b))
+        | (FaultTarget::Metadata(a), FaultTarget::Metadata(b))
+        | (FaultTarget::File(a), FaultTarget::File(b)) => normalize_name(a) == *b,
+        _ => false,
+    }
+}
+
+/// The faulty form of a normal response. `FilesAt` and `IgnoreRange` were applied while it
+/// was built.
+fn apply_fault(kind: &FaultKind, request: &Request, response: Response) -> Response {
+    match kind {
+        FaultKind::Status {
+            status,
+            retry_after,
+        } => {
+            let faulty = Response::new(
+                *status,
+                "text/plain",
+                format!("fixture fault: {status}\n").into_bytes(),
+            );
+            match retry_after {
+                Some(seconds) => faulty.with_header("Retry-After", seconds.to_string()),
+                None => faulty,
+            }
+        }
+        FaultKind::Stall => Response {
+            delivery: Delivery::Stall,
+            ..response
+        },
+        FaultKind::Reset => Response {
+            delivery: Delivery::Reset,
+            ..response
+        },
+        FaultKind::Truncate => Response {
+            delivery: Delivery::Truncate,
+            ..response
+        },
+        FaultKind::ClaimLength(length) => Response {
+            delivery: Delivery::ClaimLength(*length),
+            ..response
+        },
+        FaultKind::ContentType(content_type) => response.with_content_type(content_type),
+        FaultKind::Body { content_type, body } => Response::new(200, content_type, body.clone()),
+        FaultKind::RedirectLoop => {
+            Response::empty(302).with_header("Location", request.target.clone())
+        }
+        FaultKind::IgnoreRange | FaultKind::FilesAt(_) => response,
+    }
+}
+
 /// `/simple`, `/simple/` and `/simple/{name}[/]`.
-fn simple_page(shared: &Shared, request: &Request, path: &str) -> Response {
+fn simple_page(shared: &Shared, request: &Request, path: &str, files_at: Option<&str>) -> Response {
     let json = shared.options.json && wants_json(request.header("accept"));
     let name = path.strip_prefix("/simple").unwrap_or("").trim_matches('/');
     let body = if name.is_empty() {
@@ -497,9 +793,9 @@ fn simple_page(shared: &Shared, request: &Request, path: &str) -> Response {
             return Response::empty(301).with_header("Location", format!("/simple/{normalized}/"));
         }
         if json {
-            project_json(project, &shared.options)
+            project_json(project, &shared.options, files_at)
         } else {
-            project_html(project, &shared.options)
+            project_html(project, &shared.options, files_at)
         }
     };
 
@@ -576,19 +872,23 @@ fn project_list(catalog: &Catalog, json: bool) -> Vec<u8> {
     html.into_bytes()
 }
 
-/// File URLs are relative to the project page (`/simple/{name}/`), so clients must resolve them.
-fn relative_file_url(file: &IndexFile) -> String {
-    format!("../../files/{}", file.filename)
+/// File URLs are relative to the project page (`/simple/{name}/`), so clients must resolve them;
+/// absolute under `files_at` when a fault moves them to another host.
+fn file_url(file: &IndexFile, files_at: Option<&str>) -> String {
+    match files_at {
+        Some(base) => format!("{}/files/{}", base.trim_end_matches('/'), file.filename),
+        None => format!("../../files/{}", file.filename),
+    }
 }
 
-fn project_json(project: &Project, options: &IndexOptions) -> Vec<u8> {
+fn project_json(project: &Project, options: &IndexOptions, files_at: Option<&str>) -> Vec<u8> {
     let files: Vec<Value> = project
         .files
         .iter()
         .map(|file| {
             let mut entry = json!({
                 "filename": file.filename,
-                "url": relative_file_url(file),
+                "url": file_url(file, files_at),
                 "hashes": { "sha256": file.sha256 },
                 "size": file.bytes.len(),
                 "yanked": match &file.yanked {
@@ -623,14 +923,14 @@ fn project_json(project: &Project, options: &IndexOptions) -> Vec<u8> {
     serde_json::to_vec_pretty(&page).expect("serialize project page")
 }
 
-fn project_html(project: &Project, options: &IndexOptions) -> Vec<u8> {
+fn project_html(project: &Project, options: &IndexOptions, files_at: Option<&str>) -> Vec<u8> {
     let mut html = html_head(&format!("Links for {}", project.name));
     html.push_str(&format!(
         "    <h1>Links for {}</h1>\n",
         escape_html(&project.name)
     ));
     for file in &project.files {
-        let href = format!("{}#sha256={}", relative_file_url(file), file.sha256);
+        let href = format!("{}#sha256={}", file_url(file, files_at), file.sha256);
         let mut anchor = format!("    <a href=\"{}\"", escape_html(&href));
         if let Some(requires_python) = &file.requires_python {
             anchor.push_str(&format!(
@@ -784,4 +1084,73 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// A 127.0.0.1 address whose connections never complete: its listener's accept queue is kept
+/// full and nothing accepts, so the kernel drops further SYNs and a client's connect attempt
+/// times out — deterministically, and without any outside network.
+pub struct Blackhole {
+    address: SocketAddr,
+    // Held so the socket keeps listening with a full queue; the runtime owns its registration.
+    _listener: TcpListener,
+    _fillers: Vec<std::net::TcpStream>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Blackhole {
+    pub fn start() -> Blackhole {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("blackhole runtime");
+        let _entered = runtime.enter();
+        let socket = tokio::net::TcpSocket::new_v4().expect("blackhole socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind blackhole");
+        let address = socket.local_addr().expect("blackhole address");
+        // The shortest queue there is; the connections below fill it.
+        let listener = socket.listen(0).expect("blackhole listens");
+        let mut fillers = Vec::new();
+        while fillers.len() < 8 {
+            match std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+                Ok(stream) => fillers.push(stream),
+                Err(_) => break,
+            }
+        }
+        Blackhole {
+            address,
+            _listener: listener,
+            _fillers: fillers,
+            _runtime: runtime,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+/// The `Authorization` header value of HTTP Basic auth (RFC 7617): base64 of `user:password`.
+pub fn basic_authorization(username: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{username}:{password}").into_bytes();
+    let mut encoded = String::from("Basic ");
+    for chunk in input.chunks(3) {
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let group = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+        for position in 0..4 {
+            if position <= chunk.len() {
+                encoded.push(ALPHABET[(group >> (18 - 6 * position) & 63) as usize] as char);
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    encoded
 }

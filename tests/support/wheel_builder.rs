@@ -111,6 +111,8 @@ pub struct WheelSpec<'a> {
     /// The bytes of `.dist-info/METADATA` (also served as the `.metadata` file).
     pub metadata: &'a [u8],
     pub shared_objects: &'a [SharedObjectSpec],
+    /// Store members uncompressed instead of deflating them.
+    pub stored: bool,
 }
 
 /// The distribution name as it appears in wheel and sdist filenames: runs of `-_.` become `_`
@@ -151,6 +153,29 @@ pub fn generate_metadata(
 /// A wheel: the package's `__init__.py`, the shared objects, then `METADATA`, `WHEEL` and
 /// `RECORD` last, in the order real build backends write them.
 pub fn build_wheel(spec: &WheelSpec) -> Vec<u8> {
+    let members = wheel_members(spec);
+    let method = if spec.stored {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    };
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes) in &members {
+        let mode = if is_shared_object(name) { 0o755 } else { 0o644 };
+        let options = SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(DateTime::default())
+            .unix_permissions(mode);
+        writer
+            .start_file(name.as_str(), options)
+            .expect("start zip member");
+        writer.write_all(bytes).expect("write zip member");
+    }
+    writer.finish().expect("finish zip").into_inner()
+}
+
+/// The members of a wheel, in order, with their uncompressed bytes.
+fn wheel_members(spec: &WheelSpec) -> Vec<(String, Vec<u8>)> {
     let dist_info = format!("{}-{}.dist-info", spec.distribution, spec.version);
     let mut members: Vec<(String, Vec<u8>)> = vec![(
         format!("{}/__init__.py", spec.package),
@@ -166,20 +191,280 @@ pub fn build_wheel(spec: &WheelSpec) -> Vec<u8> {
     let record_name = format!("{dist_info}/RECORD");
     let record = record_file(&members, &record_name);
     members.push((record_name, record));
+    members
+}
 
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes) in &members {
-        let mode = if is_shared_object(name) { 0o755 } else { 0o644 };
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .last_modified_time(DateTime::default())
-            .unix_permissions(mode);
-        writer
-            .start_file(name.as_str(), options)
-            .expect("start zip member");
-        writer.write_all(bytes).expect("write zip member");
+/// Ways a wheel's zip structure can lie or exhaust a reader, spelled as in the descriptions
+/// (`hostile = "bomb"` on a `[[release.file]]`). Those that name "the shared object" apply to
+/// the file's first (and only) shared object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hostile {
+    /// The central directory places the shared object far past the end of the file.
+    DirectoryOutside,
+    /// The central directory's offset of the shared object is off by a few bytes, so it points
+    /// into the middle of its local header.
+    WrongOffset,
+    /// The central directory gives the shared object an eighth of its real compressed size
+    /// (the local header has the right one).
+    SizesDisagree,
+    /// The shared object is declared 1 KiB but its deflate data inflates to 4 GiB of zeros
+    /// (about 4 MB compressed).
+    Bomb,
+    /// The same 4 GiB of zeros, honestly declared (as large as a 32-bit size goes): only a
+    /// reader's own output limit stops it.
+    DeclaredBomb,
+    /// A zip64 end record claiming 10 million entries for a directory that holds a handful.
+    EntryCount,
+    /// 200,000 empty members on top of the real ones.
+    ManyEntries,
+}
+
+/// METADATA built to trouble a reader (`hostile-metadata = "…"` on a `[[release]]`); the
+/// release's `requires-dist` lines are kept in all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostileMetadata {
+    /// A 24 MB `Requires-Dist` line: more than any client should hold as metadata.
+    Oversized,
+    /// A 6 MB `Keywords` header on one line and a 500 KB `Requires-Dist` line on another
+    /// package: large but within reason, so the real requirements must still be read.
+    GiantHeader,
+    /// Latin-1 and stray bytes that are not UTF-8, in headers and in a `Requires-Dist` line.
+    NonUtf8,
+}
+
+/// Core metadata for [`HostileMetadata`].
+pub fn hostile_metadata(
+    kind: HostileMetadata,
+    name: &str,
+    version: &str,
+    requires_dist: &[String],
+) -> Vec<u8> {
+    let mut metadata = generate_metadata(name, version, None, requires_dist);
+    match kind {
+        HostileMetadata::Oversized => {
+            metadata.extend_from_slice(b"Requires-Dist: numpy>=1.22 ; extra == \"");
+            metadata.resize(metadata.len() + 24_000_000, b'x');
+            metadata.extend_from_slice(b"\"\n");
+        }
+        HostileMetadata::GiantHeader => {
+            metadata.extend_from_slice(b"Keywords: ");
+            metadata.resize(metadata.len() + 6_000_000, b'k');
+            metadata.extend_from_slice(b"\nRequires-Dist: other-package ; extra == \"");
+            metadata.resize(metadata.len() + 500_000, b'e');
+            metadata.extend_from_slice(b"\"\n");
+        }
+        HostileMetadata::NonUtf8 => {
+            metadata.extend_from_slice(b"Author: Ren\xe9 M\xfcller\n");
+            metadata.extend_from_slice(b"Requires-Dist: caf\xe9-lib>=1.0\n");
+            metadata.extend_from_slice(b"Description: \xff\xfe\xc3\x28 broken \x80\n");
+        }
     }
-    writer.finish().expect("finish zip").into_inner()
+    metadata
+}
+
+/// A wheel whose zip structure is hostile in the way `kind` says; written by hand, since no zip
+/// library writes lies.
+pub fn build_hostile_wheel(spec: &WheelSpec, kind: Hostile) -> Vec<u8> {
+    let target = spec
+        .shared_objects
+        .first()
+        .map(|shared| shared.name.clone());
+    let needs_target = !matches!(kind, Hostile::EntryCount | Hostile::ManyEntries);
+    assert!(
+        !needs_target || spec.shared_objects.len() == 1,
+        "hostile = {kind:?} needs exactly one shared object"
+    );
+    let mut members: Vec<RawMember> = wheel_members(spec)
+        .into_iter()
+        .map(|(name, bytes)| {
+            if matches!(kind, Hostile::Bomb | Hostile::DeclaredBomb)
+                && Some(&name) == target.as_ref()
+            {
+                let declared = if kind == Hostile::Bomb {
+                    1024
+                } else {
+                    u64::from(u32::MAX - 1)
+                };
+                RawMember::bomb(name, declared)
+            } else {
+                RawMember::deflated(name, &bytes)
+            }
+        })
+        .collect();
+    if kind == Hostile::ManyEntries {
+        members.extend((0..200_000).map(|i| RawMember::empty(format!("m/{i}"))));
+    }
+    let lie = |member: &RawMember| -> DirectoryLie {
+        let is_target = Some(&member.name) == target.as_ref();
+        match kind {
+            Hostile::DirectoryOutside if is_target => DirectoryLie::Offset(0xffff_0000),
+            Hostile::WrongOffset if is_target => DirectoryLie::OffsetShift(7),
+            Hostile::SizesDisagree if is_target => {
+                DirectoryLie::CompressedSize(member.compressed.len() as u64 / 8)
+            }
+            _ => DirectoryLie::None,
+        }
+    };
+    let claimed_entries = (kind == Hostile::EntryCount).then_some(10_000_000);
+    write_raw_zip(&members, lie, claimed_entries)
+}
+
+/// One member of a hand-written zip.
+struct RawMember {
+    name: String,
+    method: u16,
+    compressed: Vec<u8>,
+    crc32: u32,
+    uncompressed_size: u64,
+}
+
+impl RawMember {
+    fn deflated(name: String, bytes: &[u8]) -> RawMember {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).expect("deflate member");
+        let mut crc = flate2::Crc::new();
+        crc.update(bytes);
+        RawMember {
+            name,
+            method: 8,
+            compressed: encoder.finish().expect("finish deflate"),
+            crc32: crc.sum(),
+            uncompressed_size: bytes.len() as u64,
+        }
+    }
+
+    /// An empty stored member.
+    fn empty(name: String) -> RawMember {
+        RawMember {
+            name,
+            method: 0,
+            compressed: Vec::new(),
+            crc32: 0,
+            uncompressed_size: 0,
+        }
+    }
+
+    /// 4 GiB of zeros, declared `declared` bytes long. Deflate cannot describe more than about
+    /// 1 KiB of output per byte, so the stream is one fully flushed 1 MiB block of zeros
+    /// repeated 4096 times: each copy starts afresh, so the copies chain into one valid stream.
+    fn bomb(name: String, declared: u64) -> RawMember {
+        let mut compress = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut block = Vec::with_capacity(1 << 16);
+        compress
+            .compress_vec(&vec![0; 1 << 20], &mut block, flate2::FlushCompress::Full)
+            .expect("deflate zeros");
+        let mut compressed = Vec::with_capacity(block.len() * 4096 + 2);
+        for _ in 0..4096 {
+            compressed.extend_from_slice(&block);
+        }
+        // A final, empty block with fixed codes: it ends the stream.
+        compressed.extend_from_slice(&[0x03, 0x00]);
+        RawMember {
+            name,
+            method: 8,
+            compressed,
+            crc32: 0,
+            uncompressed_size: declared,
+        }
+    }
+}
+
+/// What the central directory says about a member instead of the truth.
+enum DirectoryLie {
+    None,
+    Offset(u32),
+    OffsetShift(u32),
+    CompressedSize(u64),
+}
+
+/// A zip of `members`, whose central directory tells the lies `lie` returns. With
+/// `claimed_entries`, or when there are too many members for the 16-bit count, the end records
+/// are zip64 ones and claim that many entries (default: the real count).
+fn write_raw_zip(
+    members: &[RawMember],
+    lie: impl Fn(&RawMember) -> DirectoryLie,
+    claimed_entries: Option<u64>,
+) -> Vec<u8> {
+    const DOS_DATE_1980_01_01: u16 = 0x21;
+    const UTF8_NAMES: u16 = 1 << 11;
+    let mut zip = Vec::new();
+    let mut offsets = Vec::with_capacity(members.len());
+    for member in members {
+        offsets.push(zip.len() as u32);
+        zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        zip.extend_from_slice(&20u16.to_le_bytes());
+        zip.extend_from_slice(&UTF8_NAMES.to_le_bytes());
+        zip.extend_from_slice(&member.method.to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+        zip.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
+        zip.extend_from_slice(&member.crc32.to_le_bytes());
+        zip.extend_from_slice(&(member.compressed.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(member.uncompressed_size as u32).to_le_bytes());
+        zip.extend_from_slice(&(member.name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+        zip.extend_from_slice(member.name.as_bytes());
+        zip.extend_from_slice(&member.compressed);
+    }
+    let directory_offset = zip.len() as u64;
+    for (member, &offset) in members.iter().zip(&offsets) {
+        let (offset, compressed_size) = match lie(member) {
+            DirectoryLie::None => (offset, member.compressed.len() as u64),
+            DirectoryLie::Offset(offset) => (offset, member.compressed.len() as u64),
+            DirectoryLie::OffsetShift(shift) => (offset + shift, member.compressed.len() as u64),
+            DirectoryLie::CompressedSize(size) => (offset, size),
+        };
+        let mode: u32 = if is_shared_object(&member.name) {
+            0o100755
+        } else {
+            0o100644
+        };
+        zip.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        zip.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
+        zip.extend_from_slice(&20u16.to_le_bytes());
+        zip.extend_from_slice(&UTF8_NAMES.to_le_bytes());
+        zip.extend_from_slice(&member.method.to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+        zip.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
+        zip.extend_from_slice(&member.crc32.to_le_bytes());
+        zip.extend_from_slice(&(compressed_size as u32).to_le_bytes());
+        zip.extend_from_slice(&(member.uncompressed_size as u32).to_le_bytes());
+        zip.extend_from_slice(&(member.name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+        zip.extend_from_slice(&(mode << 16).to_le_bytes());
+        zip.extend_from_slice(&offset.to_le_bytes());
+        zip.extend_from_slice(member.name.as_bytes());
+    }
+    let directory_size = zip.len() as u64 - directory_offset;
+    let entries = claimed_entries.unwrap_or(members.len() as u64);
+    let zip64 = entries >= u64::from(u16::MAX);
+    if zip64 {
+        let record_offset = zip.len() as u64;
+        zip.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+        zip.extend_from_slice(&44u64.to_le_bytes());
+        zip.extend_from_slice(&45u16.to_le_bytes());
+        zip.extend_from_slice(&45u16.to_le_bytes());
+        zip.extend_from_slice(&[0; 8]); // this disk, the directory's disk
+        zip.extend_from_slice(&entries.to_le_bytes());
+        zip.extend_from_slice(&entries.to_le_bytes());
+        zip.extend_from_slice(&directory_size.to_le_bytes());
+        zip.extend_from_slice(&directory_offset.to_le_bytes());
+        zip.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+        zip.extend_from_slice(&0u32.to_le_bytes());
+        zip.extend_from_slice(&record_offset.to_le_bytes());
+        zip.extend_from_slice(&1u32.to_le_bytes());
+    }
+    let short_entries = if zip64 { u16::MAX } else { entries as u16 };
+    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[0; 4]); // this disk, the directory's disk
+    zip.extend_from_slice(&short_entries.to_le_bytes());
+    zip.extend_from_slice(&short_entries.to_le_bytes());
+    zip.extend_from_slice(&(directory_size as u32).to_le_bytes());
+    zip.extend_from_slice(&(directory_offset as u32).to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip
 }
 
 /// A minimal sdist: `{distribution}-{version}/PKG-INFO` and a `pyproject.toml` in a gzipped
