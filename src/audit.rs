@@ -2,6 +2,7 @@
 //! into one [`Audit`] that every report format renders. Checks never print.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use pep440_rs::Version;
@@ -12,7 +13,7 @@ use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
 use crate::fix::{self, Fix, PinSuggestion, Readiness, ReleaseJudge, Tool};
 use crate::graph::{self, DependencyGraph, InstalledSet};
 use crate::index::filename::file_version;
-use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
+use crate::index::{InFlight, IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
 use crate::inspect::wheel::WheelBuild;
 use crate::inspect::{self, ScanBudget, WheelScan};
@@ -288,7 +289,13 @@ pub struct AuditSettings {
     /// The tool whose commands fixes are spelled in.
     pub tool: Tool,
     pub progress: crate::progress::Progress,
+    /// Wheel scans under way, shared by every audit of the run (see [`Scans`]).
+    pub scans: Arc<Scans>,
 }
+
+/// Wheel scans under way, by file key: audits of several lockfiles that meet the same wheel at
+/// once read it once.
+pub type Scans = InFlight<Result<WheelScan, IndexError>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -341,6 +348,7 @@ pub async fn run(
         budget: settings.scan_budget,
         numpy2_locked,
         installed: settings.installed.as_ref(),
+        scans: &settings.scans,
     };
     let progress = &settings.progress;
     progress.judging(to_judge.len());
@@ -357,7 +365,9 @@ pub async fn run(
                 (id, judgement)
             }
         })
-        .buffer_unordered(64)
+        // Requests are bounded by the HTTP client's permits; this bounds only the tasks, and
+        // is wide enough that every permit stays busy while packages wait on round trips.
+        .buffer_unordered(256)
         .collect()
         .await;
 
@@ -505,6 +515,7 @@ struct JudgeContext<'a> {
     budget: ScanBudget,
     numpy2_locked: bool,
     installed: Option<&'a BTreeMap<PackageId, InstalledFacts>>,
+    scans: &'a Scans,
 }
 
 /// What judging one package found, before why-paths are attached.
@@ -871,8 +882,12 @@ impl JudgeContext<'_> {
     /// Scan a wheel, from the cache when it was scanned before.
     async fn scan(&self, wheel: &ProjectFile) -> Result<WheelScan, IndexError> {
         let key = file_key(wheel);
+        self.scans.run(&key, || self.scan_once(wheel, &key)).await
+    }
+
+    async fn scan_once(&self, wheel: &ProjectFile, key: &str) -> Result<WheelScan, IndexError> {
         let cache = self.client.cache();
-        if let Some(json) = cache.scan(&key, inspect::SCANNER_VERSION).await?
+        if let Some(json) = cache.scan(key, inspect::SCANNER_VERSION).await?
             && let Ok(scan) = serde_json::from_str(&json)
         {
             self.client.note_cache_hit();
@@ -888,7 +903,7 @@ impl JudgeContext<'_> {
         if scan.unscanned.is_empty() {
             let json = serde_json::to_string(&scan).expect("scan results serialise");
             cache
-                .store_scan(&key, inspect::SCANNER_VERSION, &wheel.filename, &json)
+                .store_scan(key, inspect::SCANNER_VERSION, &wheel.filename, &json)
                 .await?;
         }
         Ok(scan)

@@ -52,7 +52,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Audit a lockfile (default: uv.lock in the current directory).
+    /// Audit lockfiles (default: the lockfile in the current directory); several, or a tree of
+    /// them with --recursive, in one run that fetches each release once.
     Lock(LockArgs),
     /// Audit single releases without a lockfile: `scipy==1.11.4`, or a bare name for the newest release.
     Check(CheckArgs),
@@ -62,6 +63,41 @@ pub enum Command {
     Tree(TreeArgs),
     /// Export the lock's dependency graph as DOT, Mermaid or JSON.
     Graph(GraphArgs),
+    /// Inspect or empty the cache.
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+    /// The cache directory [env: NP2AUDIT_CACHE_DIR; default: the platform cache dir].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+    /// A PostgreSQL cache, as postgres://USER:PASSWORD@HOST/DATABASE [env: NP2AUDIT_CACHE_URL].
+    #[arg(long, value_name = "URL", global = true, conflicts_with = "cache_dir")]
+    pub cache_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print where the cache is.
+    Dir,
+    /// Print what the cache holds: entries per kind, size, schema, staleness.
+    Info,
+    /// Remove everything from the cache, or only what belongs to the named packages.
+    Clean {
+        /// Packages whose pages, metadata and scans to remove [default: everything].
+        #[arg(value_name = "PACKAGE")]
+        packages: Vec<String>,
+    },
+    /// Remove what no run will use again: scans by older scanner versions, releases whose page
+    /// is gone, old notes about hosts; with --older-than, everything older too.
+    Prune {
+        /// Also remove entries fetched or stored more than this many days ago.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u64>,
+    },
 }
 
 /// Which lockfile, and optionally which environment, a graph command reads.
@@ -104,17 +140,30 @@ pub struct GraphArgs {
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
-    /// The lockfile to audit (`-` reads standard input; give --lock-format).
-    pub path: Option<PathBuf>,
+    /// Lockfiles to audit, or directories to take the lockfile from (`-` reads standard input;
+    /// give --lock-format) [default: the lockfile in the current directory]. With more than one,
+    /// or with --recursive, the report combines them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also audit every lockfile under DIR (repeatable): hidden directories, virtualenvs,
+    /// node_modules, target, site-packages and __pypackages__ are skipped; requirements*.txt
+    /// files count when they pin (a compiler header, or every requirement `==`).
+    #[arg(long, short = 'r', value_name = "DIR")]
+    pub recursive: Vec<PathBuf>,
+    /// Also write one report per lockfile into DIR (in --format), named after the lockfile's
+    /// path: `services/api/uv.lock` → `services__api__uv.lock.json`.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// The lockfile's format [default: from the file name, else from its content].
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "recursive")]
     pub lock_format: Option<LockFormatArg>,
-    /// Print the audited environment's graph instead of the report, blockers highlighted.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// Print the audited environment's graph instead of the report, blockers highlighted
+    /// (one lockfile only).
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "recursive")]
     pub graph: Option<GraphFormat>,
     /// Print only the numpy pin that keeps the lock working, spelled for the lock's tool and
-    /// ready to paste (nothing when no pin is needed).
-    #[arg(long, conflicts_with = "graph")]
+    /// ready to paste (nothing when no pin is needed; one lockfile only).
+    #[arg(long, conflicts_with_all = ["graph", "recursive"])]
     pub suggest_pins: bool,
     #[command(flatten)]
     pub audit: AuditArgs,
@@ -167,6 +216,10 @@ pub struct AuditArgs {
     /// The cache directory [env: NP2AUDIT_CACHE_DIR; default: the platform cache dir].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// A PostgreSQL database to cache in, shared by CI runners, as
+    /// postgres://USER:PASSWORD@HOST/DATABASE [env: NP2AUDIT_CACHE_URL].
+    #[arg(long, value_name = "URL", conflicts_with = "cache_dir")]
+    pub cache_url: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

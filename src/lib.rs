@@ -4,9 +4,11 @@
 //! → `report`. `run` glues the stages together for the command line.
 
 pub mod audit;
+pub mod cache_command;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod environment;
 pub mod export;
 pub mod fix;
@@ -15,6 +17,7 @@ pub mod index;
 pub mod inspect;
 pub mod installed;
 pub mod lockfile;
+pub mod multi;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -1,7 +1,7 @@
 //! What a team has decided about findings: which ones it accepts (the configuration's
 //! `ignore` list, a `--baseline` report) and which ones fail the run (`--fail-on`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -87,11 +87,15 @@ pub fn apply_ignores(
         .collect()
 }
 
-/// The findings of an earlier report: (name, version, verdict).
+type Finding = (String, Option<String>, String);
+
+/// The findings of an earlier report: (name, version, verdict). From a combined report (several
+/// lockfiles), each lockfile's own, by its path.
 #[derive(Debug, Default)]
 pub struct Baseline {
     path: String,
-    findings: BTreeSet<(String, Option<String>, String)>,
+    findings: BTreeSet<Finding>,
+    by_lockfile: Option<BTreeMap<String, BTreeSet<Finding>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +108,26 @@ pub struct BaselineError {
 #[derive(Deserialize)]
 struct ReportWire {
     schema_version: u32,
-    packages: Vec<PackageWire>,
+    /// A single lockfile's report.
+    #[serde(default)]
+    packages: Option<Vec<PackageWire>>,
+    #[serde(default)]
+    lockfile: Option<LockfileWire>,
+    /// A combined report: one report per lockfile.
+    #[serde(default)]
+    lockfiles: Option<Vec<ReportWire>>,
+}
+
+#[derive(Deserialize)]
+struct LockfileWire {
+    path: String,
+}
+
+fn findings(packages: Vec<PackageWire>) -> BTreeSet<Finding> {
+    packages
+        .into_iter()
+        .map(|p| (p.name, p.version, p.verdict))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -135,18 +158,45 @@ impl Baseline {
                 crate::audit::SCHEMA_VERSION
             )));
         }
-        Ok(Baseline {
-            path: path.display().to_string(),
-            findings: report
-                .packages
-                .into_iter()
-                .map(|p| (p.name, p.version, p.verdict))
-                .collect(),
-        })
+        let path = path.display().to_string();
+        match (report.packages, report.lockfiles) {
+            (Some(packages), _) => Ok(Baseline {
+                path,
+                findings: findings(packages),
+                by_lockfile: None,
+            }),
+            (None, Some(lockfiles)) => Ok(Baseline {
+                path,
+                findings: BTreeSet::new(),
+                by_lockfile: Some(
+                    lockfiles
+                        .into_iter()
+                        .filter_map(|report| {
+                            Some((report.lockfile?.path, findings(report.packages?)))
+                        })
+                        .collect(),
+                ),
+            }),
+            (None, None) => Err(error(
+                "not an np2audit JSON report (no `packages` or `lockfiles`)".to_string(),
+            )),
+        }
     }
 
     /// Hide findings the baseline already had (same package, version and verdict).
     pub fn apply(&self, audit: &mut Audit) {
+        let findings = match &self.by_lockfile {
+            None => &self.findings,
+            // A lockfile the earlier run did not have: all its findings are new.
+            Some(by_lockfile) => match audit
+                .lockfile
+                .as_ref()
+                .and_then(|lockfile| by_lockfile.get(&lockfile.path))
+            {
+                Some(findings) => findings,
+                None => return,
+            },
+        };
         for package in &mut audit.packages {
             if fails_on(package.verdict).is_none() || package.suppressed.is_some() {
                 continue;
@@ -156,7 +206,7 @@ impl Baseline {
                 package.version.clone(),
                 package.verdict.as_str().to_string(),
             );
-            if self.findings.contains(&key) {
+            if findings.contains(&key) {
                 package.suppressed = Some(Suppression {
                     kind: "baseline",
                     reason: format!("already in {}", self.path),

@@ -1,6 +1,7 @@
 //! Progress on standard error for people at a terminal: packages judged, then the search for
-//! fixes, with requests and bytes fetched. Hidden when standard error is not a terminal, with
-//! `-q`, and with `-v` (the log lines are the detail then).
+//! fixes (for several lockfiles: lockfiles audited), with requests and bytes fetched. Hidden
+//! when standard error is not a terminal, with `-q`, and with `-v` (the log lines are the
+//! detail then).
 
 use std::time::Duration;
 
@@ -53,10 +54,29 @@ impl Progress {
         );
     }
 
+    /// Auditing `total` lockfiles, several at once: one count for them all (their own bars
+    /// stay hidden, as interleaved package counts would mean nothing).
+    pub fn lockfiles(&self, total: usize) {
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner} auditing {pos}/{len} lockfiles · {msg}")
+                .expect("valid template"),
+        );
+        self.bar.set_length(total as u64);
+        self.bar.enable_steady_tick(Duration::from_millis(120));
+    }
+
+    pub fn audited_one(&self) {
+        self.bar.inc(1);
+    }
+
     /// Keep the network counters in the message until the returned guard is dropped.
     pub fn watch(&self, client: &IndexClient) -> Watch {
+        self.watch_counters(client.stats_handle())
+    }
+
+    /// [`Self::watch`] for counters read some other way (a run's shared HTTP client).
+    pub fn watch_counters(&self, stats: impl Fn() -> (u64, u64) + Send + 'static) -> Watch {
         let bar = self.bar.clone();
-        let stats = client.stats_handle();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(150));
             loop {

@@ -1,19 +1,24 @@
 //! Running a command: resolve settings, read the subject, audit it, write the report, and say
 //! which exit code the outcome deserves.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 
-use crate::audit::{self, Audit, AuditSettings};
+use crate::audit::{self, Audit, AuditSettings, Scans, Stats};
+use crate::cache_command;
 use crate::check;
-use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource};
+use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource, LockArgs};
 use crate::config;
+use crate::discover::find_lockfile;
 use crate::environment::{PythonVersion, TargetEnvironment};
 use crate::export::{self, TreeOptions};
 use crate::fix::Tool;
-use crate::index::{Cache, HttpClient, HttpSettings, IndexClient};
+use crate::index::{Cache, HttpClient, HttpSettings, IndexClient, auth};
 use crate::inspect::ScanBudget;
 use crate::installed;
 use crate::lockfile::{self, LockedProject, PackageSource};
@@ -43,7 +48,7 @@ pub struct Failure {
     pub error: anyhow::Error,
 }
 
-fn input_error(error: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn input_error(error: impl Into<anyhow::Error>) -> Failure {
     Failure {
         status: ExitStatus::Error,
         error: error.into(),
@@ -54,48 +59,14 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     let progress = Progress::new(!cli.quiet && cli.verbose == 0 && std::io::stderr().is_terminal());
     match cli.command {
         Command::Lock(args) => {
-            let path = find_lockfile(args.path.as_deref()).map_err(input_error)?;
-            let format = args.lock_format.map(Into::into);
-            let project = lockfile::read_lockfile(&path, format).map_err(input_error)?;
-            for warning in &project.warnings {
-                tracing::warn!("{warning}");
+            if args.recursive.is_empty() && args.paths.len() <= 1 {
+                audit_one_lockfile(&args, progress).await
+            } else {
+                crate::multi::run(&args, progress).await
             }
-            let folder = match path.parent() {
-                Some(parent) if path != Path::new("-") && !parent.as_os_str().is_empty() => {
-                    parent.to_path_buf()
-                }
-                _ => PathBuf::from("."),
-            };
-            let config = config::discover(&folder).map_err(input_error)?;
-            let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
-            settings.progress = progress;
-            let python = match settings.python {
-                Some(python) => python,
-                None => lowest_python(&project),
-            };
-            let index_url = settings
-                .index_url
-                .clone()
-                .or_else(|| lock_registry(&project))
-                .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
-            let client = open_client(&settings, &index_url).await?;
-            let mut audit = audit_project(&project, &client, &settings, python, true).await?;
-            settle(&mut audit, &args.audit, &settings)?;
-            if let Some(format) = args.graph {
-                let environment = TargetEnvironment::new(python, settings.platform.clone());
-                let edges = export::edges(&project, Some(&environment));
-                let highlights = highlights(&project, &audit);
-                write_stdout(|out| {
-                    export::render_graph(&project, &edges, format, &highlights, out)
-                })?;
-                return Ok(exit_status(&audit, &settings));
-            }
-            if args.suggest_pins {
-                return suggest_pins(&audit, &settings);
-            }
-            finish(&audit, &args.audit, &settings)
         }
         Command::Env(args) => audit_environment(&args, progress).await,
+        Command::Cache(args) => cache_command::run(&args).await,
         Command::Tree(args) => {
             let (project, environment) = read_graph_source(&args.source)?;
             let edges = export::edges(&project, environment.as_ref());
@@ -148,11 +119,91 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                     },
                     error: error.into(),
                 })?;
-            let mut audit = audit_project(&project, &client, &settings, python, false).await?;
+            let mut audit =
+                audit_project(&project, &client, &settings, python, false, &Arc::default()).await?;
             settle(&mut audit, &args.audit, &settings)?;
             finish(&audit, &args.audit, &settings)
         }
     }
+}
+
+/// `np2audit lock [PATH]`: one lockfile, its report as it always was.
+async fn audit_one_lockfile(args: &LockArgs, progress: Progress) -> Result<ExitStatus, Failure> {
+    let path = find_lockfile(args.paths.first().map(PathBuf::as_path)).map_err(input_error)?;
+    let project =
+        lockfile::read_lockfile(&path, args.lock_format.map(Into::into)).map_err(input_error)?;
+    let session = Session::new()?;
+    let Audited {
+        project,
+        audit,
+        settings,
+        python,
+    } = audit_lockfile(project, &args.audit, &session, progress).await?;
+    if let Some(format) = args.graph {
+        let environment = TargetEnvironment::new(python, settings.platform.clone());
+        let edges = export::edges(&project, Some(&environment));
+        let highlights = highlights(&project, &audit);
+        write_stdout(|out| export::render_graph(&project, &edges, format, &highlights, out))?;
+        return Ok(exit_status(&audit, &settings));
+    }
+    if args.suggest_pins {
+        return suggest_pins(&audit, &settings);
+    }
+    if let Some(directory) = &args.output_dir {
+        crate::multi::write_output_dir(directory, [&audit], args.audit.format)?;
+    }
+    finish(&audit, &args.audit, &settings)
+}
+
+/// A lockfile audited under its own settings.
+pub(crate) struct Audited {
+    pub project: LockedProject,
+    pub audit: Audit,
+    pub settings: Settings,
+    pub python: PythonVersion,
+}
+
+/// Audit a lockfile that was read: the configuration beside it, its lowest Python and its
+/// registry decide what flags leave open; the ignore list and `--baseline` are applied.
+pub(crate) async fn audit_lockfile(
+    project: LockedProject,
+    args: &AuditArgs,
+    session: &Session,
+    progress: Progress,
+) -> Result<Audited, Failure> {
+    for warning in &project.warnings {
+        tracing::warn!("{warning}");
+    }
+    let path = &project.path;
+    let folder = match path.parent() {
+        Some(parent) if path != Path::new("-") && !parent.as_os_str().is_empty() => {
+            parent.to_path_buf()
+        }
+        _ => PathBuf::from("."),
+    };
+    let config = config::discover(&folder).map_err(input_error)?;
+    let mut settings = Settings::resolve(args, config).map_err(input_error)?;
+    settings.progress = progress;
+    settings.project_dir = folder;
+    let python = match settings.python {
+        Some(python) => python,
+        None => lowest_python(&project),
+    };
+    let index_url = settings
+        .index_url
+        .clone()
+        .or_else(|| lock_registry(&project))
+        .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
+    let client = session.client(&settings, &index_url).await?;
+    let mut audit =
+        audit_project(&project, &client, &settings, python, true, &session.scans).await?;
+    settle(&mut audit, args, &settings)?;
+    Ok(Audited {
+        project,
+        audit,
+        settings,
+        python,
+    })
 }
 
 /// Read the lockfile a graph command names, and the environment it is restricted to, if any.
@@ -196,39 +247,6 @@ fn write_stdout(
     Ok(ExitStatus::Clean)
 }
 
-/// The lockfiles looked for in a directory, in order.
-const LOCKFILE_NAMES: [&str; 6] = [
-    "uv.lock",
-    "poetry.lock",
-    "pdm.lock",
-    "pylock.toml",
-    "Pipfile.lock",
-    "requirements.txt",
-];
-
-/// `PATH`; for a directory (default: the current one) its first lockfile by [`LOCKFILE_NAMES`].
-fn find_lockfile(path: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let directory = match path {
-        Some(path) if !path.is_dir() => return Ok(path.to_path_buf()),
-        Some(path) => path.to_path_buf(),
-        None => PathBuf::from("."),
-    };
-    LOCKFILE_NAMES
-        .iter()
-        .map(|name| directory.join(name))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            let place = match path {
-                Some(path) => format!("{}", path.display()),
-                None => "the current directory".to_string(),
-            };
-            anyhow::anyhow!(
-                "no lockfile in {place} (looked for {}): pass the lockfile's path",
-                LOCKFILE_NAMES.join(", ")
-            )
-        })
-}
-
 /// The lowest Python the lock's `requires-python` admits, else the local one, else 3.12.
 fn lowest_python(project: &LockedProject) -> PythonVersion {
     project
@@ -252,21 +270,97 @@ fn lock_registry(project: &LockedProject) -> Option<String> {
     registries.all(|url| url == first).then_some(first)
 }
 
-async fn open_client(settings: &Settings, index_url: &str) -> Result<IndexClient, Failure> {
-    // A cache written by a newer np2audit, or damaged, must not stop the audit: it runs on a
-    // cache in memory instead and says so.
-    let cache = match Cache::open(&settings.cache_dir).await {
-        Ok(cache) => cache,
-        Err(error) => {
-            tracing::warn!("{error}; using a temporary in-memory cache for this run");
-            Cache::in_memory()
-                .await
-                .context("opening an in-memory cache")
-                .map_err(input_error)?
+/// What the audits of one run share: the cache, the HTTP connections and their counters, one
+/// index client per index (so each project page is fetched once), and the wheel scans under
+/// way. Opened on first use, so a bad lockfile is reported before the cache is touched.
+pub(crate) struct Session {
+    http: HttpClient,
+    cache: tokio::sync::OnceCell<Cache>,
+    /// By the index URL as given and where its credentials come from: lockfiles naming the same
+    /// index with different credentials (another uv index name) get their own client.
+    clients: tokio::sync::Mutex<HashMap<String, Arc<IndexClient>>>,
+    pub scans: Arc<Scans>,
+}
+
+impl Session {
+    pub fn new() -> Result<Session, Failure> {
+        Ok(Session {
+            http: HttpClient::new(HttpSettings::from_environment()).map_err(input_error)?,
+            cache: tokio::sync::OnceCell::new(),
+            clients: tokio::sync::Mutex::default(),
+            scans: Arc::default(),
+        })
+    }
+
+    /// The index client for `index_url`, shared with every audit of the run that uses it.
+    pub async fn client(
+        &self,
+        settings: &Settings,
+        index_url: &str,
+    ) -> Result<Arc<IndexClient>, Failure> {
+        let cache = self
+            .cache
+            .get_or_try_init(|| async {
+                // A cache written by a newer np2audit, or damaged, must not stop the audit: it
+                // runs on a cache in memory instead and says so.
+                match Cache::open(&settings.cache).await {
+                    Ok(cache) => Ok(cache),
+                    Err(error) => {
+                        tracing::warn!("{error}; using a temporary in-memory cache for this run");
+                        Cache::in_memory()
+                            .await
+                            .context("opening an in-memory cache")
+                            .map_err(input_error)
+                    }
+                }
+            })
+            .await?;
+        // Credentials leave the URL here: what the index client keeps, caches and shows has none.
+        let (bare_url, auth) = auth::discover(index_url, &settings.project_dir);
+        let key = format!("{index_url}\n{:?}", auth.index_source());
+        let mut clients = self.clients.lock().await;
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
         }
-    };
-    let http = HttpClient::new(HttpSettings::default()).map_err(input_error)?;
-    IndexClient::new(index_url, http, cache, settings.cache_mode).map_err(input_error)
+        if let Some(source) = auth.index_source() {
+            tracing::debug!(?source, "index credentials");
+        }
+        // Clones of one HttpClient share its connections, request limit and counters.
+        let http = self.http.clone().with_auth(auth);
+        let client = Arc::new(
+            IndexClient::new(&bare_url, http, cache.clone(), settings.cache_mode)
+                .map_err(input_error)?,
+        );
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Requests and bytes of the whole run (the clients share one counter), and the cache hits
+    /// of every client.
+    pub async fn stats(&self) -> Stats {
+        let (requests, bytes_fetched) = self.counters()();
+        let clients = self.clients.lock().await;
+        Stats {
+            requests,
+            bytes_fetched,
+            cache_hits: clients.values().map(|c| c.cache_hits()).sum(),
+        }
+    }
+
+    /// Requests made and bytes fetched so far, readable from another task.
+    pub fn counters(&self) -> impl Fn() -> (u64, u64) + Send + 'static {
+        let stats = self.http.stats.clone();
+        move || {
+            (
+                stats.requests.load(Ordering::Relaxed),
+                stats.bytes_fetched.load(Ordering::Relaxed),
+            )
+        }
+    }
+}
+
+async fn open_client(settings: &Settings, index_url: &str) -> Result<Arc<IndexClient>, Failure> {
+    Session::new()?.client(settings, index_url).await
 }
 
 async fn audit_project(
@@ -275,6 +369,7 @@ async fn audit_project(
     settings: &Settings,
     python: PythonVersion,
     show_lockfile: bool,
+    scans: &Arc<Scans>,
 ) -> Result<Audit, Failure> {
     let audit_settings = AuditSettings {
         environment: TargetEnvironment::new(python, settings.platform.clone()),
@@ -289,6 +384,7 @@ async fn audit_project(
             Tool::pip()
         },
         progress: settings.progress.clone(),
+        scans: scans.clone(),
     };
     run_audit(project, client, &audit_settings).await
 }
@@ -330,6 +426,7 @@ async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitSta
         target_is_installed,
         tool: Tool::pip(),
         progress: settings.progress.clone(),
+        scans: Arc::default(),
     };
     let mut audit = run_audit(&environment.project, &client, &audit_settings).await?;
     settle(&mut audit, &args.audit, &settings)?;
@@ -457,7 +554,7 @@ fn settle(audit: &mut Audit, args: &AuditArgs, settings: &Settings) -> Result<()
 }
 
 /// The exit code an audit deserves under the run's `--fail-on` and `--no-fail`.
-fn exit_status(audit: &Audit, settings: &Settings) -> ExitStatus {
+pub(crate) fn exit_status(audit: &Audit, settings: &Settings) -> ExitStatus {
     if !settings.no_fail && policy::fails(audit, &settings.fail_on) {
         ExitStatus::Blockers
     } else if audit.incomplete {

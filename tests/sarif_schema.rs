@@ -398,3 +398,60 @@ fn check_sarif_has_logical_locations_only() {
         assert!(location["logicalLocations"][0]["fullyQualifiedName"].is_string());
     }
 }
+
+/// Several lockfiles: one run each, valid, each run the same as that lockfile's own log but for
+/// its own category; a lockfile that cannot be read is a run with a failed invocation.
+#[test]
+fn several_lockfiles_give_one_valid_run_each() {
+    let validator = validator();
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let broken = scratch.path().join("poetry.lock");
+    std::fs::write(&broken, "[[package]\n").unwrap();
+    const OTHER: &str = "testdata/multi/web/poetry.lock";
+    let (code, stdout, stderr) = audit(
+        &index,
+        cache.path(),
+        FIXTURE_LOCK,
+        &[OTHER, broken.to_str().unwrap(), "--format", "sarif"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let log: Value = serde_json::from_str(&stdout).unwrap();
+    assert_valid(&validator, &log);
+    let runs = log["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let categories: Vec<&str> = runs
+        .iter()
+        .map(|r| r["automationDetails"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        [
+            format!("np2audit/{FIXTURE_LOCK}/"),
+            format!("np2audit/{OTHER}/"),
+            format!("np2audit/{}/", broken.display()),
+        ]
+    );
+    for (lock, combined_run) in [FIXTURE_LOCK, OTHER].iter().zip(runs) {
+        let single = audit_json(&index, cache.path(), lock, "sarif");
+        let mut combined_run = combined_run.clone();
+        combined_run
+            .as_object_mut()
+            .unwrap()
+            .remove("automationDetails");
+        assert_eq!(&combined_run, run(&single), "{lock}");
+    }
+    let failed = &runs[2]["invocations"][0];
+    assert_eq!(failed["executionSuccessful"], false);
+    let notification = &failed["toolExecutionNotifications"][0];
+    assert_eq!(notification["level"], "error");
+    assert!(
+        notification["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("poetry.lock:1"),
+        "{notification}"
+    );
+    assert_eq!(runs[2]["results"], json!([]));
+}

@@ -1,12 +1,15 @@
 //! The package index client: Simple API pages, core metadata and wheel members, each fetched
 //! the cheapest way the index allows and cached (`cache.rs`). It knows nothing of lockfiles.
 
+pub mod auth;
 pub mod cache;
 pub mod filename;
 pub mod http;
+pub mod in_flight;
 pub mod redact;
 mod remote_wheel;
 pub mod simple;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 pub use cache::Cache;
 pub use http::{HttpClient, HttpSettings};
+pub use in_flight::InFlight;
 pub use remote_wheel::RemoteWheel;
 pub use simple::{CoreMetadata, ProjectFile};
 
@@ -41,7 +45,7 @@ pub enum IndexError {
         status: u16,
         attempts: u32,
     },
-    #[error("{url}: HTTP {status}")]
+    #[error("{url}: HTTP {status}{}", auth::status_hint(*status))]
     Unexpected { url: String, status: u16 },
     #[error("{url}: not found on the index (HTTP 404)")]
     NotFound { url: String },
@@ -97,6 +101,9 @@ pub struct IndexClient {
     pages: Mutex<HashMap<String, PageCell>>,
     /// Wheels opened this run, by URL (see [`Self::shared_wheel`]).
     wheels: Mutex<HashMap<String, WheelCell>>,
+    /// Metadata reads under way, by file key: audits of several lockfiles that meet the same
+    /// release at once fetch it once.
+    metadata_in_flight: InFlight<Result<String, IndexError>>,
     /// Hosts that answered 404 for a `.metadata` file their pages did not advertise: later
     /// unadvertised files on them go straight to range reads.
     hosts_without_metadata: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -132,6 +139,7 @@ impl IndexClient {
             cache_hits: AtomicU64::new(0),
             pages: Mutex::new(HashMap::new()),
             wheels: Mutex::new(HashMap::new()),
+            metadata_in_flight: InFlight::default(),
             hosts_without_metadata: std::sync::Mutex::default(),
         })
     }
@@ -326,7 +334,17 @@ impl IndexClient {
     /// file, else a range read of the wheel's METADATA member, else the whole wheel.
     pub async fn core_metadata(&self, file: &ProjectFile) -> Result<String, IndexError> {
         let key = file_key(file);
-        if let Some(metadata) = self.cache.metadata(&key).await? {
+        self.metadata_in_flight
+            .run(&key, || self.read_core_metadata(file, &key))
+            .await
+    }
+
+    async fn read_core_metadata(
+        &self,
+        file: &ProjectFile,
+        key: &str,
+    ) -> Result<String, IndexError> {
+        if let Some(metadata) = self.cache.metadata(key).await? {
             self.hit();
             return Ok(metadata);
         }
@@ -343,7 +361,7 @@ impl IndexClient {
             }
         };
         self.cache
-            .store_metadata(&key, &file.filename, &metadata)
+            .store_metadata(key, &file.filename, &metadata)
             .await?;
         Ok(metadata)
     }

@@ -8,6 +8,12 @@ use std::path::{Component, Path};
 use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict};
 
 pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
+    annotations(audit, out)?;
+    notice(out, "np2audit", &audit.readiness.message)
+}
+
+/// The findings' annotations, without the closing readiness notice.
+pub(super) fn annotations(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
     let file = audit
         .lockfile
         .as_ref()
@@ -54,10 +60,28 @@ pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
         command(out, level, file, package.line, &title, &message(package))?;
     }
 
+    Ok(())
+}
+
+/// `::notice title=…::message`: a line in the run's summary, at no file.
+pub(super) fn notice(out: &mut dyn Write, title: &str, message: &str) -> std::io::Result<()> {
     writeln!(
         out,
-        "::notice title=np2audit::{}",
-        escape_data(&audit.readiness.message)
+        "::notice title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// `::error file=…,title=…::message` for a lockfile that could not be audited.
+pub(super) fn file_error(out: &mut dyn Write, path: &str, message: &str) -> std::io::Result<()> {
+    command(
+        out,
+        "error",
+        Some(&display_path(path)),
+        None,
+        "np2audit: cannot audit this lockfile",
+        message,
     )
 }
 

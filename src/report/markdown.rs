@@ -689,7 +689,7 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 /// A code span holding `text` verbatim: the fence is longer than any backtick run inside.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     let text = text.replace(['\n', '\r'], " ");
     let fence = "`".repeat(longest_backtick_run(&text) + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
@@ -702,7 +702,7 @@ fn code(text: &str) -> String {
 
 /// A message in the audit's own style, where `…` marks requirements and file names: those
 /// become code spans, the rest is escaped. Unbalanced backticks are escaped as text.
-fn inline(message: &str) -> String {
+pub(super) fn inline(message: &str) -> String {
     let parts: Vec<&str> = message.split('`').collect();
     if parts.len().is_multiple_of(2) {
         return escape(message);
@@ -721,7 +721,7 @@ fn inline(message: &str) -> String {
 }
 
 /// A table cell: `|` ends a cell even inside a code span, so every bare one is escaped.
-fn cell(content: &str) -> String {
+pub(super) fn cell(content: &str) -> String {
     let mut escaped = String::with_capacity(content.len());
     let mut backslashes = 0usize;
     for character in content.chars() {

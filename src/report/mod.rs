@@ -1,5 +1,7 @@
-//! Reports: one file per output format, all rendering the same [`Audit`]. Reports never fetch.
+//! Reports: one file per output format, all rendering the same [`Audit`]; `combined.rs` puts
+//! several lockfiles' reports together. Reports never fetch.
 
+pub mod combined;
 mod github;
 mod json;
 mod markdown;

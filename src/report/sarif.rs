@@ -206,12 +206,65 @@ impl Rule {
 
 pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
     let log = sarif_log(audit, std::env::current_dir().ok().as_deref());
-    serde_json::to_writer_pretty(&mut *out, &log)?;
+    write_log(&log, out)
+}
+
+pub(super) fn write_log(log: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, log)?;
     writeln!(out)
 }
 
 /// The whole log; `cwd` is what lockfile paths are made relative to.
 fn sarif_log(audit: &Audit, cwd: Option<&Path>) -> Value {
+    log(vec![run(audit, cwd)])
+}
+
+/// A log of `runs`.
+pub(super) fn log(runs: Vec<Value>) -> Value {
+    json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": runs,
+    })
+}
+
+/// The tool, the same in every run.
+fn tool() -> Value {
+    json!({
+        "driver": {
+            "name": "np2audit",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
+            "rules": Rule::ALL.iter().map(|r| r.descriptor()).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// A run for a lockfile that could not be audited: no results, and the reason as a tool
+/// execution notification at the file.
+pub(super) fn failed_run(path: &str, message: &str, cwd: Option<&Path>) -> Value {
+    let mut notification = json!({
+        "level": "error",
+        "message": { "text": message },
+    });
+    if let Some(artifact) = artifact_location(path, cwd) {
+        notification["locations"] =
+            json!([{ "physicalLocation": { "artifactLocation": artifact } }]);
+    }
+    json!({
+        "tool": tool(),
+        "invocations": [{
+            "executionSuccessful": false,
+            "toolExecutionNotifications": [notification],
+        }],
+        "results": [],
+        "columnKind": "unicodeCodePoints",
+    })
+}
+
+/// One audit's run; `cwd` is what lockfile paths are made relative to.
+pub(super) fn run(audit: &Audit, cwd: Option<&Path>) -> Value {
     let artifact = audit
         .lockfile
         .as_ref()
@@ -239,18 +292,7 @@ fn sarif_log(audit: &Audit, cwd: Option<&Path>) -> Value {
     }
 
     let mut run = Map::new();
-    run.insert(
-        "tool".into(),
-        json!({
-            "driver": {
-                "name": "np2audit",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": Rule::ALL.iter().map(|r| r.descriptor()).collect::<Vec<_>>(),
-            }
-        }),
-    );
+    run.insert("tool".into(), tool());
     if let Some(artifact) = &artifact {
         run.insert(
             "artifacts".into(),
@@ -263,12 +305,7 @@ fn sarif_log(audit: &Audit, cwd: Option<&Path>) -> Value {
     run.insert("results".into(), Value::Array(results));
     run.insert("columnKind".into(), json!("unicodeCodePoints"));
     run.insert("properties".into(), run_properties(audit));
-
-    json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [Value::Object(run)],
-    })
+    Value::Object(run)
 }
 
 fn run_properties(audit: &Audit) -> Value {

@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use super::Style;
-use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict, by_verdict};
+use crate::audit::{Audit, EvidenceCode, PackageReport, Stats, Verdict, by_verdict};
 use crate::fix::{FixKind, ReadinessStatus};
 
-struct Paint {
-    color: bool,
+pub(super) struct Paint {
+    pub color: bool,
 }
 
 impl Paint {
@@ -19,13 +19,13 @@ impl Paint {
             text.to_string()
         }
     }
-    fn bold(&self, text: &str) -> String {
+    pub fn bold(&self, text: &str) -> String {
         self.wrap("1", text)
     }
-    fn dim(&self, text: &str) -> String {
+    pub fn dim(&self, text: &str) -> String {
         self.wrap("2", text)
     }
-    fn verdict(&self, verdict: Verdict, text: &str) -> String {
+    pub fn verdict(&self, verdict: Verdict, text: &str) -> String {
         let code = match verdict {
             Verdict::DeclaredBlocker | Verdict::BinaryBlocker => "1;31",
             Verdict::Suspect | Verdict::Unknown => "1;33",
@@ -37,6 +37,16 @@ impl Paint {
 }
 
 pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    render_findings(audit, style, out)?;
+    stats_line(&audit.stats, style, out)
+}
+
+/// Everything but the network counters, which a combined report gives once for all lockfiles.
+pub(super) fn render_findings(
+    audit: &Audit,
+    style: Style,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let paint = Paint { color: style.color };
     let subject = match &audit.lockfile {
         Some(lockfile) => format!("{} ({})", lockfile.path, lockfile.format),
@@ -166,17 +176,22 @@ pub fn render(audit: &Audit, style: Style, out: &mut dyn Write) -> std::io::Resu
             )
         )?;
     }
+    Ok(())
+}
+
+/// `12 requests, 1.2 MiB fetched, 3 cache hits`.
+pub(super) fn stats_line(stats: &Stats, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let paint = Paint { color: style.color };
     writeln!(
         out,
         "{}",
         paint.dim(&format!(
             "{} requests, {} fetched, {} cache hits",
-            audit.stats.requests,
-            human_bytes(audit.stats.bytes_fetched),
-            audit.stats.cache_hits
+            stats.requests,
+            human_bytes(stats.bytes_fetched),
+            stats.cache_hits
         ))
-    )?;
-    Ok(())
+    )
 }
 
 fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std::io::Result<()> {

@@ -13,15 +13,20 @@
 pub mod descriptions;
 pub mod fixture_index;
 pub mod http_client;
+pub mod locks;
 pub mod measure;
 pub mod run;
 pub mod snapshots;
+pub mod tls_proxy;
 pub mod wheel_builder;
 
 use std::path::PathBuf;
 
-pub use fixture_index::{FixtureIndex, IndexOptions, IndexStats};
+pub use fixture_index::{
+    Blackhole, Fault, FaultKind, FaultTarget, FixtureIndex, IndexOptions, IndexStats,
+};
 pub use http_client::{Headers, header, http_get, http_request};
+pub use locks::write_uv_lock;
 pub use measure::{Measured, run_measured};
 pub use run::{Run, audit_lock};
 pub use snapshots::{assert_snapshot, stable};
