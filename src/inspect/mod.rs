@@ -19,7 +19,9 @@ use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 /// are not scanned at all.
 /// 3: "no extension modules" also needs the wheel to be tagged without a Python ABI (triton keeps
 /// its extension module in `triton/_C/libtriton.so`).
-pub const SCANNER_VERSION: u32 = 3;
+/// 4: known system libraries vendored by auditwheel, delocate or delvewheel (`<dist>.libs/`,
+/// `.dylibs/`: BLAS, compiler runtimes, codecs) are not scanned.
+pub const SCANNER_VERSION: u32 = 4;
 
 /// The result of scanning one wheel's shared objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,12 +128,106 @@ pub fn wheel_has_python_abi(filename: &str) -> bool {
     !abi.split('.').all(|tag| tag.eq_ignore_ascii_case("none"))
 }
 
+/// System libraries that wheel-repair tools copy in and that are never built against NumPy:
+/// BLAS, compiler runtimes, codecs, compression, TLS, geometry. Matched as the start of the file
+/// name without `lib`, so `libopenblasp-r0-….so` and `libopenblas64_….dll` are both BLAS.
+const SYSTEM_LIBRARIES: &[&str] = &[
+    "openblas",
+    "gfortran",
+    "quadmath",
+    "gomp",
+    "omp",
+    "iomp",
+    "stdc++",
+    "gcc_s",
+    "atomic",
+    "jpeg",
+    "turbojpeg",
+    "png",
+    "tiff",
+    "webp",
+    "sharpyuv",
+    "lcms",
+    "openjp2",
+    "freetype",
+    "harfbuzz",
+    "brotli",
+    "lzma",
+    "bz2",
+    "zstd",
+    "lz4",
+    "ssl",
+    "crypto",
+    "ffi",
+    "xml2",
+    "xslt",
+    "exslt",
+    "xcb",
+    "xau",
+    "geos",
+    "proj",
+    "sqlite3",
+    "curl",
+    "nghttp2",
+    "pq",
+    "krb5",
+    "gssapi",
+    "k5crypto",
+    "com_err",
+    "keyutils",
+    "sasl2",
+    "ldap",
+    "lber",
+    "hdf5",
+    "aec",
+    "sz",
+    "blosc",
+    "snappy",
+    "avif",
+    "aom",
+    "dav1d",
+    "yuv",
+    "heif",
+    "de265",
+    "imagequant",
+    "raqm",
+    "fribidi",
+    "msvcp",
+    "vcomp",
+    "vcruntime",
+    "concrt",
+];
+
+/// True for a library a wheel-repair tool copied in from the build machine and known to be a
+/// system library: auditwheel and delvewheel put them in `<dist>.libs/`, delocate in
+/// `<package>/.dylibs/` (`scipy.libs/libopenblasp-r0-….so`, `pillow.libs/libjpeg-….so.62`).
+/// They are often a wheel's largest members and are not scanned. Other vendored libraries are:
+/// a grafted `libboost_numpy` is built against NumPy headers, and so would be a binary blocker.
+pub fn is_vendored_library(member: &str) -> bool {
+    let mut directories = member.split('/').rev().skip(1);
+    let top_level = member.split('/').next().unwrap_or_default();
+    let vendored = (member.contains('/') && top_level.to_ascii_lowercase().ends_with(".libs"))
+        || directories.any(|directory| directory == ".dylibs");
+    if !vendored {
+        return false;
+    }
+    let file_name = member
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let stem = file_name.strip_prefix("lib").unwrap_or(&file_name);
+    // `libz.so.1` and `libz-a1b2c3.so` are zlib; `libzstd` is matched by the list.
+    let zlib = stem.split(['-', '.']).next() == Some("z");
+    zlib || SYSTEM_LIBRARIES.iter().any(|known| stem.starts_with(known))
+}
+
 /// `python_abi`: whether the wheel's tags allow extension modules ([`wheel_has_python_abi`]).
 fn plan_scan(entries: &[ZipEntry], python_abi: bool) -> ScanPlan {
     type Members = Vec<(String, u64)>;
     let (extensions, libraries): (Members, Members) = entries
         .iter()
-        .filter(|entry| wheel::is_shared_object(&entry.name))
+        .filter(|entry| wheel::is_shared_object(&entry.name) && !is_vendored_library(&entry.name))
         .map(|entry| (entry.name.clone(), entry.compressed_size))
         .partition(|(name, _)| shared_object_kind(name) == SharedObjectKind::ExtensionModule);
     let shared_objects = extensions.len() + libraries.len();
@@ -337,14 +433,36 @@ mod tests {
             [
                 "pkg/_small.abi3.so",
                 "pkg/_big.cpython-311-x86_64-linux-gnu.so",
-                "pkg/.dylibs/libz.dylib",
                 "pkg/libsmall.so.1",
                 "pkg/libbig.so",
             ]
         );
         assert_eq!(plan.order[1].1, 400);
         assert!(plan.libraries_not_scanned.is_empty());
-        assert_eq!(plan.shared_objects, 5);
+        // The vendored `.dylibs/libz.dylib` is not one of them.
+        assert_eq!(plan.shared_objects, 4);
+    }
+
+    #[test]
+    fn vendored_libraries_are_told_apart() {
+        for (name, vendored) in [
+            ("scipy.libs/libopenblasp-r0-23e5df77.3.21.dev.so", true),
+            ("Pillow.libs/libjpeg-45e70d2b.so.62.4.0", true),
+            ("numpy.libs/libgfortran-daac5196.dll", true),
+            ("sklearn/.dylibs/libomp.dylib", true),
+            ("pyarrow/libarrow_python.so", false),
+            ("pyarrow/libarrow.so.1700", false),
+            ("torch/lib/libtorch_python.so", false),
+            ("pkg/_ext.cpython-311-x86_64-linux-gnu.so", false),
+            ("top.libs", false),
+            ("Pillow.libs/libz-a1b2c3d4.so.1.3", true),
+            // Unknown or NumPy-using libraries in the same place are scanned.
+            ("foo.libs/libboost_numpy310-1a2b3c4d.so.1.83.0", false),
+            ("foo.libs/libmystery-1a2b3c4d.so", false),
+            ("foo.libs/libzfp-1a2b3c4d.so", false),
+        ] {
+            assert_eq!(is_vendored_library(name), vendored, "{name}");
+        }
     }
 
     #[test]
