@@ -84,7 +84,12 @@ pub fn check_declared(
     let numpy = PackageName::new("numpy".to_string()).expect("valid name");
     let mut declared = DeclaredNumpy::default();
     for line in requires_dist {
-        let requirement = match line.parse::<Requirement>() {
+        let parsed = if name_ends_in_separator(line) {
+            Err(())
+        } else {
+            line.parse::<Requirement>().map_err(drop)
+        };
+        let requirement = match parsed {
             Ok(requirement) => requirement,
             Err(_) => {
                 if names_numpy(line) {
@@ -113,6 +118,18 @@ pub fn check_declared(
 /// Whether `specifiers` admit `target`. A bare `numpy<2` excludes 2.0.0 and every 2.x.
 pub fn admits(specifiers: &VersionSpecifiers, target: &Version) -> bool {
     specifiers.contains(target)
+}
+
+/// Whether the name a requirement starts with ends in `-`, `_` or `.` (`numpy- >=1`). No such
+/// line is valid PEP 508 (names end in a letter or digit), and pep508_rs 0.9 panics on them
+/// instead of returning an error, so they must be refused before it sees them.
+pub fn name_ends_in_separator(line: &str) -> bool {
+    let name: String = line
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    name.ends_with(['-', '_', '.'])
 }
 
 fn names_numpy(line: &str) -> bool {
@@ -175,6 +192,21 @@ mod tests {
         let with_extra = check_declared(&lines[3..4], env("3.11").markers(), &[test], &target);
         assert!(with_extra.requires_numpy());
         assert!(with_extra.excluding.is_empty());
+    }
+
+    /// Found by fuzzing (`fuzz/`, targets `pyproject`, `metadata` and `lock_detect`): pep508_rs
+    /// 0.9 panics on a name ending in a separator, so one such `Requires-Dist` would abort the
+    /// audit.
+    #[test]
+    fn names_ending_in_a_separator_are_unparsable_not_a_panic() {
+        let target = Version::from_str("2.2.6").unwrap();
+        let lines: Vec<String> = ["numpy- >=1", "a-<2", "scikit-~earn>=1.5", "numpy_.=1"]
+            .map(String::from)
+            .to_vec();
+        assert!(lines.iter().all(|line| name_ends_in_separator(line)));
+        let declared = check_declared(&lines, env("3.11").markers(), &[], &target);
+        assert!(declared.applicable.is_empty());
+        assert!(!name_ends_in_separator("numpy-financial<2"));
     }
 
     #[test]

@@ -195,8 +195,6 @@ fn parse_version_tail(rest: &[u8]) -> VersionTail {
 pub struct SignatureScanner {
     found: [bool; Marker::ALL.len()],
     oldest_numpy: Option<String>,
-    /// A C-API version string was seen in full, with or without a literal version.
-    version_string_read: bool,
     /// The last [`OVERLAP`] bytes fed so far.
     carry: Vec<u8>,
 }
@@ -212,7 +210,6 @@ impl SignatureScanner {
         SignatureScanner {
             found: [false; Marker::ALL.len()],
             oldest_numpy: None,
-            version_string_read: false,
             carry: Vec::with_capacity(2 * OVERLAP),
         }
     }
@@ -242,10 +239,12 @@ impl SignatureScanner {
     }
 
     /// True once the result can no longer change in a way that matters: a `numpy._core` string
-    /// (2.x is conclusive) and the C-API version string were both seen, so the caller may stop
-    /// reading. A 1.x verdict is never conclusive early: a `numpy._core` string may still follow.
+    /// (2.x is conclusive) and a C-API version string with its literal version were both seen,
+    /// so the caller may stop reading. A copy without the literal is not enough: a later one
+    /// may carry it, and a whole scan would report that. A 1.x verdict is never conclusive
+    /// early: a `numpy._core` string may still follow.
     pub fn is_conclusive(&self) -> bool {
-        self.has(Marker::Core2) && self.version_string_read
+        self.has(Marker::Core2) && self.oldest_numpy.is_some()
     }
 
     pub fn finish(self) -> SharedObjectScan {
@@ -298,15 +297,10 @@ impl SignatureScanner {
         for start in finders[Marker::CApiVersion as usize].find_iter(haystack) {
             self.found[Marker::CApiVersion as usize] = true;
             let rest = haystack.get(start + prefix_len..).unwrap_or_default();
-            match parse_version_tail(rest) {
-                VersionTail::Version(version) => {
-                    self.oldest_numpy = Some(version);
-                    self.version_string_read = true;
-                    return;
-                }
-                // Keep looking: another copy may carry a literal version.
-                VersionTail::Absent => self.version_string_read = true,
-                VersionTail::Incomplete => {}
+            // Keep looking past a copy without a literal version: a later one may carry it.
+            if let VersionTail::Version(version) = parse_version_tail(rest) {
+                self.oldest_numpy = Some(version);
+                return;
             }
         }
     }
@@ -690,6 +684,33 @@ mod tests {
         assert_eq!(parse_version_tail(b"%x but the running"), Absent);
         assert_eq!(parse_version_tail(b"%x (NumPy 1.23]"), Absent);
         assert_eq!(parse_version_tail(b"%x (NumPy 1.2345"), Absent);
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `shared_object`): a version string without a literal
+    /// version made the scanner conclusive, yet a whole scan went on to take the version from a
+    /// later copy, so stopping early gave another `oldest_numpy` than reading everything.
+    #[test]
+    fn stopping_when_conclusive_gives_the_whole_scan_verdict() {
+        let bytes = object(&[
+            "numpy._core._multiarray_umath",
+            "module was compiled against NumPy C-API version 0x%x (rray failed to import",
+            C_API_CHECK_2,
+        ]);
+        let whole = scan_bytes(&bytes);
+        assert_eq!(
+            whole.build,
+            SharedObjectBuild::NumPy2 {
+                oldest_numpy: Some("1.23".into())
+            }
+        );
+        let mut scanner = SignatureScanner::new();
+        for chunk in bytes.chunks(130) {
+            scanner.feed(chunk);
+            if scanner.is_conclusive() {
+                break;
+            }
+        }
+        assert_eq!(scanner.finish().build, whole.build);
     }
 
     #[test]

@@ -368,6 +368,20 @@ pub fn parse_lockfile(
     Ok(project)
 }
 
+/// The requirements a `pyproject.toml` declares, read as the reader for `format` reads the one
+/// beside its lock: Poetry's reader also takes `[tool.poetry]` tables and needs a project name,
+/// the others read the PEP 621 and PEP 735 tables. `path` names the file in messages.
+pub fn parse_pyproject(
+    path: &Path,
+    format: LockFormat,
+    bytes: &[u8],
+) -> Result<Vec<DeclaredRequirement>, LockfileError> {
+    match format {
+        LockFormat::PoetryLock => poetry_lock::declared_in_pyproject(path, bytes),
+        _ => pyproject::parse_pyproject(path, bytes).map(|pyproject| pyproject.declared),
+    }
+}
+
 /// A requirements file compiled from the `pyproject.toml` beside it (`uv pip compile
 /// pyproject.toml`, `pip-compile pyproject.toml`, `uv export`) carries the project's own
 /// requirements there: the root declares them, so the project's `numpy<2` and its exact pins

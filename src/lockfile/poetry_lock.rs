@@ -836,13 +836,13 @@ impl<'a> Reader<'a> {
 
     /// A PEP 508 requirement string of pyproject.toml.
     fn requirement(&self, raw: &Spanned<String>, key: &str) -> Result<Requirement, LockfileError> {
-        Requirement::from_str(raw.get_ref()).map_err(|err| {
+        crate::requirement::parse(raw.get_ref()).map_err(|err| {
             self.error_at(
                 raw,
                 format!(
                     "expected `{key}` to list PEP 508 requirements, found `{}`: {}",
                     raw.get_ref(),
-                    err.message
+                    err
                 ),
             )
         })
@@ -906,13 +906,13 @@ impl<'a> Reader<'a> {
                     pep508.push_str(" ; ");
                     pep508.push_str(&marker);
                 }
-                let requirement = Requirement::from_str(&pep508).map_err(|err| {
+                let requirement = crate::requirement::parse(&pep508).map_err(|err| {
                     self.error_at(
                         wire,
                         format!(
                             "expected {context} to convert to a PEP 508 requirement, found \
                              `{pep508}`: {}",
-                            err.message
+                            err
                         ),
                     )
                 })?;
@@ -929,12 +929,26 @@ fn read_pyproject(lock_path: &Path) -> Result<Option<Project>, LockfileError> {
     let Some((path, bytes)) = pyproject::read_beside(lock_path)? else {
         return Ok(None);
     };
-    let text = utf8(&path, &bytes)?;
-    let reader = Reader::new(&path, text);
+    parse_pyproject(&path, &bytes, directory).map(Some)
+}
+
+/// The pure part of [`read_pyproject`]: `directory` names the project when the file does not.
+fn parse_pyproject(path: &Path, bytes: &[u8], directory: &Path) -> Result<Project, LockfileError> {
+    let text = utf8(path, bytes)?;
+    let reader = Reader::new(path, text);
     let document = DeTable::parse(reader.text).map_err(|err| reader.syntax_error(&err))?;
     let wire = PyprojectWire::deserialize(Deserializer::from(document))
         .map_err(|err| reader.schema_error(&err))?;
-    reader.project(wire, directory).map(Some)
+    reader.project(wire, directory)
+}
+
+/// The requirements a `pyproject.toml` declares, read as the Poetry reader reads it.
+pub(super) fn declared_in_pyproject(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<DeclaredRequirement>, LockfileError> {
+    let directory = path.parent().unwrap_or(Path::new(""));
+    parse_pyproject(path, bytes, directory).map(|project| project.declared)
 }
 
 impl Reader<'_> {

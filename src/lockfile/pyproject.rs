@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use pep508_rs::{PackageName, Requirement};
+use pep508_rs::PackageName;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
@@ -138,13 +137,13 @@ pub(super) fn parse_pyproject(path: &Path, bytes: &[u8]) -> Result<Pyproject, Lo
         .map(|raw| reader.package_name(raw, "name"))
         .transpose()?;
     let requirement = |raw: &Spanned<String>| {
-        Requirement::from_str(raw.get_ref()).map_err(|err| {
+        crate::requirement::parse(raw.get_ref()).map_err(|err| {
             reader.error_at(
                 raw,
                 format!(
                     "expected a PEP 508 requirement, found `{}`: {}",
                     raw.get_ref(),
-                    err.message
+                    err
                 ),
             )
         })
@@ -230,4 +229,21 @@ pub(super) fn parse_pyproject(path: &Path, bytes: &[u8]) -> Result<Pyproject, Lo
         declared,
         index_urls,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (`fuzz/`, target `pyproject`): a requirement whose name ends in a
+    /// separator made pep508_rs panic instead of failing.
+    #[test]
+    fn a_name_ending_in_a_separator_is_a_parse_error() {
+        let text = b"[project]\nname = \"app\"\ndependencies = [\"scikit-~earn>=1.5\"]\n";
+        let error = parse_pyproject(Path::new("pyproject.toml"), text).unwrap_err();
+        assert!(
+            error.to_string().starts_with("pyproject.toml:3: "),
+            "{error}"
+        );
+    }
 }
