@@ -198,13 +198,13 @@ pub fn with_inferred_edges(
     environment: &TargetEnvironment,
 ) -> LockedProject {
     use crate::lockfile::LockedDependency;
-    use pep508_rs::{Requirement, VersionOrUrl};
+    use pep508_rs::VersionOrUrl;
 
     let mut inferred = project.clone();
     let mut required: BTreeSet<PackageId> = BTreeSet::new();
     for (&parent, lines) in requires_dist {
         for line in lines {
-            let Ok(requirement) = line.parse::<Requirement>() else {
+            let Ok(requirement) = crate::requirement::parse(line) else {
                 continue;
             };
             let candidates = project.ids().filter(|&id| {

@@ -21,6 +21,7 @@ pub mod multi;
 pub mod policy;
 pub mod progress;
 pub mod report;
+pub mod requirement;
 pub mod run;
 pub mod settings;
 pub mod zipfile;

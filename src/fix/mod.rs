@@ -536,7 +536,7 @@ fn new_requirement(
     below: Option<&Version>,
     current: Option<&ProjectChange>,
 ) -> String {
-    let parsed = current.and_then(|c| c.current.parse::<Requirement>().ok());
+    let parsed = current.and_then(|c| crate::requirement::parse(&c.current).ok());
     let exact = parsed.as_ref().is_some_and(|requirement| {
         matches!(&requirement.version_or_url, Some(VersionOrUrl::VersionSpecifier(s))
             if s.iter().any(|s| matches!(s.operator(), Operator::Equal | Operator::ExactEqual)))
@@ -571,7 +571,7 @@ fn requirements_on(
 ) -> Vec<Requirement> {
     requires_dist
         .iter()
-        .filter_map(|line| line.parse::<Requirement>().ok())
+        .filter_map(|line| crate::requirement::parse(line).ok())
         .filter(|requirement| {
             &requirement.name == name && requirement.marker.evaluate(environment.markers(), extras)
         })
@@ -787,7 +787,7 @@ fn numpy_change(input: &PlanInput<'_>) -> Option<Change> {
     });
     // Keep the parts of the project's requirement that admit the target (a floor a library
     // wants to keep); when none do, ask for the target itself.
-    let requirement = match capping.and_then(|r| r.requirement.parse::<Requirement>().ok()) {
+    let requirement = match capping.and_then(|r| crate::requirement::parse(&r.requirement).ok()) {
         Some(requirement) => {
             let kept: Vec<String> = match &requirement.version_or_url {
                 Some(VersionOrUrl::VersionSpecifier(specifiers)) => specifiers
@@ -895,7 +895,7 @@ fn pin_suggestion(
     }
     let mut already = None;
     for requirement in input.project_requirements {
-        let Ok(parsed) = requirement.requirement.parse::<Requirement>() else {
+        let Ok(parsed) = crate::requirement::parse(&requirement.requirement) else {
             continue;
         };
         let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &parsed.version_or_url else {

@@ -354,7 +354,7 @@ fn admits_locked(change: &Change) -> bool {
     else {
         return false;
     };
-    match change.requirement.parse::<pep508_rs::Requirement>() {
+    match crate::requirement::parse(&change.requirement) {
         Ok(requirement) => match requirement.version_or_url {
             Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
                 specifiers.contains(&from)

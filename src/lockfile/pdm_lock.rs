@@ -409,14 +409,14 @@ impl Reader<'_> {
     }
 
     fn dependency(&self, raw: &Spanned<String>, owner: &str) -> Result<Requirement, LockfileError> {
-        Requirement::from_str(raw.get_ref()).map_err(|err| {
+        crate::requirement::parse(raw.get_ref()).map_err(|err| {
             self.error_at(
                 raw,
                 format!(
                     "expected the dependencies of `{owner}` to be PEP 508 requirements, found \
                      `{}`: {}",
                     raw.get_ref(),
-                    err.message
+                    err
                 ),
             )
         })

@@ -583,13 +583,13 @@ impl<'a> Reader<'a> {
         owner: &str,
     ) -> Result<Requirement, LockfileError> {
         let pep508 = wire.get_ref().to_pep508();
-        Requirement::from_str(&pep508).map_err(|err| {
+        crate::requirement::parse(&pep508).map_err(|err| {
             self.error_at(
                 wire,
                 format!(
                     "expected a PEP 508 requirement in the metadata of `{owner}`, found \
                      `{pep508}`: {}",
-                    err.message
+                    err
                 ),
             )
         })
@@ -602,7 +602,7 @@ impl<'a> Reader<'a> {
                 format!(
                     "expected `marker` to be a PEP 508 environment marker, found `{}`: {}",
                     raw.get_ref(),
-                    err.message
+                    err
                 ),
             )
         })
