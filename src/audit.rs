@@ -351,6 +351,14 @@ pub async fn run(
         scans: &settings.scans,
     };
     let progress = &settings.progress;
+    let releases: Vec<(PackageName, Version)> = to_judge
+        .iter()
+        .filter_map(|(id, _)| {
+            let package = project.package(*id);
+            Some((package.name.clone(), package.version.clone()?))
+        })
+        .collect();
+    client.preload(&releases).await;
     progress.judging(to_judge.len());
     let _watch = progress.watch(client);
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)

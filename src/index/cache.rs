@@ -11,6 +11,7 @@
 
 mod maintenance;
 mod open;
+mod preload;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ pub struct Cache {
     /// Set by the first failed query: the rest of the run does without the cache (a broken
     /// database would otherwise cost a timeout per query).
     off: Arc<AtomicBool>,
+    /// Read ahead for this run (see `preload.rs`).
+    preloaded: Arc<std::sync::Mutex<preload::Preloaded>>,
 }
 
 impl Cache {
@@ -92,6 +95,12 @@ impl Cache {
             Backend::Sqlite { file: None } => "(in memory)".to_string(),
             Backend::Postgres { shown } => shown.clone(),
         }
+    }
+
+    fn read_ahead(&self) -> std::sync::MutexGuard<'_, preload::Preloaded> {
+        self.preloaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn is_off(&self) -> bool {
@@ -122,6 +131,9 @@ impl Cache {
     pub async fn page(&self, index_url: &str, name: &str) -> Result<Option<PageState>, CacheError> {
         if self.is_off() {
             return Ok(None);
+        }
+        if let Some(state) = self.read_ahead().page(index_url, name) {
+            return Ok(Some(state));
         }
         let row = sqlx::query(
             "SELECT fetched_at, etag, last_modified FROM project_pages WHERE index_url = $1 AND name = $2",
@@ -156,6 +168,7 @@ impl Cache {
         if self.is_off() {
             return Ok(());
         }
+        self.read_ahead().forget_page(index_url, name);
         let mut releases: BTreeMap<String, Vec<&ProjectFile>> = BTreeMap::new();
         for file in files {
             releases.entry(version_of(file)).or_default().push(file);
@@ -214,6 +227,9 @@ impl Cache {
         if self.is_off() {
             return Ok(Vec::new());
         }
+        if let Some(files) = self.read_ahead().release_files(index_url, name, version) {
+            return Ok(files);
+        }
         let rows = sqlx::query(
             "SELECT files_json FROM release_files WHERE index_url = $1 AND name = $2 AND version = $3",
         )
@@ -264,6 +280,9 @@ impl Cache {
         if self.is_off() {
             return Ok(None);
         }
+        if let Some(metadata) = self.read_ahead().metadata(file_key) {
+            return Ok(Some(metadata));
+        }
         let row = sqlx::query("SELECT metadata FROM core_metadata WHERE file_key = $1")
             .bind(file_key)
             .fetch_optional(&self.pool)
@@ -303,6 +322,9 @@ impl Cache {
     ) -> Result<Option<String>, CacheError> {
         if self.is_off() {
             return Ok(None);
+        }
+        if let Some(scan) = self.read_ahead().scan(file_key, scanner_version) {
+            return Ok(Some(scan));
         }
         let row = sqlx::query(
             "SELECT result_json FROM wheel_scans WHERE file_key = $1 AND scanner_version = $2",

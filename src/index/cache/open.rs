@@ -115,6 +115,7 @@ pub(super) async fn in_memory() -> Result<Cache, CacheError> {
         pool,
         backend: Backend::Sqlite { file: None },
         off: Arc::new(AtomicBool::new(false)),
+        preloaded: Arc::default(),
     })
 }
 
@@ -170,6 +171,7 @@ async fn open_sqlite(dir: &Path) -> Result<Cache, CacheError> {
         pool,
         backend: Backend::Sqlite { file: Some(file) },
         off: Arc::new(AtomicBool::new(false)),
+        preloaded: Arc::default(),
     })
 }
 
@@ -252,6 +254,7 @@ async fn open_postgres(url: &str) -> Result<Cache, CacheError> {
         pool,
         backend: Backend::Postgres { shown },
         off: Arc::new(AtomicBool::new(false)),
+        preloaded: Arc::default(),
     })
 }
 

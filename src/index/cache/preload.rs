@@ -1,0 +1,280 @@
+//! Warm runs read what a whole lockfile needs in a handful of queries instead of several per
+//! package: one query per table and batch of names or keys, held in memory for the run. A
+//! thousand single-row queries cost more in sqlx's hand-offs than in SQLite itself.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{Cache, PageState, decode_files};
+use crate::index::simple::ProjectFile;
+
+/// Rows per query: far below SQLite's and PostgreSQL's limits on bound parameters.
+const BATCH: usize = 400;
+
+/// What was read ahead. Only rows found are held: anything else is asked of the database as
+/// before, and writes of a page drop what was read ahead for it.
+#[derive(Debug, Default)]
+pub(super) struct Preloaded {
+    pages: HashMap<(String, String), PageState>,
+    releases: HashMap<(String, String, String), Vec<ProjectFile>>,
+    metadata: HashMap<String, String>,
+    scans: HashMap<(String, u32), String>,
+}
+
+/// `$first, $first+1, …` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Preloaded {
+    pub(super) fn page(&self, index_url: &str, name: &str) -> Option<PageState> {
+        self.pages
+            .get(&(index_url.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    pub(super) fn release_files(
+        &self,
+        index_url: &str,
+        name: &str,
+        version: &str,
+    ) -> Option<Vec<ProjectFile>> {
+        self.releases
+            .get(&(index_url.to_string(), name.to_string(), version.to_string()))
+            .cloned()
+    }
+
+    pub(super) fn metadata(&self, file_key: &str) -> Option<String> {
+        self.metadata.get(file_key).cloned()
+    }
+
+    pub(super) fn scan(&self, file_key: &str, scanner_version: u32) -> Option<String> {
+        self.scans
+            .get(&(file_key.to_string(), scanner_version))
+            .cloned()
+    }
+
+    /// A page was stored anew: what was read ahead for it is stale.
+    pub(super) fn forget_page(&mut self, index_url: &str, name: &str) {
+        self.pages
+            .remove(&(index_url.to_string(), name.to_string()));
+        self.releases
+            .retain(|(index, project, _), _| !(index == index_url && project == name));
+    }
+}
+
+impl Cache {
+    /// Read ahead the pages and releases of `releases` (`(name, release key)`, as
+    /// [`Cache::release_files`] takes them) on `index_url`, and the metadata and scans by
+    /// `scanner_version` of every file they list. `file_key` names a file as the cache does.
+    pub async fn preload(
+        &self,
+        index_url: &str,
+        releases: &[(String, String)],
+        scanner_version: u32,
+        file_key: impl Fn(&ProjectFile) -> String,
+    ) {
+        if self.is_off() || releases.is_empty() {
+            return;
+        }
+        let result = self
+            .load_ahead(index_url, releases, scanner_version, file_key)
+            .await;
+        let loaded = self.degrade(result.map(Some), None);
+        if let Some(loaded) = loaded {
+            let mut preloaded = self.read_ahead();
+            preloaded.pages.extend(loaded.pages);
+            preloaded.releases.extend(loaded.releases);
+            preloaded.metadata.extend(loaded.metadata);
+            preloaded.scans.extend(loaded.scans);
+        }
+    }
+
+    async fn load_ahead(
+        &self,
+        index_url: &str,
+        releases: &[(String, String)],
+        scanner_version: u32,
+        file_key: impl Fn(&ProjectFile) -> String,
+    ) -> Result<Preloaded, sqlx::Error> {
+        let mut loaded = Preloaded::default();
+        let mut names: Vec<&str> = releases.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let wanted: std::collections::HashSet<(&str, &str)> = releases
+            .iter()
+            .map(|(name, version)| (name.as_str(), version.as_str()))
+            .collect();
+        let mut keys = Vec::new();
+        for batch in names.chunks(BATCH) {
+            let sql = format!(
+                "SELECT name, fetched_at, etag, last_modified FROM project_pages
+                 WHERE index_url = $1 AND name IN ({})",
+                placeholders(2, batch.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(index_url);
+            for name in batch {
+                query = query.bind(*name);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let name: String = row.try_get("name")?;
+                let state = PageState {
+                    fetched_at: row.try_get::<i64, _>("fetched_at")?.max(0) as u64,
+                    etag: row.try_get("etag")?,
+                    last_modified: row.try_get("last_modified")?,
+                };
+                loaded.pages.insert((index_url.to_string(), name), state);
+            }
+        }
+        // Only the releases asked for: a project's other releases can be many and large.
+        let pairs: Vec<(&str, &str)> = wanted.iter().copied().collect();
+        for batch in pairs.chunks(BATCH / 2) {
+            let tuples = (0..batch.len())
+                .map(|i| format!("(${}, ${})", 2 + 2 * i, 3 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT name, version, files_json FROM release_files
+                 WHERE index_url = $1 AND (name, version) IN (VALUES {tuples})"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(index_url);
+            for (name, version) in batch {
+                query = query.bind(*name).bind(*version);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let name: String = row.try_get("name")?;
+                let version: String = row.try_get("version")?;
+                let files = decode_files(vec![row]);
+                keys.extend(files.iter().map(&file_key));
+                loaded
+                    .releases
+                    .entry((index_url.to_string(), name, version))
+                    .or_default()
+                    .extend(files);
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for batch in keys.chunks(BATCH) {
+            let sql = format!(
+                "SELECT file_key, metadata FROM core_metadata WHERE file_key IN ({})",
+                placeholders(1, batch.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for key in batch {
+                query = query.bind(key.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                loaded
+                    .metadata
+                    .insert(row.try_get("file_key")?, row.try_get("metadata")?);
+            }
+            let sql = format!(
+                "SELECT file_key, result_json FROM wheel_scans
+                 WHERE scanner_version = $1 AND file_key IN ({})",
+                placeholders(2, batch.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(scanner_version));
+            for key in batch {
+                query = query.bind(key.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                loaded.scans.insert(
+                    (row.try_get("file_key")?, scanner_version),
+                    row.try_get("result_json")?,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::cache::now;
+    use crate::index::simple::CoreMetadata;
+
+    fn file(filename: &str, sha: &str) -> ProjectFile {
+        ProjectFile {
+            filename: filename.into(),
+            url: format!("https://x/{filename}"),
+            sha256: Some(sha.into()),
+            requires_python: None,
+            size: Some(1),
+            upload_time: None,
+            yanked: None,
+            core_metadata: CoreMetadata::Available,
+        }
+    }
+
+    fn key(file: &ProjectFile) -> String {
+        format!("sha256:{}", file.sha256.as_deref().unwrap())
+    }
+
+    #[tokio::test]
+    async fn read_ahead_serves_reads_and_a_new_page_replaces_it() {
+        let cache = Cache::in_memory().await.unwrap();
+        let state = PageState {
+            fetched_at: now(),
+            etag: Some("e".into()),
+            last_modified: None,
+        };
+        let old = file("a-1.0-py3-none-any.whl", "aa");
+        let new = file("a-2.0-py3-none-any.whl", "bb");
+        let version_of = |f: &ProjectFile| f.filename.split('-').nth(1).unwrap().to_string();
+        cache
+            .store_page("i", "a", &state, &[old.clone(), new.clone()], version_of)
+            .await
+            .unwrap();
+        cache
+            .store_metadata("sha256:aa", "a", "Name: a")
+            .await
+            .unwrap();
+        cache.store_scan("sha256:aa", 4, "a", "{}").await.unwrap();
+        cache.store_scan("sha256:bb", 4, "a", "{}").await.unwrap();
+
+        cache
+            .preload("i", &[("a".into(), "1.0".into())], 4, key)
+            .await;
+        {
+            let preloaded = cache.preloaded.lock().unwrap();
+            assert_eq!(preloaded.page("i", "a"), Some(state.clone()));
+            assert_eq!(
+                preloaded.release_files("i", "a", "1.0"),
+                Some(vec![old.clone()])
+            );
+            assert_eq!(
+                preloaded.release_files("i", "a", "2.0"),
+                None,
+                "not asked for"
+            );
+            assert_eq!(preloaded.metadata("sha256:aa").as_deref(), Some("Name: a"));
+            assert!(preloaded.scan("sha256:aa", 4).is_some());
+            assert!(
+                preloaded.scan("sha256:bb", 4).is_none(),
+                "not a file of 1.0"
+            );
+        }
+        assert_eq!(
+            cache.release_files("i", "a", "1.0").await.unwrap(),
+            vec![old]
+        );
+
+        cache
+            .store_page("i", "a", &state, std::slice::from_ref(&new), version_of)
+            .await
+            .unwrap();
+        assert!(
+            cache
+                .release_files("i", "a", "1.0")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
