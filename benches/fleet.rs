@@ -780,15 +780,17 @@ fn shared_objects(random: &mut Random, build: Build) -> Vec<SharedObject> {
             random.range(100 * KIB, 2048 * KIB),
         ));
     }
+    // Bundled the way auditwheel bundles them in real wheels: the large one is BLAS (scipy,
+    // sklearn), the small ones a compiler runtime.
     if large {
         objects.push((
-            "libbundled".into(),
+            "libopenblasp-r0".into(),
             "none",
             random.range(12 * 1024 * KIB, 30 * 1024 * KIB),
         ));
     } else if random.chance(40) {
         objects.push((
-            "libbundled".into(),
+            "libgfortran".into(),
             "none",
             random.range(512 * KIB, 4096 * KIB),
         ));
