@@ -11,13 +11,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
 use support::{
-    Blackhole, Fault, FaultKind, FaultTarget, FixtureIndex, IndexOptions, Measured, run_measured,
-    write_uv_lock,
+    Blackhole, Fault, FaultKind, FaultTarget, FixtureIndex, IndexOptions, MeasuredAudit,
+    measured_audit, write_uv_lock,
 };
 
 /// Attempts per request: the first and `NP2AUDIT_HTTP_RETRIES` more.
@@ -60,37 +58,17 @@ fn status(status: u16, retry_after: Option<u64>) -> FaultKind {
     }
 }
 
-/// One audit of victim, bystander, plainlib and numpy against `index`, as JSON.
-struct Audit {
-    run: Measured,
-    report: Value,
+/// One audit of victim, bystander, plainlib and numpy against an index, as JSON.
+type Audit = MeasuredAudit;
+
+/// What every fault test checks of its audit.
+trait FaultChecks {
+    fn assert_rest_judged(&self);
+    fn assert_victim_unknown(&self, reason: &str);
+    fn assert_small(&self);
 }
 
-impl Audit {
-    fn package(&self, name: &str) -> &Value {
-        self.report["packages"]
-            .as_array()
-            .expect("packages")
-            .iter()
-            .find(|package| package["name"] == name)
-            .unwrap_or_else(|| panic!("{name} not in the report:\n{}", self.run.stdout))
-    }
-
-    fn verdict(&self, name: &str) -> &str {
-        self.package(name)["verdict"].as_str().expect("verdict")
-    }
-
-    /// Every evidence code and message of a package, one per line.
-    fn evidence(&self, name: &str) -> String {
-        self.package(name)["evidence"]
-            .as_array()
-            .expect("evidence")
-            .iter()
-            .map(|evidence| format!("{}: {}", evidence["code"], evidence["message"]))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
+impl FaultChecks for Audit {
     /// The packages nobody faulted came out as they do on a sound index.
     fn assert_rest_judged(&self) {
         assert_eq!(self.verdict("bystander"), "ready", "{}", self.run.stdout);
@@ -141,24 +119,7 @@ fn audit_at(index_url: &str) -> Audit {
             ("victim", "1.0.0"),
         ],
     );
-    let run = run_measured(
-        Command::new(env!("CARGO_BIN_EXE_np2audit"))
-            .arg("lock")
-            .arg(&lock)
-            .args(["--python-platform", "linux", "--format", "json"])
-            .args(["--index-url", index_url])
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .env_remove("UV_INDEX_URL")
-            .env_remove("PIP_INDEX_URL")
-            .env_remove("NP2AUDIT_LOG")
-            .env("NO_COLOR", "1")
-            .envs(HTTP_ENV),
-    );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let report = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}\n{}", run.stdout, run.stderr));
-    Audit { run, report }
+    measured_audit(index_url, &lock, &dir.path().join("cache"), &HTTP_ENV)
 }
 
 fn victim_wheel(index: &FixtureIndex) -> String {
@@ -449,31 +410,20 @@ fn a_large_wheel_from_a_host_without_ranges_goes_to_disk_not_memory() {
         project.path(),
         &[("bigwheel", "1.0.0"), ("numpy", "1.26.4")],
     );
-    let run = run_measured(
-        Command::new(env!("CARGO_BIN_EXE_np2audit"))
-            .arg("lock")
-            .arg(&lock)
-            .args(["--python-platform", "linux", "--format", "json"])
-            .args(["--index-url", &index.simple_url()])
-            .arg("--cache-dir")
-            .arg(project.path().join("cache"))
-            .env("NO_COLOR", "1"),
+    let audit = measured_audit(
+        &index.simple_url(),
+        &lock,
+        &project.path().join("cache"),
+        &[],
     );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.stdout).expect(&run.stderr);
-    let bigwheel = report["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "bigwheel")
-        .unwrap();
+    let bigwheel = audit.package("bigwheel");
     assert_eq!(bigwheel["verdict"], "ready", "{bigwheel}");
     // One download of the whole file served the metadata and the scan.
     assert_eq!(index.stats().requests_to(&wheel), 1);
     assert!(
-        run.peak_rss < MEMORY_LIMIT,
+        audit.run.peak_rss < MEMORY_LIMIT,
         "peak RSS {} MiB for a {} MiB wheel",
-        run.peak_rss >> 20,
+        audit.run.peak_rss >> 20,
         size >> 20
     );
 }

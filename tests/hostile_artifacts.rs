@@ -10,11 +10,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{FixtureIndex, IndexOptions, Measured, run_measured, write_uv_lock};
+use support::{FixtureIndex, IndexOptions, MeasuredAudit, measured_audit, write_uv_lock};
 
 const MEMORY_LIMIT: u64 = 100 * 1024 * 1024;
 const TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -24,35 +22,7 @@ fn start() -> FixtureIndex {
     FixtureIndex::start(&dir, IndexOptions::default())
 }
 
-struct Audit {
-    run: Measured,
-    report: Value,
-}
-
-impl Audit {
-    fn package(&self, name: &str) -> &Value {
-        self.report["packages"]
-            .as_array()
-            .expect("packages")
-            .iter()
-            .find(|package| package["name"] == name)
-            .unwrap_or_else(|| panic!("{name} not in the report:\n{}", self.run.stdout))
-    }
-
-    fn verdict(&self, name: &str) -> &str {
-        self.package(name)["verdict"].as_str().expect("verdict")
-    }
-
-    fn evidence(&self, name: &str) -> String {
-        self.package(name)["evidence"]
-            .as_array()
-            .expect("evidence")
-            .iter()
-            .map(|evidence| format!("{}: {}", evidence["code"], evidence["message"]))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
+type Audit = MeasuredAudit;
 
 /// Audit `package` 1.0.0 (with numpy and plainlib) and check what holds for every hostile case:
 /// no panic, the bystander judged, memory and time bounded.
@@ -67,19 +37,8 @@ fn audit(package: &str) -> Audit {
             (package, "1.0.0"),
         ],
     );
-    let run = run_measured(
-        Command::new(env!("CARGO_BIN_EXE_np2audit"))
-            .arg("lock")
-            .arg(&lock)
-            .args(["--python-platform", "linux", "--format", "json"])
-            .args(["--index-url", &index.simple_url()])
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .env_remove("UV_INDEX_URL")
-            .env_remove("PIP_INDEX_URL")
-            .env_remove("NP2AUDIT_LOG")
-            .env("NO_COLOR", "1"),
-    );
+    let audit = measured_audit(&index.simple_url(), &lock, &dir.path().join("cache"), &[]);
+    let run = &audit.run;
     eprintln!(
         "{package}: exit {}, {:?}, peak RSS {} MiB, {} bytes from the index",
         run.code,
@@ -87,10 +46,6 @@ fn audit(package: &str) -> Audit {
         run.peak_rss >> 20,
         index.stats().bytes_sent
     );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}\n{}", run.stdout, run.stderr));
-    let audit = Audit { run, report };
     assert_eq!(
         audit.verdict("plainlib"),
         "unaffected",

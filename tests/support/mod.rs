@@ -15,6 +15,7 @@ pub mod fixture_index;
 pub mod http_client;
 pub mod locks;
 pub mod measure;
+pub mod measured_audit;
 pub mod run;
 pub mod snapshots;
 pub mod tls_proxy;
@@ -28,6 +29,7 @@ pub use fixture_index::{
 pub use http_client::{Headers, header, http_get, http_request};
 pub use locks::write_uv_lock;
 pub use measure::{Measured, run_measured};
+pub use measured_audit::{MeasuredAudit, measured_audit};
 pub use run::{Run, audit_lock};
 pub use snapshots::{assert_snapshot, stable};
 pub use wheel_builder::Signature;
