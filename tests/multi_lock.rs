@@ -6,12 +6,14 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{FixtureIndex, IndexOptions, Run, assert_snapshot, descriptions_dir, stable};
+use support::{
+    FixtureIndex, IndexOptions, Run, assert_snapshot, audit_lock_args, descriptions_dir, stable,
+};
 
 const TREE: &str = "testdata/multi";
 /// What `--recursive testdata/multi` finds, in order.
@@ -25,29 +27,8 @@ const FOUND: [&str; 4] = [
 /// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE`, from the
 /// repository root.
 fn lock(index: &FixtureIndex, cache: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
-        .arg("lock")
-        .args(args)
-        .args([
-            "--python-platform",
-            "linux",
-            "--index-url",
-            &index.simple_url(),
-        ])
-        .arg("--cache-dir")
-        .arg(cache)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("NP2AUDIT_LOG")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run np2audit");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    audit_lock_args(index, cache, &args)
 }
 
 fn start_index() -> FixtureIndex {

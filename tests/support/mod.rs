@@ -30,7 +30,7 @@ pub use http_client::{Headers, header, http_get, http_request};
 pub use locks::write_uv_lock;
 pub use measure::{Measured, run_measured};
 pub use measured_audit::{MeasuredAudit, measured_audit};
-pub use run::{Run, audit_lock};
+pub use run::{Run, audit_lock, audit_lock_args};
 pub use snapshots::{assert_snapshot, stable};
 pub use wheel_builder::Signature;
 

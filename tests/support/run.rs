@@ -1,6 +1,7 @@
 //! Running the np2audit binary from tests: never the user's cache or index settings, no
 //! colours, from the repository root (so reports show repository-relative paths).
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -23,9 +24,16 @@ impl Run {
 
 /// `np2audit lock LOCK --python-platform linux --index-url INDEX --cache-dir CACHE EXTRA…`.
 pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![OsStr::new(lock)];
+    args.extend(extra.iter().map(OsStr::new));
+    audit_lock_args(index, cache, &args)
+}
+
+/// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE`.
+pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
         .arg("lock")
-        .arg(lock)
+        .args(args)
         .args([
             "--python-platform",
             "linux",
@@ -34,7 +42,6 @@ pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str
         ])
         .arg("--cache-dir")
         .arg(cache)
-        .args(extra)
         .env_remove("UV_INDEX_URL")
         .env_remove("PIP_INDEX_URL")
         .env_remove("NP2AUDIT_LOG")
