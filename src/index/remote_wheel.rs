@@ -355,8 +355,12 @@ impl RemoteWheel {
         let mut next = start;
         let mut chunk = self.first_chunk;
         let mut in_flight = VecDeque::with_capacity(PIPELINE_DEPTH);
+        // The first chunk goes alone: most reads that stop early stop inside it, and a second
+        // request sent beside it would be paid for in full. Once the reader asks for more, the
+        // next request is always in flight while the current chunk is read.
+        let mut depth = 1;
         loop {
-            while in_flight.len() < PIPELINE_DEPTH && next < end {
+            while in_flight.len() < depth && next < end {
                 let stop = self.chunk_end(next, next.saturating_add(chunk).min(end));
                 in_flight.push_back(if self.held(next, stop).is_some() {
                     Pending::Held {
@@ -424,6 +428,7 @@ impl RemoteWheel {
             if progress.map_err(|e| self.zip_error(e))? != Progress::NeedMore {
                 break;
             }
+            depth = PIPELINE_DEPTH;
         }
         Ok(())
     }
