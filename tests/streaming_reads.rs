@@ -230,3 +230,73 @@ async fn wheels_without_extension_modules_are_not_scanned() {
     assert!(scan.scanned.is_empty() && scan.unscanned.is_empty());
     assert_eq!(index.stats().requests, 0);
 }
+
+const GDAL_100: &str = "gdalbinding-1.0.0-cp311-cp311-manylinux_2_28_x86_64.whl";
+const GDAL_110: &str = "gdalbinding-1.1.0-cp311-cp311-manylinux_2_28_x86_64.whl";
+const LIBGDAL: &str = "gdalbinding.libs/libgdal-3f2a1b9c.so.36";
+const LIBGDAL_PYTHON: &str = "gdalbinding.libs/libgdal_python-3f2a1b9c.so.36";
+const GDAL_IO: &str = "gdalbinding/_io.cpython-311-x86_64-linux-gnu.so";
+
+#[tokio::test]
+async fn a_grafted_library_linking_no_cpython_is_read_only_to_its_symbol_table() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "gdalbinding", GDAL_100).await;
+    let library_size = entry(&wheel, LIBGDAL).compressed_size;
+    assert!(library_size > 2_500_000, "{library_size}");
+
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert_eq!(scan.build, WheelBuild::NoNumpy { shared_objects: 2 });
+    assert_eq!(scan.scanned, [GDAL_IO, LIBGDAL]);
+    assert_eq!(scan.linking_no_python, [LIBGDAL]);
+    // The extension module whole (40 kB) and the library's first request: nothing more.
+    let stats = index.stats();
+    assert_eq!(stats.range_requests, 2, "{stats:?}");
+    assert!(stats.bytes_sent < 1_200_000, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_grafted_library_linking_cpython_is_read_whole() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "gdalbinding", GDAL_110).await;
+    let library_size = entry(&wheel, LIBGDAL_PYTHON).compressed_size;
+
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert_eq!(scan.build, WheelBuild::NoNumpy { shared_objects: 2 });
+    assert_eq!(scan.scanned, [GDAL_IO, LIBGDAL_PYTHON]);
+    assert!(scan.linking_no_python.is_empty());
+    // All of it, but for its last bytes, which came with the tail fetched when it was opened.
+    let stats = index.stats();
+    assert!(stats.bytes_sent > library_size * 9 / 10, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
+    let index = start(IndexOptions::default());
+    let mut wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    // One chunk holds the NumPy 2 strings (they sit in the member's middle half).
+    let member_size = entry(&wheel, MOVE).compressed_size;
+    wheel.set_read_chunks(member_size * 4 / 5, 8 << 20);
+    index.reset_stats();
+    let mut scanner = inspect::wheel::SignatureScanner::new();
+    let finished = wheel
+        .read_member(entry(&wheel, MOVE), u64::MAX, |chunk| {
+            scanner.feed(chunk);
+            if scanner.is_conclusive() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(!finished);
+    let stats = index.stats();
+    assert_eq!(stats.range_requests, 1, "{stats:?}");
+    assert!(stats.bytes_sent < member_size, "{stats:?}");
+}
