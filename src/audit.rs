@@ -1034,23 +1034,10 @@ impl JudgeContext<'_> {
                 (false, false, false)
             }
             WheelBuild::NoNumpy { .. } => {
-                let unlinked = match scan.linking_no_python.len() {
-                    0 => String::new(),
-                    count => format!(
-                        " ({count} read only up to {}: {} no CPython symbol, so nothing in {} can call it)",
-                        if count == 1 {
-                            "its symbol table"
-                        } else {
-                            "their symbol tables"
-                        },
-                        if count == 1 { "it links" } else { "they link" },
-                        if count == 1 { "it" } else { "them" },
-                    ),
-                };
                 evidence.push(Evidence::new(
                     EvidenceCode::NoNumpyCapi,
                     format!(
-                        "{} shared object(s) scanned, extension modules first: none uses the NumPy C-API{unlinked}",
+                        "{} shared object(s) scanned, extension modules first: none uses the NumPy C-API",
                         scan.scanned.len()
                     ),
                 ));

@@ -1,7 +1,6 @@
 //! Checks on one release: what its metadata declares (`metadata.rs`) and which NumPy C-API its
 //! compiled code was built against (`wheel.rs`). Nothing here prints.
 
-pub mod elf;
 pub mod metadata;
 pub mod wheel;
 
@@ -12,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{IndexError, RemoteWheel};
 use crate::zipfile::ZipEntry;
-use elf::{Linkage, PythonLinkage};
 use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 
 /// Bump when the scanner changes what it concludes: cached scans of older versions are redone.
@@ -45,10 +43,6 @@ pub struct WheelScan {
     /// Python ABI.
     #[serde(default)]
     pub libraries_not_scanned: Vec<String>,
-    /// Shared objects (among `scanned`) read only as far as their first ELF segment: it names
-    /// no CPython symbol, so nothing in them can call NumPy's C-API ([`elf`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub linking_no_python: Vec<String>,
 }
 
 /// Limits on how much one wheel's scan may read.
@@ -267,7 +261,6 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
             scanned: Vec::new(),
             unscanned: Vec::new(),
             libraries_not_scanned: plan.libraries_not_scanned,
-            linking_no_python: Vec::new(),
         });
     }
     let by_name: HashMap<&str, &ZipEntry> = wheel
@@ -278,7 +271,6 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
     let mut scans = Vec::new();
     let mut scanned = Vec::new();
     let mut unscanned = Vec::new();
-    let mut linking_no_python = Vec::new();
     let mut spent = 0u64;
     for (name, compressed_size) in &plan.order {
         if spent.saturating_add(*compressed_size) > budget.compressed_bytes {
@@ -288,23 +280,16 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
         spent += compressed_size;
         let entry = by_name[name.as_str()];
         let mut scanner = SignatureScanner::new();
-        let mut linkage = PythonLinkage::new();
-        let mut no_python = false;
         wheel
             .read_member(entry, budget.member_bytes, |chunk| {
                 scanner.feed(chunk);
-                linkage.feed(chunk);
-                no_python = linkage.linkage() == Linkage::NoPython && !scanner.saw_any_marker();
-                if scanner.is_conclusive() || no_python {
+                if scanner.is_conclusive() {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())
                 }
             })
             .await?;
-        if no_python {
-            linking_no_python.push(name.clone());
-        }
         let scan = scanner.finish();
         let conclusive = matches!(
             scan.build,
@@ -322,7 +307,6 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
         scanned,
         unscanned,
         libraries_not_scanned: Vec::new(),
-        linking_no_python,
     })
 }
 
@@ -382,7 +366,6 @@ pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<Whe
         scanned,
         unscanned: Vec::new(),
         libraries_not_scanned: Vec::new(),
-        linking_no_python: Vec::new(),
     })
 }
 
@@ -562,7 +545,6 @@ mod tests {
         let old = r#"{"build":{"kind":"no-numpy","shared_objects":2},"scanned":["a.so","b.so"],"unscanned":[]}"#;
         let scan: WheelScan = serde_json::from_str(old).unwrap();
         assert!(scan.libraries_not_scanned.is_empty());
-        assert!(scan.linking_no_python.is_empty());
         assert_eq!(scan.build, WheelBuild::NoNumpy { shared_objects: 2 });
 
         let skipped = WheelScan {
@@ -570,7 +552,6 @@ mod tests {
             scanned: Vec::new(),
             unscanned: Vec::new(),
             libraries_not_scanned: vec!["nvidia/cudnn/lib/libcudnn.so.9".into()],
-            linking_no_python: Vec::new(),
         };
         let json = serde_json::to_string(&skipped).unwrap();
         assert_eq!(serde_json::from_str::<WheelScan>(&json).unwrap(), skipped);

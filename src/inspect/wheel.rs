@@ -247,11 +247,6 @@ impl SignatureScanner {
         self.has(Marker::Core2) && self.oldest_numpy.is_some()
     }
 
-    /// True once any NumPy string at all has been seen.
-    pub fn saw_any_marker(&self) -> bool {
-        self.found.iter().any(|&found| found)
-    }
-
     pub fn finish(self) -> SharedObjectScan {
         let strings = Marker::ALL
             .into_iter()

@@ -97,9 +97,6 @@ pub struct SharedObjectSpec {
     pub signature: Signature,
     /// Size in bytes; grown if too small to hold the signature strings.
     pub size: Option<usize>,
-    /// A real shared object from `testdata/elf/` that the member starts with (its ELF headers
-    /// and symbol tables), the rest being filler up to `size`.
-    pub elf: Option<String>,
 }
 
 /// Everything needed to build one wheel.
@@ -186,18 +183,7 @@ fn wheel_members(spec: &WheelSpec) -> Vec<(String, Vec<u8>)> {
     )];
     for shared_object in spec.shared_objects {
         let size = shared_object.size.unwrap_or(DEFAULT_SHARED_OBJECT_SIZE);
-        let mut bytes = shared_object_bytes(&shared_object.name, shared_object.signature, size);
-        if let Some(elf) = &shared_object.elf {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("testdata/elf")
-                .join(elf);
-            let real = std::fs::read(&path)
-                .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
-            if bytes.len() < real.len() {
-                bytes.resize(real.len(), 0);
-            }
-            bytes[..real.len()].copy_from_slice(&real);
-        }
+        let bytes = shared_object_bytes(&shared_object.name, shared_object.signature, size);
         members.push((shared_object.name.clone(), bytes));
     }
     members.push((format!("{dist_info}/METADATA"), spec.metadata.to_vec()));
