@@ -230,3 +230,29 @@ async fn wheels_without_extension_modules_are_not_scanned() {
     assert!(scan.scanned.is_empty() && scan.unscanned.is_empty());
     assert_eq!(index.stats().requests, 0);
 }
+
+#[tokio::test]
+async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
+    let index = start(IndexOptions::default());
+    let mut wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    // One chunk holds the NumPy 2 strings (they sit in the member's middle half).
+    let member_size = entry(&wheel, MOVE).compressed_size;
+    wheel.set_read_chunks(member_size * 4 / 5, 8 << 20);
+    index.reset_stats();
+    let mut scanner = inspect::wheel::SignatureScanner::new();
+    let finished = wheel
+        .read_member(entry(&wheel, MOVE), u64::MAX, |chunk| {
+            scanner.feed(chunk);
+            if scanner.is_conclusive() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(!finished);
+    let stats = index.stats();
+    assert_eq!(stats.range_requests, 1, "{stats:?}");
+    assert!(stats.bytes_sent < member_size, "{stats:?}");
+}
