@@ -54,6 +54,8 @@ fn main() {
         &descriptions,
         IndexOptions {
             latency: Some(latency),
+            // PyPI gzips pages and metadata files.
+            gzip: true,
             ..IndexOptions::default()
         },
     );

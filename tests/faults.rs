@@ -292,6 +292,41 @@ fn a_page_cut_short_of_its_content_length_is_retried_then_unknown() {
 }
 
 #[test]
+fn gzipped_pages_and_metadata_are_inflated_and_counted_as_sent() {
+    let sent = |gzip: bool| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/faults/index");
+        let index = FixtureIndex::start(
+            &dir,
+            IndexOptions {
+                gzip,
+                ..IndexOptions::default()
+            },
+        );
+        let audit = audit(&index);
+        assert_eq!(audit.run.code, 0, "{}", audit.run.stderr);
+        assert_eq!(audit.verdict("victim"), "ready");
+        audit.assert_rest_judged();
+        // np2audit counts the bytes that crossed the wire, compressed or not.
+        let sent = index.stats().bytes_sent;
+        assert_eq!(audit.report["stats"]["bytes_fetched"], sent);
+        sent
+    };
+    let (identity, gzipped) = (sent(false), sent(true));
+    assert!(
+        gzipped < identity,
+        "gzip {gzipped} B, identity {identity} B"
+    );
+}
+
+#[test]
+fn a_page_that_claims_gzip_but_does_not_inflate_is_retried_then_unknown() {
+    let index = start(vec![Fault::always(page(), FaultKind::NotGzip)]);
+    let audit = audit(&index);
+    audit.assert_victim_unknown("broke off");
+    assert_eq!(victim_requests(&index), (ATTEMPTS, 0, 0));
+}
+
+#[test]
 fn a_page_of_the_wrong_content_type_is_unknown_without_retries() {
     let index = start(vec![Fault::always(
         page(),

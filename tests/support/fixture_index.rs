@@ -49,6 +49,8 @@ pub struct IndexOptions {
     pub faults: Vec<Fault>,
     /// Answer 401 to every request without `Authorization: Basic` for this user and password.
     pub basic_auth: Option<(String, String)>,
+    /// Gzip pages and `.metadata` files for clients that accept it, as PyPI does.
+    pub gzip: bool,
 }
 
 /// A misbehaviour for the requests one [`FaultTarget`] matches.
@@ -110,6 +112,9 @@ pub enum FaultKind {
     ContentType(String),
     /// Status 200 with this body and content type instead of the normal response.
     Body { content_type: String, body: Vec<u8> },
+    /// The normal response, announced as `Content-Encoding: gzip` but sent as it is: a body
+    /// that does not inflate.
+    NotGzip,
     /// Redirect (302) to the very URL asked for, forever.
     RedirectLoop,
     /// Announce a `Content-Length` of this many bytes, send a few, then close.
@@ -131,6 +136,7 @@ impl Default for IndexOptions {
             latency: None,
             faults: Vec::new(),
             basic_auth: None,
+            gzip: false,
         }
     }
 }
@@ -712,6 +718,27 @@ fn respond(shared: &Shared, request: &Request) -> Response {
     } else {
         Response::not_found()
     };
+    let compressible = matches!(
+        target,
+        Some(FaultTarget::Page(_) | FaultTarget::Metadata(_))
+    );
+    let response = if shared.options.gzip
+        && compressible
+        && response.status == 200
+        && request
+            .header("accept-encoding")
+            .is_some_and(|accepted| accepted.split(',').any(|coding| coding.trim() == "gzip"))
+    {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, &response.body).expect("gzip in memory");
+        Response {
+            body: encoder.finish().expect("gzip in memory"),
+            ..response
+        }
+        .with_header("Content-Encoding", "gzip")
+    } else {
+        response
+    };
     let response = match fault {
         Some(kind) => apply_fault(kind, request, response),
         None => response,
@@ -771,6 +798,7 @@ fn apply_fault(kind: &FaultKind, request: &Request, response: Response) -> Respo
         FaultKind::RedirectLoop => {
             Response::empty(302).with_header("Location", request.target.clone())
         }
+        FaultKind::NotGzip => response.with_header("Content-Encoding", "gzip"),
         FaultKind::IgnoreRange | FaultKind::FilesAt(_) => response,
     }
 }
