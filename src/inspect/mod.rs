@@ -196,6 +196,27 @@ const SYSTEM_LIBRARIES: &[&str] = &[
     "vcomp",
     "vcruntime",
     "concrt",
+    // Geospatial and scientific data stacks, as rasterio, pyogrio, fiona, netCDF4, pygrib and
+    // pyproj bundle them (libgdal alone is 27 MB of pyogrio's 33 MB wheel). GDAL's NumPy
+    // support lives in its Python bindings' extension modules, which are still scanned.
+    "gdal",
+    "netcdf",
+    "eccodes",
+    "lerc",
+    "deflate",
+    "expat",
+    "gif",
+    "qhull",
+    "xerces",
+    "icu",
+    "uuid",
+    "json-c",
+    "kml",
+    "spatialite",
+    "pcre",
+    "sodium",
+    "zmq",
+    "scipy_openblas",
 ];
 
 /// True for a library a wheel-repair tool copied in from the build machine and known to be a
@@ -456,6 +477,15 @@ mod tests {
             ("pkg/_ext.cpython-311-x86_64-linux-gnu.so", false),
             ("top.libs", false),
             ("Pillow.libs/libz-a1b2c3d4.so.1.3", true),
+            // Names seen in real wheels (rasterio, pyogrio, netCDF4, pygrib, pyzmq, scipy).
+            ("pyogrio.libs/libgdal-ec6989ac.so.38.3.12.4", true),
+            ("netcdf4.libs/libnetcdf-51d2eb2d.so.22", true),
+            ("pygrib.libs/libeccodes-dbf53788.so", true),
+            ("rasterio.libs/libLerc-c957a4c5.so.4", true),
+            ("pyzmq.libs/libsodium-19479d6d.so.26.2.0", true),
+            ("scipy.libs/libscipy_openblas-5f890258.so", true),
+            // GDAL's own NumPy bindings are an extension module, not a library.
+            ("osgeo/_gdal_array.cpython-312-x86_64-linux-gnu.so", false),
             // Unknown or NumPy-using libraries in the same place are scanned.
             ("foo.libs/libboost_numpy310-1a2b3c4d.so.1.83.0", false),
             ("foo.libs/libmystery-1a2b3c4d.so", false),
