@@ -5,7 +5,9 @@ mod support;
 
 use std::io::{Cursor, Read};
 use std::ops::ControlFlow;
+use std::time::Duration;
 
+use np2audit::index::http::BODY_BUDGET;
 use np2audit::index::{Cache, CacheMode, HttpClient, HttpSettings, IndexClient, RemoteWheel};
 use np2audit::inspect::wheel::WheelBuild;
 use np2audit::inspect::{self, ScanBudget};
@@ -24,6 +26,16 @@ const LIBBIG: &str = "biglib/lib/libbig.so.9";
 
 async fn open(index: &FixtureIndex, project: &str, filename: &str) -> RemoteWheel {
     let http = HttpClient::new(HttpSettings::default()).unwrap();
+    open_with(index, http, project, filename).await
+}
+
+/// [`open`] through `http`, whose body budget the wheel's reads then share.
+async fn open_with(
+    index: &FixtureIndex,
+    http: HttpClient,
+    project: &str,
+    filename: &str,
+) -> RemoteWheel {
     let cache = Cache::in_memory().await.unwrap();
     let client = IndexClient::new(&index.simple_url(), http, cache, CacheMode::Refresh).unwrap();
     let name = PackageName::new(project.to_string()).unwrap();
@@ -255,4 +267,56 @@ async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
     let stats = index.stats();
     assert_eq!(stats.range_requests, 1, "{stats:?}");
     assert!(stats.bytes_sent < member_size, "{stats:?}");
+}
+
+#[tokio::test]
+async fn member_reads_wait_for_the_body_budget() {
+    let index = start(IndexOptions::default());
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let wheel = open_with(&index, http.clone(), "biglib", BIGLIB).await;
+    index.reset_stats();
+    let everything = http.reserve_body(BODY_BUDGET).await;
+    let read = read_all(&wheel, LIBBIG);
+    tokio::pin!(read);
+    // Nothing is fetched while the budget is spent elsewhere.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut read)
+            .await
+            .is_err()
+    );
+    assert_eq!(index.stats().range_requests, 0);
+    drop(everything);
+    let (bytes, finished) = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the read goes on once the budget is free");
+    assert!(finished);
+    assert!(bytes == expected(&index, BIGLIB, LIBBIG));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_reads_at_once_share_the_budget_and_all_finish() {
+    let index = start(IndexOptions::default());
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let want = expected(&index, BIGLIB, LIBBIG);
+    // Chunks as large as the whole budget allows, so readers must take turns.
+    let mut wheel = open_with(&index, http.clone(), "biglib", BIGLIB).await;
+    wheel.set_read_chunks(BODY_BUDGET / 3, BODY_BUDGET);
+    let wheel = std::sync::Arc::new(wheel);
+    let reads: Vec<_> = (0..24)
+        .map(|_| {
+            let wheel = wheel.clone();
+            tokio::spawn(async move { read_all(&wheel, LIBBIG).await })
+        })
+        .collect();
+    for read in reads {
+        let (bytes, finished) = tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .expect("no reader waits forever")
+            .unwrap();
+        assert!(finished);
+        assert!(bytes == want);
+    }
+    // Every reservation was given back.
+    let all = tokio::time::timeout(Duration::from_secs(1), http.reserve_body(BODY_BUDGET)).await;
+    assert!(all.is_ok(), "the budget is not whole again");
 }

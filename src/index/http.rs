@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::IndexError;
 use super::auth::Auth;
@@ -106,10 +106,23 @@ impl HttpSettings {
 pub struct HttpClient {
     client: reqwest::Client,
     permits: Arc<Semaphore>,
+    /// Memory for range-read bodies, in bytes, shared by every member read of the run (see
+    /// [`HttpClient::reserve_body`]).
+    body_budget: Arc<Semaphore>,
     settings: HttpSettings,
     pub stats: Arc<HttpStats>,
     /// Which request carries which credentials (none unless [`HttpClient::with_auth`]).
     auth: Arc<Auth>,
+}
+
+/// Bytes of range-read bodies held at once across the run: fetched or being fetched, and not
+/// yet consumed. With 50 requests and 256 audits at once, member reads of up to 8 MiB a chunk
+/// would otherwise hold hundreds of megabytes.
+pub const BODY_BUDGET: u64 = 32 * 1024 * 1024;
+
+/// A share of [`BODY_BUDGET`], given back when dropped.
+pub struct BodyReservation {
+    _permit: OwnedSemaphorePermit,
 }
 
 /// The longest server-requested wait we honour; beyond it the request fails instead.
@@ -132,10 +145,30 @@ impl HttpClient {
         Ok(HttpClient {
             client,
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            body_budget: Arc::new(Semaphore::new(BODY_BUDGET as usize)),
             settings,
             stats: Arc::new(HttpStats::default()),
             auth: Arc::default(),
         })
+    }
+
+    /// Wait for `bytes` of the body budget (at most the whole budget). Only a reader that holds
+    /// no reservation may wait: one that does uses [`try_reserve_body`](Self::try_reserve_body),
+    /// so that nobody waits while holding what another waits for.
+    pub async fn reserve_body(&self, bytes: u64) -> BodyReservation {
+        let permit = Arc::clone(&self.body_budget)
+            .acquire_many_owned(budget_share(bytes))
+            .await
+            .expect("semaphore never closed");
+        BodyReservation { _permit: permit }
+    }
+
+    /// `bytes` of the body budget if free now.
+    pub fn try_reserve_body(&self, bytes: u64) -> Option<BodyReservation> {
+        Arc::clone(&self.body_budget)
+            .try_acquire_many_owned(budget_share(bytes))
+            .ok()
+            .map(|permit| BodyReservation { _permit: permit })
     }
 
     /// Send credentials as `auth` decides, request by request.
@@ -353,6 +386,11 @@ impl HttpClient {
             spooled: spool.map(|file| SpooledBody { file, len }),
         })
     }
+}
+
+/// A reservation's size in permits: at most the whole budget, so any read can proceed alone.
+fn budget_share(bytes: u64) -> u32 {
+    bytes.clamp(1, BODY_BUDGET) as u32
 }
 
 enum Gunzip {

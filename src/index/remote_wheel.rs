@@ -14,7 +14,7 @@ use reqwest::Url;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 
 use super::cache::Cache;
-use super::http::HttpResponse;
+use super::http::{BodyReservation, HttpResponse};
 use super::redact::redact_url;
 use super::simple::ProjectFile;
 use super::{HttpClient, IndexError, MAX_METADATA_BYTES};
@@ -370,10 +370,24 @@ impl RemoteWheel {
                 } else {
                     match &self.source {
                         Source::Index => {
+                            // Wait for memory only while holding none; with a request already
+                            // in flight, read ahead only if the budget allows it now.
+                            let reservation = if in_flight.is_empty() {
+                                self.http.reserve_body(stop - next).await
+                            } else if let Some(reservation) =
+                                self.http.try_reserve_body(stop - next)
+                            {
+                                reservation
+                            } else {
+                                break;
+                            };
                             let (http, url) = (self.http.clone(), self.url.clone());
-                            Pending::Fetching(tokio::spawn(async move {
-                                get_range(&http, &url, next, stop).await
-                            }))
+                            Pending::Fetching {
+                                task: tokio::spawn(async move {
+                                    get_range(&http, &url, next, stop).await
+                                }),
+                                reservation: Some(reservation),
+                            }
                         }
                         // A local read: no reason to overlap it with anything.
                         Source::Spool(spool) => Pending::Read(
@@ -387,7 +401,8 @@ impl RemoteWheel {
             let Some(pending) = in_flight.pop_front() else {
                 break;
             };
-            let bytes = self.resolve(pending).await?;
+            // The chunk's reservation lives as long as its bytes: to the end of this turn.
+            let (bytes, _reservation) = self.resolve(pending).await?;
             let progress = if let Some(mut earlier) = head.take() {
                 let buffered = if earlier.is_empty() {
                     bytes
@@ -444,7 +459,10 @@ impl RemoteWheel {
     }
 
     /// A chunk's bytes: borrowed if held, else once its request has finished.
-    async fn resolve(&self, mut pending: Pending) -> Result<Cow<'_, [u8]>, IndexError> {
+    async fn resolve(
+        &self,
+        mut pending: Pending,
+    ) -> Result<(Cow<'_, [u8]>, Option<BodyReservation>), IndexError> {
         match &mut pending {
             Pending::Held { start, end } => {
                 let bytes = self
@@ -453,16 +471,23 @@ impl RemoteWheel {
                         url: redact_url(&self.url),
                         message: format!("{}: bytes {start}..{end} are not held", self.filename),
                     })?;
-                Ok(Cow::Borrowed(bytes))
+                Ok((Cow::Borrowed(bytes), None))
             }
-            Pending::Read(read) => std::mem::replace(read, Ok(Vec::new())).map(Cow::Owned),
-            Pending::Fetching(task) => match task.await {
-                Ok(fetched) => fetched.map(Cow::Owned),
-                Err(error) => Err(IndexError::BadResponse {
-                    url: redact_url(&self.url),
-                    message: format!("range request did not finish: {error}"),
-                }),
-            },
+            Pending::Read(read) => {
+                std::mem::replace(read, Ok(Vec::new())).map(|bytes| (Cow::Owned(bytes), None))
+            }
+            Pending::Fetching { task, reservation } => {
+                let fetched = match task.await {
+                    Ok(fetched) => fetched?,
+                    Err(error) => {
+                        return Err(IndexError::BadResponse {
+                            url: redact_url(&self.url),
+                            message: format!("range request did not finish: {error}"),
+                        });
+                    }
+                };
+                Ok((Cow::Owned(fetched), reservation.take()))
+            }
         }
     }
 
@@ -544,13 +569,17 @@ enum Pending {
     /// Read from the spooled file.
     Read(Result<Vec<u8>, IndexError>),
     /// A range request running as a task of its own, so that it downloads while earlier chunks
-    /// are decompressed; dropping it (when the reader stopped early) cancels the request.
-    Fetching(tokio::task::JoinHandle<Result<Vec<u8>, IndexError>>),
+    /// are decompressed; dropping it (when the reader stopped early) cancels the request and
+    /// gives its share of the body budget back.
+    Fetching {
+        task: tokio::task::JoinHandle<Result<Vec<u8>, IndexError>>,
+        reservation: Option<BodyReservation>,
+    },
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Pending::Fetching(task) = self {
+        if let Pending::Fetching { task, .. } = self {
             task.abort();
         }
     }
