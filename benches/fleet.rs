@@ -627,7 +627,9 @@ impl Project {
     /// The project's `uv.lock`, with every file's hash and size as uv records them.
     fn uv_lock(&self, index: &FixtureIndex) -> String {
         let mut lock = String::from("version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n");
-        let registry = "source = { registry = \"https://pypi.org/simple\" }\n";
+        // Locked against the index it is audited against, as a lock made against PyPI is.
+        let registry = format!("source = {{ registry = \"{}\" }}\n", index.simple_url());
+        let registry = registry.as_str();
         let mut entries: BTreeMap<String, String> = BTreeMap::new();
 
         let mut root = String::from(

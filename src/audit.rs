@@ -358,7 +358,12 @@ pub async fn run(
             Some((package.name.clone(), package.version.clone()?))
         })
         .collect();
-    client.preload(&releases).await;
+    let lock_files: Vec<ProjectFile> = to_judge
+        .iter()
+        .filter_map(|(id, _)| locked_release_files(project.package(*id), client))
+        .flatten()
+        .collect();
+    client.preload(&releases, &lock_files).await;
     progress.judging(to_judge.len());
     let _watch = progress.watch(client);
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
@@ -696,7 +701,12 @@ impl JudgeContext<'_> {
         version: &Version,
         extras: &[ExtraName],
     ) -> Judgement {
-        let files = match self.client.release_files(&package.name, version).await {
+        let from_lock = locked_release_files(package, self.client);
+        let files = match from_lock {
+            Some(files) => Ok(files),
+            None => self.client.release_files(&package.name, version).await,
+        };
+        let files = match files {
             Ok(files) => files,
             Err(IndexError::NotFound { url }) => {
                 return Judgement::unknown(
@@ -1133,6 +1143,41 @@ fn declared_evidence(declared: &DeclaredNumpy, target: &Version, evidence: &mut 
 }
 
 /// The release's files; when the lock names files, only those the lock allows.
+/// The release's files as the lock records them, when it records every one with its URL and
+/// the registry it names is the index in use (a lock made against PyPI and audited against a
+/// mirror goes through the mirror's pages). No project page is needed then: uv.lock and
+/// pylock.toml list every wheel of the locked release with its URL, hash and upload time.
+fn locked_release_files(package: &LockedPackage, client: &IndexClient) -> Option<Vec<ProjectFile>> {
+    let PackageSource::Registry(registry) = &package.source else {
+        return None;
+    };
+    if package.files.is_empty()
+        || !client.is_registry(registry)
+        || !package
+            .files
+            .iter()
+            .any(|file| file.filename.ends_with(".whl"))
+    {
+        return None;
+    }
+    package
+        .files
+        .iter()
+        .map(|file| {
+            Some(ProjectFile {
+                filename: file.filename.clone(),
+                url: file.url.clone()?,
+                sha256: file.sha256.clone(),
+                requires_python: None,
+                size: file.size,
+                upload_time: file.upload_time.clone(),
+                yanked: None,
+                core_metadata: crate::index::CoreMetadata::NotStated,
+            })
+        })
+        .collect()
+}
+
 fn release_files(files: &[ProjectFile], package: &LockedPackage) -> Vec<ProjectFile> {
     let of_version = files.to_vec();
     if package.files.is_empty() {

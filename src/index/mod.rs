@@ -149,6 +149,19 @@ impl IndexClient {
         redact_url(&self.index_url)
     }
 
+    /// Whether `registry` (a lock's record of where a package came from) names this index:
+    /// the same URL, credentials and a trailing slash aside.
+    pub fn is_registry(&self, registry: &str) -> bool {
+        let Ok(mut url) = Url::parse(registry.trim()) else {
+            return false;
+        };
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        strip_credentials(&url) == self.index_key
+    }
+
     pub fn requests(&self) -> u64 {
         self.http.stats.requests.load(Ordering::Relaxed)
     }
@@ -191,15 +204,19 @@ impl IndexClient {
 
     /// Read ahead from the cache what judging these releases will ask of it: on a warm run
     /// a handful of queries instead of several per package.
-    pub async fn preload(&self, releases: &[(PackageName, Version)]) {
+    /// `files`: files known without a page (from the lock), whose metadata and scans are read
+    /// ahead too.
+    pub async fn preload(&self, releases: &[(PackageName, Version)], files: &[ProjectFile]) {
         let keys: Vec<(String, String)> = releases
             .iter()
             .map(|(name, version)| (name.to_string(), filename::release_key(version)))
             .collect();
+        let file_keys: Vec<String> = files.iter().map(file_key).collect();
         self.cache
             .preload(
                 &self.index_key,
                 &keys,
+                &file_keys,
                 crate::inspect::SCANNER_VERSION,
                 file_key,
             )

@@ -34,3 +34,43 @@ pub fn write_uv_lock(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
     std::fs::write(&path, lock).expect("write uv.lock");
     path
 }
+
+/// [`write_uv_lock`], but as uv writes a lock made against `registry`: each package's files of
+/// its version listed with the URL, hash and size the fixture index serves them at.
+pub fn write_uv_lock_with_files(
+    dir: &Path,
+    index: &super::FixtureIndex,
+    registry: &str,
+    packages: &[(&str, &str)],
+) -> PathBuf {
+    let path = write_uv_lock(dir, packages);
+    let mut lock = std::fs::read_to_string(&path).expect("read uv.lock back");
+    for (name, version) in packages {
+        let stanza = format!(
+            "name = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
+        );
+        let mut files = format!(
+            "name = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"{registry}\" }}\nwheels = [\n"
+        );
+        let distribution = super::wheel_builder::filename_distribution(name).to_lowercase();
+        for filename in index.filenames(name) {
+            let prefix = format!("{distribution}-{version}-");
+            if !filename.to_lowercase().starts_with(&prefix) || !filename.ends_with(".whl") {
+                continue;
+            }
+            writeln!(
+                files,
+                "    {{ url = \"{}\", hash = \"sha256:{}\", size = {} }},",
+                index.file_url(&filename),
+                index.file_sha256(&filename).expect("a built file"),
+                index.file_bytes(&filename).expect("a built file").len(),
+            )
+            .unwrap();
+        }
+        files.push_str("]\n");
+        assert!(lock.contains(&stanza), "{stanza} in\n{lock}");
+        lock = lock.replace(&stanza, &files);
+    }
+    std::fs::write(&path, lock).expect("write uv.lock");
+    path
+}

@@ -71,18 +71,21 @@ impl Cache {
     /// Read ahead the pages and releases of `releases` (`(name, release key)`, as
     /// [`Cache::release_files`] takes them) on `index_url`, and the metadata and scans by
     /// `scanner_version` of every file they list. `file_key` names a file as the cache does.
+    /// `file_keys`: more files whose metadata and scans to read ahead (files known without a
+    /// page).
     pub async fn preload(
         &self,
         index_url: &str,
         releases: &[(String, String)],
+        file_keys: &[String],
         scanner_version: u32,
         file_key: impl Fn(&ProjectFile) -> String,
     ) {
-        if self.is_off() || releases.is_empty() {
+        if self.is_off() || (releases.is_empty() && file_keys.is_empty()) {
             return;
         }
         let result = self
-            .load_ahead(index_url, releases, scanner_version, file_key)
+            .load_ahead(index_url, releases, file_keys, scanner_version, file_key)
             .await;
         let loaded = self.degrade(result.map(Some), None);
         if let Some(loaded) = loaded {
@@ -98,6 +101,7 @@ impl Cache {
         &self,
         index_url: &str,
         releases: &[(String, String)],
+        file_keys: &[String],
         scanner_version: u32,
         file_key: impl Fn(&ProjectFile) -> String,
     ) -> Result<Preloaded, sqlx::Error> {
@@ -157,6 +161,7 @@ impl Cache {
                     .extend(files);
             }
         }
+        keys.extend(file_keys.iter().cloned());
         keys.sort_unstable();
         keys.dedup();
         for batch in keys.chunks(BATCH) {
@@ -239,7 +244,7 @@ mod tests {
         cache.store_scan("sha256:bb", 4, "a", "{}").await.unwrap();
 
         cache
-            .preload("i", &[("a".into(), "1.0".into())], 4, key)
+            .preload("i", &[("a".into(), "1.0".into())], &[], 4, key)
             .await;
         {
             let preloaded = cache.preloaded.lock().unwrap();
@@ -263,6 +268,17 @@ mod tests {
         assert_eq!(
             cache.release_files("i", "a", "1.0").await.unwrap(),
             vec![old]
+        );
+
+        // Files known without a page (from a lock) are read ahead by their keys.
+        cache.preload("i", &[], &["sha256:bb".into()], 4, key).await;
+        assert!(
+            cache
+                .preloaded
+                .lock()
+                .unwrap()
+                .scan("sha256:bb", 4)
+                .is_some()
         );
 
         cache
