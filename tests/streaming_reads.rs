@@ -320,3 +320,27 @@ async fn many_reads_at_once_share_the_budget_and_all_finish() {
     let all = tokio::time::timeout(Duration::from_secs(1), http.reserve_body(BODY_BUDGET)).await;
     assert!(all.is_ok(), "the budget is not whole again");
 }
+
+#[tokio::test]
+async fn small_members_are_read_several_at_once_and_large_ones_one_by_one() {
+    let latency = Duration::from_millis(150);
+    let index = start(IndexOptions {
+        latency: Some(latency),
+        ..IndexOptions::default()
+    });
+    let filename = "manysmall-1.0.0-cp311-cp311-manylinux_2_17_x86_64.whl";
+    let wheel = open(&index, "manysmall", filename).await;
+    index.reset_stats();
+    let started = std::time::Instant::now();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    // The eight 3 kB modules, then the NumPy 2 one, which decides: the two after it are not read.
+    assert!(matches!(scan.build, WheelBuild::NumPy2 { .. }), "{scan:?}");
+    assert_eq!(scan.scanned.len(), 9, "{scan:?}");
+    let stats = index.stats();
+    assert_eq!(stats.range_requests, 9, "{stats:?}");
+    // One round trip for the small ones together, one for the large: not nine in a row.
+    assert!(took < latency * 5, "took {took:?}");
+}

@@ -7,6 +7,9 @@ pub mod wheel;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+
 use serde::{Deserialize, Serialize};
 
 use crate::index::{IndexError, RemoteWheel};
@@ -271,6 +274,10 @@ fn plan_scan(entries: &[ZipEntry], python_abi: bool) -> ScanPlan {
     }
 }
 
+/// Members this small (compressed) are read [`SMALL_MEMBERS_AT_ONCE`] at a time.
+const SMALL_MEMBER: u64 = 64 * 1024;
+const SMALL_MEMBERS_AT_ONCE: usize = 8;
+
 /// Scan the shared objects of a wheel — extension modules first, then libraries, each group
 /// smallest first — stopping at the first conclusive one. A wheel without extension modules is
 /// not scanned (see [`WheelScan::libraries_not_scanned`] for how that is told).
@@ -293,25 +300,44 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
     let mut scanned = Vec::new();
     let mut unscanned = Vec::new();
     let mut spent = 0u64;
-    for (name, compressed_size) in &plan.order {
-        if spent.saturating_add(*compressed_size) > budget.compressed_bytes {
-            unscanned.push(name.clone());
-            continue;
+    let mut queue = plan.order.iter().peekable();
+    // Reads under way, finished in scan order. Small members are read several at once: a
+    // wheel of many tiny modules (black ships 28 mypyc ones) would otherwise cost a round trip
+    // each, one after another. What is read past the first conclusive member is at most
+    // `SMALL_MEMBER` bytes a read.
+    let mut reading = FuturesOrdered::new();
+    loop {
+        while let Some(&(name, compressed_size)) = queue.peek() {
+            let small = *compressed_size <= SMALL_MEMBER;
+            if !(reading.is_empty() || small && reading.len() < SMALL_MEMBERS_AT_ONCE) {
+                break;
+            }
+            queue.next();
+            if spent.saturating_add(*compressed_size) > budget.compressed_bytes {
+                unscanned.push(name.clone());
+                continue;
+            }
+            spent += compressed_size;
+            let entry = by_name[name.as_str()];
+            reading.push_back(async move {
+                let mut scanner = SignatureScanner::new();
+                wheel
+                    .read_member(entry, budget.member_bytes, |chunk| {
+                        scanner.feed(chunk);
+                        if scanner.is_conclusive() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                    .await?;
+                Ok::<_, IndexError>((name, scanner.finish()))
+            });
         }
-        spent += compressed_size;
-        let entry = by_name[name.as_str()];
-        let mut scanner = SignatureScanner::new();
-        wheel
-            .read_member(entry, budget.member_bytes, |chunk| {
-                scanner.feed(chunk);
-                if scanner.is_conclusive() {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })
-            .await?;
-        let scan = scanner.finish();
+        let Some(read) = reading.next().await else {
+            break;
+        };
+        let (name, scan) = read?;
         let conclusive = matches!(
             scan.build,
             SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
@@ -319,6 +345,7 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
         scanned.push(name.clone());
         scans.push((name.clone(), scan));
         if conclusive {
+            // Reads still under way are dropped, and their requests with them.
             break;
         }
     }
