@@ -263,6 +263,7 @@ fn report(
         );
     }
     let fetched = stats(&cold[0], "bytes_fetched");
+    let floor_bytes = project.scan_floor_bytes();
     println!();
     println!(
         "bytes fetched (cold): {} of {} in the {} wheels judged ({:.2}%; compiled wheels: {})",
@@ -271,6 +272,12 @@ fn report(
         wheels,
         100.0 * fetched as f64 / wheel_bytes.max(1) as f64,
         compiled_bytes,
+    );
+    println!(
+        "scan floor: {floor_bytes} bytes ({:.2}% of the wheels judged) must be read by the rules \
+         alone (the locked wheels only, no pages or fix searches): every NumPy-free extension \
+         module whole, a 1.x-built one whole, a 2.x-built one to its C-API version string",
+        100.0 * floor_bytes as f64 / wheel_bytes.max(1) as f64,
     );
     println!(
         "floor (cold): {floor_trips} sequential round trips × {} ms = {} ms \
@@ -490,6 +497,44 @@ impl Project {
             packages,
             direct: (0..direct_count).collect(),
         }
+    }
+
+    /// Bytes of the locked compiled wheels the scan must read however well it reads: shared
+    /// objects in scan order (extension modules, then libraries not known to be system ones,
+    /// each smallest first) up to the first conclusive one; a NumPy-free or run-time-lookup
+    /// object whole, a 1.x-built one whole (no `numpy._core` may follow), a 2.x-built one up
+    /// to its C-API version string, which `shared_object_bytes` places at the middle. The
+    /// filler does not compress, so a member's compressed size is about its size.
+    fn scan_floor_bytes(&self) -> u64 {
+        let mut total = 0u64;
+        for package in &self.packages {
+            let Kind::Compiled { shared_objects, .. } = &package.kind else {
+                continue;
+            };
+            let mut ordered: Vec<&SharedObject> = shared_objects
+                .iter()
+                .filter(|(name, _, _)| {
+                    !name.starts_with("libopenblas") && !name.starts_with("libgfortran")
+                })
+                .collect();
+            // Extension modules first, each group smallest first.
+            ordered.sort_by_key(|(name, _, size)| (name.starts_with("lib"), *size));
+            for (_, signature, size) in ordered {
+                let size = *size as u64;
+                match *signature {
+                    "numpy2" => {
+                        total += size / 2;
+                        break;
+                    }
+                    "numpy1" | "cython-numpy1" => {
+                        total += size;
+                        break;
+                    }
+                    _ => total += size,
+                }
+            }
+        }
+        total
     }
 
     fn count(&self, matches: impl Fn(&Kind) -> bool) -> usize {
