@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
 use crate::fix::{self, Fix, PinSuggestion, Readiness, ReleaseJudge, Tool};
-use crate::graph::{self, DependencyGraph, InstalledSet};
+use crate::graph::{self, DependencyGraph, InstalledSet, WhyIndex};
 use crate::index::filename::file_version;
 use crate::index::{InFlight, IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
@@ -420,10 +420,11 @@ pub async fn run(
         &context,
     )
     .await;
+    let why = graph.why_index(&installed);
     let mut packages: Vec<PackageReport> = judged
         .into_iter()
         .map(|(id, judgement)| {
-            let mut report = report_package(project, &graph, &installed, id, judgement);
+            let mut report = report_package(project, &graph, &why, id, judgement);
             report.fix = plan.fixes.remove(&id);
             report
         })
@@ -1206,12 +1207,12 @@ fn release_files(files: &[ProjectFile], package: &LockedPackage) -> Vec<ProjectF
 fn report_package(
     project: &LockedProject,
     graph: &DependencyGraph,
-    installed: &InstalledSet,
+    why: &WhyIndex,
     id: PackageId,
     judgement: Judgement,
 ) -> PackageReport {
     let package = project.package(id);
-    let why = graph.why_paths(installed, id, WHY_PATH_LIMIT);
+    let why = why.paths(id, WHY_PATH_LIMIT);
     PackageReport {
         name: package.name.to_string(),
         version: package

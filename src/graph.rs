@@ -123,7 +123,14 @@ impl DependencyGraph {
     }
 
     /// All shortest paths from any root to `target` within `set`, at most `limit` of them.
+    /// For many targets, build a [`WhyIndex`] once instead.
     pub fn why_paths(&self, set: &InstalledSet, target: PackageId, limit: usize) -> WhyPaths {
+        self.why_index(set).paths(target, limit)
+    }
+
+    /// The shortest-path structure from the roots within `set`, shared by every target's
+    /// why-paths: one breadth-first walk instead of one per reported package.
+    pub fn why_index(&self, set: &InstalledSet) -> WhyIndex {
         // Breadth-first from all roots at once gives each node its distance and the parents
         // that lie on a shortest path to it.
         let mut distance: BTreeMap<PackageId, usize> = BTreeMap::new();
@@ -159,20 +166,40 @@ impl DependencyGraph {
                 }
             }
         }
-        if !distance.contains_key(&target) {
+        // Lock order (alphabetical in uv.lock) makes the listed paths the same on every run.
+        for list in parents.values_mut() {
+            list.sort();
+        }
+        WhyIndex {
+            reached: distance.into_keys().collect(),
+            parents,
+            counts: std::cell::RefCell::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// Shortest-path parents from the roots (see [`DependencyGraph::why_index`]).
+pub struct WhyIndex {
+    reached: BTreeSet<PackageId>,
+    parents: BTreeMap<PackageId, Vec<PackageId>>,
+    /// Paths from the roots to each node, counted once.
+    counts: std::cell::RefCell<BTreeMap<PackageId, usize>>,
+}
+
+impl WhyIndex {
+    /// All shortest paths from any root to `target`, at most `limit` of them, and how many
+    /// there are in all.
+    pub fn paths(&self, target: PackageId, limit: usize) -> WhyPaths {
+        if !self.reached.contains(&target) {
             return WhyPaths {
                 paths: Vec::new(),
                 total: 0,
             };
         }
-        // Lock order (alphabetical in uv.lock) makes the listed paths the same on every run.
-        for list in parents.values_mut() {
-            list.sort();
-        }
-        let total = count_paths(target, &parents, &mut BTreeMap::new());
+        let total = count_paths(target, &self.parents, &mut self.counts.borrow_mut());
         let mut paths = Vec::new();
         let mut suffix = vec![target];
-        collect_paths(target, &parents, &mut suffix, &mut paths, limit);
+        collect_paths(target, &self.parents, &mut suffix, &mut paths, limit);
         WhyPaths { paths, total }
     }
 }
