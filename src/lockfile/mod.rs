@@ -296,6 +296,29 @@ pub struct DeclaredRequirement {
     pub via: DependencyKind,
 }
 
+/// Larger than any real lockfile (the biggest seen are a few MB): a path such as `/dev/zero`
+/// or a runaway pipe is refused instead of read until memory runs out.
+pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Everything `reader` gives, up to [`MAX_LOCKFILE_BYTES`]; more is an error.
+pub(crate) fn read_limited(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, MAX_LOCKFILE_BYTES + 1),
+        &mut bytes,
+    )?;
+    if bytes.len() as u64 > MAX_LOCKFILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, which no lockfile is",
+                MAX_LOCKFILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Read a lockfile from disk (or standard input for `-`), choosing the reader by `format`,
 /// else the file name, else the content.
 pub fn read_lockfile(
@@ -306,20 +329,14 @@ pub fn read_lockfile(
         return Err(LockfileError::NeedsFormat);
     }
     let bytes = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
-            LockfileError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        bytes
+        read_limited(std::io::stdin().lock())
     } else {
-        std::fs::read(path).map_err(|source| LockfileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-    };
+        std::fs::File::open(path).and_then(read_limited)
+    }
+    .map_err(|source| LockfileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let named = format.or_else(|| LockFormat::from_path(path));
     let Some(format) = named.or_else(|| LockFormat::from_content(&bytes)) else {
         return Err(LockfileError::Unrecognised {

@@ -858,13 +858,15 @@ impl Collector {
                 target.display()
             )));
         }
-        let bytes = std::fs::read(&target).map_err(|source| {
-            error(format!(
-                "expected a readable requirements file for `{} {value}` at {}: {source}",
-                option.spelling,
-                target.display()
-            ))
-        })?;
+        let bytes = std::fs::File::open(&target)
+            .and_then(super::read_limited)
+            .map_err(|source| {
+                error(format!(
+                    "expected a readable requirements file for `{} {value}` at {}: {source}",
+                    option.spelling,
+                    target.display()
+                ))
+            })?;
         let frame = FileFrame { key, path: target };
         self.read_file(&frame, &bytes, constraint, stack)
     }
@@ -1197,6 +1199,19 @@ mod tests {
             LockFormat::Requirements,
             text.as_bytes(),
         )
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_include_is_refused_at_the_size_limit() {
+        let started = std::time::Instant::now();
+        let error = parse_text("endless.txt", "numpy==1.26.4\n-r /dev/zero\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("endless.txt:2"), "{error}");
+        assert!(error.contains("/dev/zero"), "{error}");
+        assert!(error.contains("no lockfile is"), "{error}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     /// `(name, version)` of every `name==version` line in the file.
