@@ -628,6 +628,15 @@ fn tls_is_verified_and_a_custom_ca_is_trusted_only_when_named() {
     let reason = bottleneck["evidence"][0]["message"].as_str().unwrap();
     assert!(reason.contains("certificate"), "{reason}");
     assert_eq!(index.stats().requests, 0, "nothing got through the proxy");
+    // A certificate that does not verify will not verify on a retry: one attempt per request
+    // (the numpy page and bottleneck's), not four.
+    assert!(
+        proxy.connections() <= 2,
+        "{} connections",
+        proxy.connections()
+    );
+    // Said once, in the report, not again by the TLS library on stderr.
+    assert!(!run.stderr.contains("failed to verify"), "{}", run.stderr);
 
     let ca_pem = ca.ca_pem();
     let ca_dir = tempfile::tempdir().unwrap();

@@ -280,8 +280,9 @@ impl HttpClient {
                 url: redact_url(url),
                 message: describe(&error, phase),
             };
-            // A redirect loop stays a loop however often it is asked.
-            if error.is_redirect() {
+            // A redirect loop stays a loop however often it is asked, and a certificate that
+            // does not verify stays unverified.
+            if error.is_redirect() || is_certificate_error(&error) {
                 Attempt::Final(failed)
             } else {
                 Attempt::Transient(failed)
@@ -442,6 +443,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
+/// Whether TLS refused the server's certificate, somewhere down `error`'s causes (rustls' error
+/// sits inside `io::Error`s inside the connector's error; an `io::Error` hides what it wraps
+/// from `source()`, so those are opened with `get_ref()`).
+fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    if matches!(
+        error.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidCertificate(_))
+    ) {
+        return true;
+    }
+    let wrapped = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        .map(|inner| inner as &(dyn std::error::Error + 'static));
+    wrapped.is_some_and(is_certificate_error) || error.source().is_some_and(is_certificate_error)
+}
+
 /// Where in a request an error struck.
 #[derive(Clone, Copy)]
 enum Phase {
@@ -510,6 +528,19 @@ mod tests {
             gunzip(b"not gzip", 1 << 20),
             Err(Gunzip::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_refused_certificate_is_found_however_deeply_wrapped() {
+        use std::io::{Error, ErrorKind};
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        // As hyper-util hands it over: io::Error(Other, io::Error(InvalidData, rustls)).
+        let wrapped = Error::other(Error::new(ErrorKind::InvalidData, refused));
+        assert!(is_certificate_error(&wrapped));
+        let flaky = Error::new(ErrorKind::ConnectionReset, "connection reset by peer");
+        assert!(!is_certificate_error(&flaky));
+        let other_tls = Error::new(ErrorKind::InvalidData, rustls::Error::DecryptError);
+        assert!(!is_certificate_error(&other_tls));
     }
 
     #[test]

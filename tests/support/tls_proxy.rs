@@ -128,6 +128,8 @@ fn openssl(folder: &Path, args: &[&str]) {
 /// A running proxy; dropping it stops it.
 pub struct TlsProxy {
     address: SocketAddr,
+    /// Connections accepted so far (each a TLS handshake attempt).
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -148,6 +150,8 @@ impl TlsProxy {
             .expect("non-blocking listener");
         let address = listener.local_addr().expect("listener address");
         let (shutdown, shutdown_signal) = oneshot::channel();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
         let thread = std::thread::Builder::new()
             .name("tls-proxy".into())
             .spawn(move || {
@@ -162,6 +166,7 @@ impl TlsProxy {
                             let Ok((stream, _)) = listener.accept().await else {
                                 continue;
                             };
+                            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             tokio::spawn(forward(stream, acceptor.clone(), upstream));
                         }
                     };
@@ -174,6 +179,7 @@ impl TlsProxy {
             .expect("spawn TLS proxy thread");
         TlsProxy {
             address,
+            connections,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
@@ -182,6 +188,11 @@ impl TlsProxy {
     /// `https://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         format!("https://{}", self.address)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
