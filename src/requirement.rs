@@ -5,15 +5,46 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
 
-use pep508_rs::Requirement;
+use pep508_rs::{MarkerTree, Requirement};
 
 use crate::inspect::metadata::name_ends_in_separator;
 
-/// `text` as a requirement, or why it is not one (one line, without the text itself).
-pub fn parse(text: &str) -> Result<Requirement, String> {
+/// Input pep508_rs 0.9 is known to panic on, refused with the reason: a name ending in a
+/// separator, and characters beyond ASCII outside a URL (its cursor slices strings by byte and
+/// may cut through a character; METADATA read with `from_utf8_lossy` can hold U+FFFD).
+pub fn refuse_known_panics(text: &str) -> Result<(), String> {
     if name_ends_in_separator(text) {
         return Err("a package name ends in a letter or digit".to_string());
     }
+    // `name @ url ; marker`: the URL may be anything; the rest is ASCII in any valid requirement.
+    let (head, marker) = match text.split_once('@') {
+        Some((head, rest)) => (head, rest.split_once(';').map_or("", |(_, marker)| marker)),
+        None => (text, ""),
+    };
+    if !head.is_ascii() || !marker.is_ascii() {
+        return Err(
+            "expected only ASCII characters in a requirement's name, version and markers"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// `text` as an environment marker, or why it is not one (one line). Characters beyond ASCII
+/// are refused before the parser sees them, as in [`refuse_known_panics`].
+pub fn parse_marker(text: &str) -> Result<MarkerTree, String> {
+    if !text.is_ascii() {
+        return Err("expected only ASCII characters in an environment marker".to_string());
+    }
+    match catch_unwind(AssertUnwindSafe(|| MarkerTree::from_str(text))) {
+        Ok(parsed) => parsed.map_err(|error| error.message.to_string()),
+        Err(_) => Err("not a valid PEP 508 environment marker".to_string()),
+    }
+}
+
+/// `text` as a requirement, or why it is not one (one line, without the text itself).
+pub fn parse(text: &str) -> Result<Requirement, String> {
+    refuse_known_panics(text)?;
     // Any other panic inside the parser is an invalid requirement too, not a crash.
     match catch_unwind(AssertUnwindSafe(|| Requirement::from_str(text))) {
         Ok(parsed) => parsed.map_err(|error| error.message.to_string()),
@@ -36,6 +67,14 @@ mod tests {
             assert!(parse(text).is_err(), "{text}");
         }
         assert_eq!(parse("numpy>=1.22").unwrap().name.as_ref(), "numpy");
+        // Found by fuzzing METADATA read lossily: a U+FFFD inside a marker.
+        assert!(parse("numpy ; ex\u{fffd}tra == \"test\"").is_err());
+        assert!(parse("nvidia-nvshmem-;cu13==3.4.5").is_err());
+        // A URL may hold anything.
+        assert!(
+            parse("pkg @ https://example.org/p\u{e4}th/pkg-1.0.tar.gz ; python_version > '3'")
+                .is_ok()
+        );
         assert!(parse("numpy>=").is_err());
     }
 }

@@ -129,7 +129,7 @@ pub enum LockfileError {
     },
     #[error("reading a lockfile from standard input needs --lock-format")]
     NeedsFormat,
-    #[error("{path}:{line}: {message}")]
+    #[error("{path}:{line}: {}", first_line(.message))]
     Parse {
         path: PathBuf,
         line: usize,
@@ -296,6 +296,17 @@ pub struct DeclaredRequirement {
     pub via: DependencyKind,
 }
 
+/// The first line of a message: the PEP 440/508 parsers' errors go on to echo the input with a
+/// caret under the fault, which would break the one-line `file:line: message` shape.
+fn first_line(message: &str) -> &str {
+    let line = message.lines().next().unwrap_or_default().trim_end();
+    if line.len() < message.trim_end().len() {
+        line.trim_end_matches(':')
+    } else {
+        line
+    }
+}
+
 /// Larger than any real lockfile (the biggest seen are a few MB): a path such as `/dev/zero`
 /// or a runaway pipe is refused instead of read until memory runs out.
 pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -449,4 +460,64 @@ fn unreferenced(packages: &[LockedPackage]) -> Vec<PackageId> {
         .filter(|&index| !depended_on[index])
         .map(PackageId)
         .collect()
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    //! Inputs the fuzz targets found (`testdata/fuzz-regressions/`): each is an error on one
+    //! line naming its file and line, never a panic.
+
+    use super::*;
+
+    fn one_line_error(error: LockfileError, path: &Path, line: usize) -> String {
+        let shown = error.to_string();
+        assert!(!shown.contains('\n'), "{shown:?}");
+        assert!(
+            shown.starts_with(&format!("{}:{line}: ", path.display())),
+            "{shown:?}"
+        );
+        shown
+    }
+
+    fn regression(name: &str) -> (PathBuf, Vec<u8>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/fuzz-regressions")
+            .join(name);
+        let bytes = std::fs::read(&path).expect("regression input");
+        (path, bytes)
+    }
+
+    #[test]
+    fn a_name_ending_in_a_dash_before_a_semicolon() {
+        let (path, bytes) = regression("requirements-name-dash-semicolon.txt");
+        let error = parse_lockfile(&path, LockFormat::Requirements, &bytes).unwrap_err();
+        let shown = one_line_error(error, &path, 202);
+        assert!(shown.contains("ends in a letter or digit"), "{shown}");
+    }
+
+    #[test]
+    fn a_marker_error_that_echoes_its_input() {
+        let path = Path::new("requirements.txt");
+        let bytes = b"source = { registry = \"https://pypi.org/simple\"; extra == \"test\" }\n";
+        let error = parse_lockfile(path, LockFormat::Requirements, bytes).unwrap_err();
+        one_line_error(error, path, 1);
+    }
+
+    #[test]
+    fn a_poetry_constraint_that_is_no_version() {
+        let (path, bytes) = regression("pyproject-plus-version.toml");
+        let error = parse_pyproject(&path, LockFormat::PoetryLock, &bytes).unwrap_err();
+        let shown = error.to_string();
+        assert!(!shown.contains('\n'), "{shown:?}");
+        assert!(shown.contains("+1.13.1"), "{shown}");
+    }
+
+    #[test]
+    fn markers_beyond_ascii_are_refused_not_sliced() {
+        let path = Path::new("requirements.txt");
+        let bytes = "numpy==1.26.4 ; ex\u{fffd}tra == \"test\"\n".as_bytes();
+        let error = parse_lockfile(path, LockFormat::Requirements, bytes).unwrap_err();
+        let shown = one_line_error(error, path, 1);
+        assert!(shown.contains("ASCII"), "{shown}");
+    }
 }

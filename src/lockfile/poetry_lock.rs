@@ -637,13 +637,13 @@ impl<'a> Reader<'a> {
         context: &str,
     ) -> Result<MarkerTree, LockfileError> {
         let mut marker = match &table.markers {
-            Some(raw) => MarkerTree::from_str(raw).map_err(|err| {
+            Some(raw) => crate::requirement::parse_marker(raw).map_err(|message| {
                 self.error_at(
                     at,
                     format!(
                         "expected `markers` of {context} to be a PEP 508 environment marker, \
                          found `{raw}`: {}",
-                        err.message
+                        message
                     ),
                 )
             })?,
@@ -675,13 +675,13 @@ impl<'a> Reader<'a> {
         };
         let mut environment = MarkerTree::FALSE;
         for text in texts {
-            let marker = MarkerTree::from_str(text).map_err(|err| {
+            let marker = crate::requirement::parse_marker(text).map_err(|message| {
                 self.error_at(
                     raw,
                     format!(
                         "expected `markers` of `{display_id}` to be a PEP 508 environment \
                          marker, found `{text}`: {}",
-                        err.message
+                        message
                     ),
                 )
             })?;
@@ -1359,8 +1359,7 @@ fn python_marker(alternatives: &[VersionSpecifiers]) -> Result<MarkerTree, Strin
         if clauses.is_empty() {
             return Ok(MarkerTree::TRUE);
         }
-        let conjunction =
-            MarkerTree::from_str(&clauses.join(" and ")).map_err(|err| err.message.to_string())?;
+        let conjunction = crate::requirement::parse_marker(&clauses.join(" and "))?;
         marker.or(conjunction);
     }
     Ok(marker)

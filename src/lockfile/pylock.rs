@@ -166,13 +166,13 @@ fn unwire(
             index_urls.push(index.clone());
         }
         let marker = match &wire.marker {
-            Some(raw) => MarkerTree::from_str(raw.get_ref()).map_err(|err| {
+            Some(raw) => crate::requirement::parse_marker(raw.get_ref()).map_err(|message| {
                 reader.error_at(
                     raw,
                     format!(
                         "expected `marker` to be a PEP 508 environment marker, found `{}`: {}",
                         raw.get_ref(),
-                        err.message
+                        message
                     ),
                 )
             })?,

@@ -563,7 +563,7 @@ fn parse_direct(location: &str, base: &Path, editable: bool) -> Result<Entry, St
         None => (location.trim(), None),
     };
     let marker = match marker {
-        Some(marker) => MarkerTree::from_str(marker)
+        Some(marker) => crate::requirement::parse_marker(marker)
             .map_err(|error| format!("expected an environment marker after `;`: {error}"))?,
         None => MarkerTree::TRUE,
     };
@@ -596,6 +596,9 @@ fn parse_requirement(text: &str, base: &Path) -> Result<Entry, String> {
     if is_url(before_marker) || looks_like_path(before_marker) {
         return parse_direct(text, base, false);
     }
+    crate::requirement::refuse_known_panics(text).map_err(|reason| {
+        format!("expected a PEP 508 requirement (name[extras] specifier ; marker): {reason}")
+    })?;
     let requirement =
         Requirement::<VerbatimUrl>::parse(text, base).map_err(|error| pep508_message(&error))?;
     let wanted = match &requirement.version_or_url {

@@ -596,13 +596,13 @@ impl<'a> Reader<'a> {
     }
 
     fn marker(&self, raw: &Spanned<String>) -> Result<MarkerTree, LockfileError> {
-        MarkerTree::from_str(raw.get_ref()).map_err(|err| {
+        crate::requirement::parse_marker(raw.get_ref()).map_err(|message| {
             self.error_at(
                 raw,
                 format!(
                     "expected `marker` to be a PEP 508 environment marker, found `{}`: {}",
                     raw.get_ref(),
-                    err
+                    message
                 ),
             )
         })
