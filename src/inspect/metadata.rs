@@ -2,7 +2,7 @@
 //! does the package's requirement on numpy admit the target version?
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
+use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, VersionOrUrl};
 
 /// The fields of a METADATA file that matter here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,11 +84,8 @@ pub fn check_declared(
     let numpy = PackageName::new("numpy".to_string()).expect("valid name");
     let mut declared = DeclaredNumpy::default();
     for line in requires_dist {
-        let parsed = if name_ends_in_separator(line) {
-            Err(())
-        } else {
-            line.parse::<Requirement>().map_err(drop)
-        };
+        // Through the panic-free parser: METADATA comes from the network, read lossily.
+        let parsed = crate::requirement::parse(line);
         let requirement = match parsed {
             Ok(requirement) => requirement,
             Err(_) => {
@@ -207,6 +204,16 @@ mod tests {
         let declared = check_declared(&lines, env("3.11").markers(), &[], &target);
         assert!(declared.applicable.is_empty());
         assert!(!name_ends_in_separator("numpy-financial<2"));
+    }
+
+    /// Found by fuzzing: METADATA with a byte that is not UTF-8 inside a marker is read with
+    /// U+FFFD in its place, and pep508_rs 0.9 sliced through it and panicked, aborting the audit.
+    #[test]
+    fn a_marker_holding_a_replacement_character_is_unparsable_not_a_panic() {
+        let target = Version::from_str("2.2.6").unwrap();
+        let lines = vec!["numpy ; extra == \"te\u{fffd}st\"".to_string()];
+        let declared = check_declared(&lines, env("3.11").markers(), &[], &target);
+        assert_eq!(declared.unparsable, lines);
     }
 
     #[test]
