@@ -21,6 +21,13 @@ pub fn refuse_known_panics(text: &str) -> Result<(), String> {
         Some((head, rest)) => (head, rest.split_once(';').map_or("", |(_, marker)| marker)),
         None => (text, ""),
     };
+    // pep508_rs panics on extras like names: `pkg[q-]` (found by fuzzing).
+    if let Some((_, extras)) = head.split_once('[') {
+        let extras = extras.split(']').next().unwrap_or_default();
+        if extras.split(',').any(name_ends_in_separator) {
+            return Err("an extra's name ends in a letter or digit".to_string());
+        }
+    }
     if !head.is_ascii() || !marker.is_ascii() {
         return Err(
             "expected only ASCII characters in a requirement's name, version and markers"
@@ -70,6 +77,9 @@ mod tests {
         // Found by fuzzing METADATA read lossily: a U+FFFD inside a marker.
         assert!(parse("numpy ; ex\u{fffd}tra == \"test\"").is_err());
         assert!(parse("nvidia-nvshmem-;cu13==3.4.5").is_err());
+        assert!(parse("pkg[q-]").is_err());
+        assert!(parse("pkg[fast, q_ ]>=1").is_err());
+        assert!(parse("pkg[fast,all]>=1").is_ok());
         // A URL may hold anything.
         assert!(
             parse("pkg @ https://example.org/p\u{e4}th/pkg-1.0.tar.gz ; python_version > '3'")

@@ -496,6 +496,14 @@ mod fuzz_regressions {
     }
 
     #[test]
+    fn an_extra_ending_in_a_dash() {
+        let path = Path::new("requirements.txt");
+        let error = parse_lockfile(path, LockFormat::Requirements, b"o[q-,find-links").unwrap_err();
+        let shown = one_line_error(error, path, 1);
+        assert!(shown.contains("extra"), "{shown}");
+    }
+
+    #[test]
     fn a_marker_error_that_echoes_its_input() {
         let path = Path::new("requirements.txt");
         let bytes = b"source = { registry = \"https://pypi.org/simple\"; extra == \"test\" }\n";
