@@ -81,6 +81,23 @@ async fn read_all(wheel: &RemoteWheel, member: &str) -> (Vec<u8>, bool) {
     (out, finished)
 }
 
+/// Read `member` through the signature scanner until it is conclusive; whether the read
+/// reached the member's end.
+async fn scan_until_conclusive(wheel: &RemoteWheel, member: &str) -> bool {
+    let mut scanner = inspect::wheel::SignatureScanner::new();
+    wheel
+        .read_member(entry(wheel, member), u64::MAX, |chunk| {
+            scanner.feed(chunk);
+            if scanner.is_conclusive() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .await
+        .unwrap()
+}
+
 fn start(options: IndexOptions) -> FixtureIndex {
     FixtureIndex::start(&descriptions_dir(), options)
 }
@@ -120,18 +137,7 @@ async fn a_numpy2_build_is_judged_without_fetching_the_whole_member() {
     assert!(stats.range_requests >= 2, "{stats:?}");
 
     // The reader that stopped is told so.
-    let mut scanner = inspect::wheel::SignatureScanner::new();
-    let finished = wheel
-        .read_member(entry(&wheel, REDUCE), u64::MAX, |chunk| {
-            scanner.feed(chunk);
-            if scanner.is_conclusive() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .await
-        .unwrap();
+    let finished = scan_until_conclusive(&wheel, REDUCE).await;
     assert!(!finished);
 }
 
@@ -251,18 +257,7 @@ async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
     let member_size = entry(&wheel, MOVE).compressed_size;
     wheel.set_read_chunks(member_size * 4 / 5, 8 << 20);
     index.reset_stats();
-    let mut scanner = inspect::wheel::SignatureScanner::new();
-    let finished = wheel
-        .read_member(entry(&wheel, MOVE), u64::MAX, |chunk| {
-            scanner.feed(chunk);
-            if scanner.is_conclusive() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .await
-        .unwrap();
+    let finished = scan_until_conclusive(&wheel, MOVE).await;
     assert!(!finished);
     let stats = index.stats();
     assert_eq!(stats.range_requests, 1, "{stats:?}");
