@@ -22,17 +22,13 @@ pub fn measured_audit(
     envs: &[(&str, &str)],
 ) -> MeasuredAudit {
     let run = run_measured(
-        Command::new(env!("CARGO_BIN_EXE_np2audit"))
+        super::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
             .arg("lock")
             .arg(lock)
             .args(["--python-platform", "linux", "--format", "json"])
             .args(["--index-url", index_url])
             .arg("--cache-dir")
             .arg(cache)
-            .env_remove("UV_INDEX_URL")
-            .env_remove("PIP_INDEX_URL")
-            .env_remove("NP2AUDIT_LOG")
-            .env("NO_COLOR", "1")
             .envs(envs.iter().copied()),
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);

@@ -22,6 +22,16 @@ impl Run {
     }
 }
 
+/// `command` cut off from the user's settings: no index URL from the environment, no log
+/// level, no colours.
+pub fn isolated(command: &mut Command) -> &mut Command {
+    command
+        .env_remove("UV_INDEX_URL")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("NP2AUDIT_LOG")
+        .env("NO_COLOR", "1")
+}
+
 /// `np2audit lock LOCK --python-platform linux --index-url INDEX --cache-dir CACHE EXTRA…`.
 pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str]) -> Run {
     let mut args = vec![OsStr::new(lock)];
@@ -31,7 +41,7 @@ pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str
 
 /// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE`.
 pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
+    let output = isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
         .arg("lock")
         .args(args)
         .args([
@@ -42,10 +52,6 @@ pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> R
         ])
         .arg("--cache-dir")
         .arg(cache)
-        .env_remove("UV_INDEX_URL")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("NP2AUDIT_LOG")
-        .env("NO_COLOR", "1")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run np2audit");
