@@ -280,8 +280,10 @@ impl Cache {
         if self.is_off() {
             return Ok(None);
         }
-        if let Some(metadata) = self.read_ahead().metadata(file_key) {
-            return Ok(Some(metadata));
+        match self.read_ahead().metadata(file_key) {
+            preload::Found(metadata) => return Ok(Some(metadata)),
+            preload::Absent => return Ok(None),
+            preload::Unknown => {}
         }
         let row = sqlx::query("SELECT metadata FROM core_metadata WHERE file_key = $1")
             .bind(file_key)
@@ -311,6 +313,7 @@ impl Cache {
         .bind(now() as i64)
         .execute(&self.pool)
         .await;
+        self.read_ahead().stored_metadata(file_key);
         self.degrade(result.map(drop), ());
         Ok(())
     }
@@ -323,8 +326,10 @@ impl Cache {
         if self.is_off() {
             return Ok(None);
         }
-        if let Some(scan) = self.read_ahead().scan(file_key, scanner_version) {
-            return Ok(Some(scan));
+        match self.read_ahead().scan(file_key, scanner_version) {
+            preload::Found(scan) => return Ok(Some(scan)),
+            preload::Absent => return Ok(None),
+            preload::Unknown => {}
         }
         let row = sqlx::query(
             "SELECT result_json FROM wheel_scans WHERE file_key = $1 AND scanner_version = $2",
@@ -360,6 +365,7 @@ impl Cache {
         .bind(now() as i64)
         .execute(&self.pool)
         .await;
+        self.read_ahead().stored_scan(file_key, scanner_version);
         self.degrade(result.map(drop), ());
         Ok(())
     }
@@ -368,11 +374,18 @@ impl Cache {
         if self.is_off() {
             return Ok(false);
         }
+        if let Some(&refuses) = self.read_ahead().hosts_refusing_ranges.get(host) {
+            return Ok(refuses);
+        }
         let row = sqlx::query("SELECT host FROM hosts_without_ranges WHERE host = $1")
             .bind(host)
             .fetch_optional(&self.pool)
             .await;
-        Ok(self.degrade(row, None).is_some())
+        let refuses = self.degrade(row, None).is_some();
+        self.read_ahead()
+            .hosts_refusing_ranges
+            .insert(host.to_string(), refuses);
+        Ok(refuses)
     }
 
     pub async fn remember_host_refuses_ranges(&self, host: &str) -> Result<(), CacheError> {
@@ -387,6 +400,9 @@ impl Cache {
         .bind(now() as i64)
         .execute(&self.pool)
         .await;
+        self.read_ahead()
+            .hosts_refusing_ranges
+            .insert(host.to_string(), true);
         self.degrade(result.map(drop), ());
         Ok(())
     }

@@ -2,24 +2,43 @@
 //! package: one query per table and batch of names or keys, held in memory for the run. A
 //! thousand single-row queries cost more in sqlx's hand-offs than in SQLite itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
 use super::{Cache, PageState, decode_files};
 use crate::index::simple::ProjectFile;
+pub(super) use ReadAhead::{Absent, Found, Unknown};
 
 /// Rows per query: far below SQLite's and PostgreSQL's limits on bound parameters.
 const BATCH: usize = 400;
 
-/// What was read ahead. Only rows found are held: anything else is asked of the database as
-/// before, and writes of a page drop what was read ahead for it.
+/// What was read ahead: rows found, and the files whose metadata or scan was looked for and is
+/// not cached (a cold run asks for each once, not once per package in single-row queries that
+/// delay its first requests). Anything else is asked of the database as before; writes of a
+/// page drop what was read ahead for it, and a stored metadata or scan is no longer absent.
+/// Another process may store what is held as absent meanwhile: this run then fetches it too.
 #[derive(Debug, Default)]
 pub(super) struct Preloaded {
     pages: HashMap<(String, String), PageState>,
     releases: HashMap<(String, String, String), Vec<ProjectFile>>,
     metadata: HashMap<String, String>,
     scans: HashMap<(String, u32), String>,
+    absent_metadata: HashSet<String>,
+    absent_scans: HashSet<(String, u32)>,
+    /// Whether a host refuses range requests, once asked of the database (once per wheel
+    /// otherwise).
+    pub(super) hosts_refusing_ranges: HashMap<String, bool>,
+}
+
+/// What the read-ahead knows of one row.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ReadAhead<T> {
+    Found(T),
+    /// Looked for ahead and not in the cache.
+    Absent,
+    /// Not looked for ahead: ask the database.
+    Unknown,
 }
 
 /// `$first, $first+1, …` for `count` parameters.
@@ -48,14 +67,30 @@ impl Preloaded {
             .cloned()
     }
 
-    pub(super) fn metadata(&self, file_key: &str) -> Option<String> {
-        self.metadata.get(file_key).cloned()
+    pub(super) fn metadata(&self, file_key: &str) -> ReadAhead<String> {
+        match self.metadata.get(file_key) {
+            Some(metadata) => ReadAhead::Found(metadata.clone()),
+            None if self.absent_metadata.contains(file_key) => ReadAhead::Absent,
+            None => ReadAhead::Unknown,
+        }
     }
 
-    pub(super) fn scan(&self, file_key: &str, scanner_version: u32) -> Option<String> {
-        self.scans
-            .get(&(file_key.to_string(), scanner_version))
-            .cloned()
+    pub(super) fn scan(&self, file_key: &str, scanner_version: u32) -> ReadAhead<String> {
+        let key = (file_key.to_string(), scanner_version);
+        match self.scans.get(&key) {
+            Some(scan) => ReadAhead::Found(scan.clone()),
+            None if self.absent_scans.contains(&key) => ReadAhead::Absent,
+            None => ReadAhead::Unknown,
+        }
+    }
+
+    pub(super) fn stored_metadata(&mut self, file_key: &str) {
+        self.absent_metadata.remove(file_key);
+    }
+
+    pub(super) fn stored_scan(&mut self, file_key: &str, scanner_version: u32) {
+        self.absent_scans
+            .remove(&(file_key.to_string(), scanner_version));
     }
 
     /// A page was stored anew: what was read ahead for it is stale.
@@ -94,6 +129,8 @@ impl Cache {
             preloaded.releases.extend(loaded.releases);
             preloaded.metadata.extend(loaded.metadata);
             preloaded.scans.extend(loaded.scans);
+            preloaded.absent_metadata.extend(loaded.absent_metadata);
+            preloaded.absent_scans.extend(loaded.absent_scans);
         }
     }
 
@@ -194,6 +231,15 @@ impl Cache {
                 );
             }
         }
+        for key in keys {
+            if !loaded.metadata.contains_key(&key) {
+                loaded.absent_metadata.insert(key.clone());
+            }
+            let key = (key, scanner_version);
+            if !loaded.scans.contains_key(&key) {
+                loaded.absent_scans.insert(key);
+            }
+        }
         Ok(loaded)
     }
 }
@@ -258,12 +304,9 @@ mod tests {
                 None,
                 "not asked for"
             );
-            assert_eq!(preloaded.metadata("sha256:aa").as_deref(), Some("Name: a"));
-            assert!(preloaded.scan("sha256:aa", 4).is_some());
-            assert!(
-                preloaded.scan("sha256:bb", 4).is_none(),
-                "not a file of 1.0"
-            );
+            assert_eq!(preloaded.metadata("sha256:aa"), Found("Name: a".into()));
+            assert_eq!(preloaded.scan("sha256:aa", 4), Found("{}".into()));
+            assert_eq!(preloaded.scan("sha256:bb", 4), Unknown, "not a file of 1.0");
         }
         assert_eq!(
             cache.release_files("i", "a", "1.0").await.unwrap(),
@@ -272,13 +315,9 @@ mod tests {
 
         // Files known without a page (from a lock) are read ahead by their keys.
         cache.preload("i", &[], &["sha256:bb".into()], 4, key).await;
-        assert!(
-            cache
-                .preloaded
-                .lock()
-                .unwrap()
-                .scan("sha256:bb", 4)
-                .is_some()
+        assert_eq!(
+            cache.preloaded.lock().unwrap().scan("sha256:bb", 4),
+            Found("{}".into())
         );
 
         cache
@@ -291,6 +330,34 @@ mod tests {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn files_read_ahead_and_not_cached_are_not_asked_again_until_stored() {
+        let cache = Cache::in_memory().await.unwrap();
+        cache.preload("i", &[], &["sha256:cc".into()], 4, key).await;
+        {
+            let preloaded = cache.preloaded.lock().unwrap();
+            assert_eq!(preloaded.metadata("sha256:cc"), Absent);
+            assert_eq!(preloaded.scan("sha256:cc", 4), Absent);
+            assert_eq!(preloaded.scan("sha256:cc", 5), Unknown, "another scanner");
+        }
+        assert_eq!(cache.metadata("sha256:cc").await.unwrap(), None);
+        assert_eq!(cache.scan("sha256:cc", 4).await.unwrap(), None);
+        // What this run stores is found again, not taken for absent.
+        cache
+            .store_metadata("sha256:cc", "c", "Name: c")
+            .await
+            .unwrap();
+        cache.store_scan("sha256:cc", 4, "c", "{}").await.unwrap();
+        assert_eq!(
+            cache.metadata("sha256:cc").await.unwrap().as_deref(),
+            Some("Name: c")
+        );
+        assert_eq!(
+            cache.scan("sha256:cc", 4).await.unwrap().as_deref(),
+            Some("{}")
         );
     }
 }
