@@ -10,6 +10,8 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue,
 use reqwest::{StatusCode, Url};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::permits::{Priority, RequestPermits};
+
 use super::IndexError;
 use super::auth::Auth;
 use super::redact::redact_url;
@@ -105,7 +107,7 @@ impl HttpSettings {
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
-    permits: Arc<Semaphore>,
+    permits: RequestPermits,
     /// Memory for range-read bodies, in bytes, shared by every member read of the run (see
     /// [`HttpClient::reserve_body`]).
     body_budget: Arc<Semaphore>,
@@ -144,7 +146,7 @@ impl HttpClient {
             .map_err(|error| IndexError::Client(error.without_url().to_string()))?;
         Ok(HttpClient {
             client,
-            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            permits: RequestPermits::new(settings.concurrency),
             body_budget: Arc::new(Semaphore::new(BODY_BUDGET as usize)),
             settings,
             stats: Arc::new(HttpStats::default()),
@@ -184,7 +186,19 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
     ) -> Result<HttpResponse, IndexError> {
-        self.get_into(url, headers, max_body, BodyTarget::Memory)
+        self.get_into(url, headers, max_body, BodyTarget::Memory, Priority::Leads)
+            .await
+    }
+
+    /// [`get`](Self::get) for a request nothing else waits on (a `.metadata` file): while every
+    /// request slot is taken, it waits behind the requests that lead to more.
+    pub async fn get_leaf(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_body: u64,
+    ) -> Result<HttpResponse, IndexError> {
+        self.get_into(url, headers, max_body, BodyTarget::Memory, Priority::Leaf)
             .await
     }
 
@@ -196,8 +210,14 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
     ) -> Result<HttpResponse, IndexError> {
-        self.get_into(url, headers, max_body, BodyTarget::FileIfWhole)
-            .await
+        self.get_into(
+            url,
+            headers,
+            max_body,
+            BodyTarget::FileIfWhole,
+            Priority::Leads,
+        )
+        .await
     }
 
     async fn get_into(
@@ -206,10 +226,13 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
         target: BodyTarget,
+        priority: Priority,
     ) -> Result<HttpResponse, IndexError> {
         let mut attempt = 0;
         loop {
-            let outcome = self.get_once(url, headers.clone(), max_body, target).await;
+            let outcome = self
+                .get_once(url, headers.clone(), max_body, target, priority)
+                .await;
             let retry_after = match &outcome {
                 Ok(response) if is_transient(response.status) => {
                     Some(retry_after(&response.headers))
@@ -268,12 +291,9 @@ impl HttpClient {
         headers: HeaderMap,
         max_body: u64,
         target: BodyTarget,
+        priority: Priority,
     ) -> Result<HttpResponse, Attempt> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore never closed");
+        let _permit = self.permits.acquire(priority).await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let transport = |error: reqwest::Error, phase: Phase| {
             let failed = IndexError::Transport {
@@ -337,7 +357,10 @@ impl HttpClient {
             }
             _ => None,
         };
-        let mut body = Vec::new();
+        // Sized once from the announced length (already checked against the limit): growing
+        // by doubling would copy each body and, at its peak, hold up to twice its size.
+        let announced = response.content_length().filter(|_| spool.is_none());
+        let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
         let mut len = 0u64;
         while let Some(chunk) = response
             .chunk()
