@@ -317,7 +317,7 @@ async fn many_reads_at_once_share_the_budget_and_all_finish() {
 }
 
 #[tokio::test]
-async fn small_members_are_read_several_at_once_and_large_ones_one_by_one() {
+async fn members_are_read_ahead_small_ones_at_once_larger_ones_after_a_read_in_vain() {
     let latency = Duration::from_millis(150);
     let index = start(IndexOptions {
         latency: Some(latency),
@@ -331,11 +331,46 @@ async fn small_members_are_read_several_at_once_and_large_ones_one_by_one() {
         .await
         .unwrap();
     let took = started.elapsed();
-    // The eight 3 kB modules, then the NumPy 2 one, which decides: the two after it are not read.
+    // The eight 3 kB modules and the 90 and 120 kB ones, in vain, then the NumPy 2 one, which
+    // decides.
     assert!(matches!(scan.build, WheelBuild::NumPy2 { .. }), "{scan:?}");
-    assert_eq!(scan.scanned.len(), 9, "{scan:?}");
+    assert_eq!(scan.scanned.len(), 11, "{scan:?}");
+    // Two round trips, not four (or eleven): the small ones together, then, as they were read
+    // in vain, the three larger ones together. The 600 kB one would take the bytes read ahead
+    // past the bound, so it waits, and is never read.
     let stats = index.stats();
-    assert_eq!(stats.range_requests, 9, "{stats:?}");
-    // One round trip for the small ones together, one for the large: not nine in a row.
-    assert!(took < latency * 5, "took {took:?}");
+    assert_eq!(stats.range_requests, 11, "{stats:?}");
+    assert!(took < latency * 3, "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_wheel_whose_first_member_decides_reads_no_other() {
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
+    index.reset_stats();
+    let scan = inspect::scan_wheel(&wheel, ScanBudget::default())
+        .await
+        .unwrap();
+    assert_eq!(scan.scanned, [MOVE]);
+    assert_eq!(index.stats().range_requests, 1);
+}
+
+#[tokio::test]
+async fn a_last_piece_of_an_eighth_of_a_chunk_comes_with_the_chunk_before_it() {
+    let index = start(IndexOptions::default());
+    let want = expected(&index, BIGLIB, LIBBIG);
+    let mut wheel = open(&index, "biglib", BIGLIB).await;
+    let size = entry(&wheel, LIBBIG).compressed_size;
+    // A first chunk a little short of the member: the rest comes with it.
+    wheel.set_read_chunks(size * 9 / 10, size * 9 / 10);
+    index.reset_stats();
+    let (bytes, finished) = read_all(&wheel, LIBBIG).await;
+    assert!(finished && bytes == want);
+    assert_eq!(index.stats().range_requests, 1);
+    // Half the member: the rest is a chunk of its own.
+    wheel.set_read_chunks(size / 2, size / 2);
+    index.reset_stats();
+    let (bytes, finished) = read_all(&wheel, LIBBIG).await;
+    assert!(finished && bytes == want);
+    assert_eq!(index.stats().range_requests, 2);
 }

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod filename;
 pub mod http;
 pub mod in_flight;
+mod permits;
 pub mod redact;
 mod remote_wheel;
 pub mod simple;
@@ -369,7 +370,18 @@ impl IndexClient {
     pub async fn core_metadata(&self, file: &ProjectFile) -> Result<String, IndexError> {
         let key = file_key(file);
         self.metadata_in_flight
-            .run(&key, || self.read_core_metadata(file, &key))
+            .run(&key, || self.read_core_metadata(file, &key, false))
+            .await
+    }
+
+    /// [`core_metadata`](Self::core_metadata) of a wheel about to be scanned. Its tail, fetched
+    /// for the scan anyway, usually holds the METADATA member (wheels put `.dist-info` last):
+    /// read there, it costs no request of its own, and the verdict waits on nothing the scan
+    /// does not. Otherwise, the usual route.
+    pub async fn core_metadata_of_scanned(&self, file: &ProjectFile) -> Result<String, IndexError> {
+        let key = file_key(file);
+        self.metadata_in_flight
+            .run(&key, || self.read_core_metadata(file, &key, true))
             .await
     }
 
@@ -377,6 +389,7 @@ impl IndexClient {
         &self,
         file: &ProjectFile,
         key: &str,
+        from_wheel_tail: bool,
     ) -> Result<String, IndexError> {
         if let Some(metadata) = self.cache.metadata(key).await? {
             self.hit();
@@ -386,6 +399,17 @@ impl IndexClient {
             return Err(IndexError::Offline {
                 what: format!("the metadata of {}", file.filename),
             });
+        }
+        // A wheel that cannot be opened is reported by its scan; the metadata may still come.
+        if from_wheel_tail
+            && let Ok(wheel) = self.shared_wheel(file).await
+            && wheel.holds_metadata()
+        {
+            let metadata = wheel.read_metadata().await?;
+            self.cache
+                .store_metadata(key, &file.filename, &metadata)
+                .await?;
+            return Ok(metadata);
         }
         let metadata = match self.metadata_file(file).await? {
             Some(metadata) => metadata,
@@ -413,7 +437,7 @@ impl IndexClient {
         }
         let response = self
             .http
-            .get(&url, HeaderMap::new(), MAX_METADATA_BYTES)
+            .get_leaf(&url, HeaderMap::new(), MAX_METADATA_BYTES)
             .await?;
         match response.status.as_u16() {
             200 => Ok(Some(String::from_utf8_lossy(&response.body).into_owned())),

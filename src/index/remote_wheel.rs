@@ -361,7 +361,13 @@ impl RemoteWheel {
         let mut depth = 1;
         loop {
             while in_flight.len() < depth && next < end {
-                let stop = self.chunk_end(next, next.saturating_add(chunk).min(end));
+                let mut want = next.saturating_add(chunk);
+                // A last piece of at most an eighth of a chunk comes with this one rather than
+                // a round trip later.
+                if end.saturating_sub(want) <= chunk / 8 {
+                    want = end;
+                }
+                let stop = self.chunk_end(next, want.min(end));
                 in_flight.push_back(if self.held(next, stop).is_some() {
                     Pending::Held {
                         start: next,
@@ -491,16 +497,31 @@ impl RemoteWheel {
         }
     }
 
-    /// The `{name}-{version}.dist-info/METADATA` member as text.
-    pub async fn read_metadata(&self) -> Result<String, IndexError> {
-        let entry = self
-            .entries
+    /// The `{name}-{version}.dist-info/METADATA` entry, if there is one.
+    fn metadata_entry(&self) -> Option<&ZipEntry> {
+        self.entries
             .iter()
             .filter(|entry| {
                 let mut parts = entry.name.split('/');
                 matches!((parts.next(), parts.next(), parts.next()), (Some(dir), Some("METADATA"), None) if dir.ends_with(".dist-info"))
             })
             .min_by_key(|entry| entry.name.len())
+    }
+
+    /// Whether the METADATA member lies in the bytes already held, so that
+    /// [`read_metadata`](Self::read_metadata) makes no request. Wheels put `.dist-info` last,
+    /// so the tail read for the central directory usually holds it.
+    pub fn holds_metadata(&self) -> bool {
+        self.metadata_entry().is_some_and(|entry| {
+            let range = zipfile::member_fetch_range(entry, self.directory_offset);
+            self.held(range.start, range.end).is_some()
+        })
+    }
+
+    /// The `{name}-{version}.dist-info/METADATA` member as text.
+    pub async fn read_metadata(&self) -> Result<String, IndexError> {
+        let entry = self
+            .metadata_entry()
             .ok_or_else(|| IndexError::BadResponse {
                 url: redact_url(&self.url),
                 message: format!("{} has no .dist-info/METADATA member", self.filename),

@@ -4,7 +4,7 @@
 pub mod metadata;
 pub mod wheel;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::ControlFlow;
 
 use futures::StreamExt;
@@ -274,13 +274,25 @@ fn plan_scan(entries: &[ZipEntry], python_abi: bool) -> ScanPlan {
     }
 }
 
-/// Members this small (compressed) are read [`SMALL_MEMBERS_AT_ONCE`] at a time.
+/// Reads of one wheel's members under way at once, at most.
+const READS_AT_ONCE: usize = 8;
+/// Members this small (compressed) are read ahead from the start.
 const SMALL_MEMBER: u64 = 64 * 1024;
-const SMALL_MEMBERS_AT_ONCE: usize = 8;
+/// Compressed bytes read ahead, beside the read the scan waits on, once a member has been read
+/// in vain (or as much as was read in vain, if more).
+const READ_AHEAD: u64 = (READS_AT_ONCE as u64 - 1) * SMALL_MEMBER;
 
 /// Scan the shared objects of a wheel — extension modules first, then libraries, each group
 /// smallest first — stopping at the first conclusive one. A wheel without extension modules is
 /// not scanned (see [`WheelScan::libraries_not_scanned`] for how that is told).
+///
+/// Members are read in scan order, several at once, so that a wheel of many modules that do not
+/// use NumPy (black's 28 mypyc ones, a Rust or Cython package) does not cost a round trip per
+/// member, one after another. What is read past the deciding member is bounded: small members
+/// (up to [`SMALL_MEMBER`]) are read ahead from the start; larger ones only once a member has
+/// been read in vain, up to [`READ_AHEAD`] bytes beside the read the scan waits on, or as much
+/// as was read in vain, if more. A wheel whose first member decides, as most that use NumPy
+/// do, reads nothing more.
 pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<WheelScan, IndexError> {
     let plan = plan_scan(wheel.entries(), wheel_has_python_abi(wheel.filename()));
     if !plan.libraries_not_scanned.is_empty() {
@@ -301,15 +313,26 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
     let mut unscanned = Vec::new();
     let mut spent = 0u64;
     let mut queue = plan.order.iter().peekable();
-    // Reads under way, finished in scan order. Small members are read several at once: a
-    // wheel of many tiny modules (black ships 28 mypyc ones) would otherwise cost a round trip
-    // each, one after another. What is read past the first conclusive member is at most
-    // `SMALL_MEMBER` bytes a read.
+    // Reads under way, finished in scan order, with their compressed sizes; the bytes of all
+    // but the first are read ahead.
     let mut reading = FuturesOrdered::new();
+    let mut sizes = VecDeque::new();
+    // Compressed bytes of members read whole without deciding.
+    let mut read_in_vain = 0u64;
     loop {
         while let Some(&(name, compressed_size)) = queue.peek() {
-            let small = *compressed_size <= SMALL_MEMBER;
-            if !(reading.is_empty() || small && reading.len() < SMALL_MEMBERS_AT_ONCE) {
+            let ahead: u64 = sizes.iter().skip(1).sum();
+            let all_small =
+                *compressed_size <= SMALL_MEMBER && sizes.iter().all(|&size| size <= SMALL_MEMBER);
+            let room = if read_in_vain > 0 {
+                READ_AHEAD.max(read_in_vain)
+            } else {
+                0
+            };
+            let admit = reading.is_empty()
+                || reading.len() < READS_AT_ONCE
+                    && (all_small || ahead.saturating_add(*compressed_size) <= room);
+            if !admit {
                 break;
             }
             queue.next();
@@ -318,6 +341,7 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
                 continue;
             }
             spent += compressed_size;
+            sizes.push_back(*compressed_size);
             let entry = by_name[name.as_str()];
             reading.push_back(async move {
                 let mut scanner = SignatureScanner::new();
@@ -338,10 +362,14 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
             break;
         };
         let (name, scan) = read?;
+        let size = sizes.pop_front().unwrap_or_default();
         let conclusive = matches!(
             scan.build,
             SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
         );
+        if !conclusive {
+            read_in_vain = read_in_vain.saturating_add(size);
+        }
         scanned.push(name.clone());
         scans.push((name.clone(), scan));
         if conclusive {
