@@ -1,7 +1,7 @@
 //! The audit: judge every package the target environment installs, and gather the findings
 //! into one [`Audit`] that every report format renders. Checks never print.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -366,21 +366,34 @@ pub async fn run(
     client.preload(&releases, &lock_files).await;
     progress.judging(to_judge.len());
     let _watch = progress.watch(client);
+    let mut searched = BTreeMap::new();
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras)| {
             let context = &context;
             async move {
+                let package = project.package(id);
                 let judgement = match context.installed.and_then(|facts| facts.get(&id)) {
                     Some(facts) => context.judge_installed(facts, &extras).await,
-                    None => context.judge(project.package(id), &extras).await,
+                    None => context.judge(package, &extras).await,
                 };
                 progress.judged_one();
-                (id, judgement)
+                // A blocker's fix search starts now, beside the judging still under way: it
+                // is the longest chain of round trips in a cold audit.
+                let search = if judgement.verdict.is_blocker() {
+                    fix::search_blocker(context, package, extras).await
+                } else {
+                    None
+                };
+                (id, judgement, search)
             }
         })
         // Requests are bounded by the HTTP client's permits; this bounds only the tasks, and
         // is wide enough that every permit stays busy while packages wait on round trips.
         .buffer_unordered(256)
+        .map(|(id, judgement, search)| {
+            searched.extend(search.map(|search| (id, search)));
+            (id, judgement)
+        })
         .collect()
         .await;
 
@@ -416,6 +429,7 @@ pub async fn run(
             locked_numpy: &locked_numpy,
             project_requirements: &project_requirements,
             tool: &settings.tool,
+            searched: &searched,
         },
         &context,
     )
@@ -778,7 +792,14 @@ impl JudgeContext<'_> {
         let (metadata, scan) = if tags.is_pure() {
             (self.client.core_metadata(wheel).await, Ok(None))
         } else {
-            let (metadata, scan) = tokio::join!(self.client.core_metadata(wheel), self.scan(wheel));
+            let metadata = async {
+                if self.scan_is_cached(wheel).await {
+                    self.client.core_metadata(wheel).await
+                } else {
+                    self.client.core_metadata_of_scanned(wheel).await
+                }
+            };
+            let (metadata, scan) = tokio::join!(metadata, self.scan(wheel));
             (metadata, scan.map(Some))
         };
         self.client.release_wheel(wheel).await;
@@ -899,6 +920,15 @@ impl JudgeContext<'_> {
     }
 
     /// Scan a wheel, from the cache when it was scanned before.
+    /// Whether `wheel`'s scan is in the cache (so the wheel will not be opened).
+    async fn scan_is_cached(&self, wheel: &ProjectFile) -> bool {
+        let cache = self.client.cache();
+        matches!(
+            cache.scan(&file_key(wheel), inspect::SCANNER_VERSION).await,
+            Ok(Some(_))
+        )
+    }
+
     async fn scan(&self, wheel: &ProjectFile) -> Result<WheelScan, IndexError> {
         let key = file_key(wheel);
         self.scans.run(&key, || self.scan_once(wheel, &key)).await
@@ -1070,7 +1100,7 @@ impl ReleaseJudge for JudgeContext<'_> {
         &self,
         name: &PackageName,
         after: &Version,
-    ) -> Result<Vec<Version>, String> {
+    ) -> Result<fix::NewerReleases, String> {
         let files = self
             .client
             .project_files(name)
@@ -1082,7 +1112,29 @@ impl ReleaseJudge for JudgeContext<'_> {
                 .collect();
         versions.sort();
         versions.dedup();
-        Ok(versions)
+        // A release went up when its earliest file did.
+        let mut first_upload: HashMap<Version, &str> = HashMap::new();
+        for file in files.iter() {
+            if let (Some(version), Some(time)) = (
+                file_version(&file.filename, name.as_ref()),
+                file.upload_time.as_deref(),
+            ) {
+                let earliest = first_upload.entry(version).or_insert(time);
+                *earliest = (*earliest).min(time);
+            }
+        }
+        let first_after_numpy2 = versions
+            .iter()
+            .position(|version| {
+                first_upload
+                    .get(version)
+                    .is_some_and(|&time| time >= NUMPY2_FIRST_CANDIDATE)
+            })
+            .filter(|&index| index > 0);
+        Ok(fix::NewerReleases {
+            versions,
+            first_after_numpy2,
+        })
     }
 
     async fn judge(

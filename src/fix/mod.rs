@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::audit::{ProjectRequirement, Verdict};
 use crate::environment::TargetEnvironment;
 use crate::graph::{DependencyGraph, InstalledSet};
-use crate::lockfile::{DependencyKind, LockedProject, PackageId, PackageSource};
+use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
 use pin::UpperBound;
 use search::{Checked, oldest_passing};
 pub use tool::{PinSpelling, Tool, ToolKind};
@@ -35,7 +35,7 @@ pub trait ReleaseJudge {
         &self,
         name: &PackageName,
         after: &Version,
-    ) -> impl Future<Output = Result<Vec<Version>, String>>;
+    ) -> impl Future<Output = Result<NewerReleases, String>>;
 
     /// The verdict on one release for the target, and its `Requires-Dist`.
     fn judge(
@@ -44,6 +44,16 @@ pub trait ReleaseJudge {
         version: &Version,
         extras: &[ExtraName],
     ) -> impl Future<Output = Candidate>;
+}
+
+/// A blocker's newer releases, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct NewerReleases {
+    pub versions: Vec<Version>,
+    /// The first uploaded after NumPy 2.0's first release candidate, when an older one is also
+    /// a candidate: the likeliest first ready release, which the search checks first (a guess,
+    /// never a verdict: releases before it cannot be built against NumPy 2 headers).
+    pub first_after_numpy2: Option<usize>,
 }
 
 /// What judging a candidate release found.
@@ -206,6 +216,33 @@ pub struct PlanInput<'a> {
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
+    /// Blockers whose releases were already searched, while the rest of the audit ran.
+    pub searched: &'a BTreeMap<PackageId, ReleaseSearch>,
+}
+
+/// A blocker's newer releases, searched for the oldest ready one.
+#[derive(Debug, Clone)]
+pub struct ReleaseSearch {
+    /// The extras the releases were judged with.
+    extras: Vec<ExtraName>,
+    result: Result<(search::SearchOutcome, Vec<CheckedRelease>), String>,
+}
+
+/// Search a blocker's newer releases for the oldest ready one, as [`plan`] would. The audit
+/// calls this as soon as a blocker's verdict is in, so the search (a few round trips per
+/// release checked) overlaps the judging of the rest of the tree instead of following it.
+/// `None` when the package has no releases to search (not from an index, or not pinned).
+pub async fn search_blocker(
+    judge: &impl ReleaseJudge,
+    package: &LockedPackage,
+    extras: Vec<ExtraName>,
+) -> Option<ReleaseSearch> {
+    if !matches!(package.source, PackageSource::Registry(_)) {
+        return None;
+    }
+    let locked = package.version.as_ref()?;
+    let result = search_ready(judge, &package.name, locked, &extras, |_| None).await;
+    Some(ReleaseSearch { extras, result })
 }
 
 /// The plan: a fix per blocker, the readiness verdict and the pin.
@@ -264,7 +301,17 @@ async fn fix_blocker(input: &PlanInput<'_>, judge: &impl ReleaseJudge, id: Packa
         return none(format!("{name} has no locked version to upgrade from"));
     };
     let extras = extras_of(input.installed, id);
-    let (outcome, checked) = match search_ready(judge, name, locked, &extras, |_| None).await {
+    // Searched early with the same extras (for a requirements file, edges inferred later may
+    // have added some), or searched now.
+    let searched = match input
+        .searched
+        .get(&id)
+        .filter(|early| early.extras == extras)
+    {
+        Some(early) => early.result.clone(),
+        None => search_ready(judge, name, locked, &extras, |_| None).await,
+    };
+    let (outcome, checked) = match searched {
         Ok(found) => found,
         Err(reason) => return none(format!("cannot list the releases of {name}: {reason}")),
     };
@@ -358,18 +405,22 @@ async fn search_ready(
     extras: &[ExtraName],
     allows: impl Fn(&Candidate) -> Option<String>,
 ) -> Result<(search::SearchOutcome, Vec<CheckedRelease>), String> {
-    let candidates = judge.newer_releases(name, after).await?;
+    let releases = judge.newer_releases(name, after).await?;
     let allows = &allows;
-    let outcome = oldest_passing(&candidates, |version| async move {
-        let candidate = judge.judge(name, &version, extras).await;
-        if !candidate.is_ready() {
-            return (false, candidate.verdict.as_str().to_string());
-        }
-        match allows(&candidate) {
-            Some(reason) => (false, reason),
-            None => (true, candidate.verdict.as_str().to_string()),
-        }
-    })
+    let outcome = oldest_passing(
+        &releases.versions,
+        releases.first_after_numpy2,
+        |version| async move {
+            let candidate = judge.judge(name, &version, extras).await;
+            if !candidate.is_ready() {
+                return (false, candidate.verdict.as_str().to_string());
+            }
+            match allows(&candidate) {
+                Some(reason) => (false, reason),
+                None => (true, candidate.verdict.as_str().to_string()),
+            }
+        },
+    )
     .await;
     let checked = outcome
         .checked

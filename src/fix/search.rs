@@ -41,10 +41,18 @@ pub struct SearchOutcome {
 /// upgrade must stay below when newer ones fail.
 ///
 /// The newest and the oldest candidate are checked first, together: the next release is often
-/// the fix, and the newest tells whether the line regressed. When the newest passes, a binary
-/// search between them finds the boundary. When it fails, the search walks down from it to
-/// the newest passing release, then searches below that one.
-pub async fn oldest_passing<F, Fut>(candidates: &[Version], test: F) -> SearchOutcome
+/// the fix, and the newest tells whether the line regressed. `likely_boundary`, when given, is
+/// the candidate most likely to be the first that passes (the first uploaded after NumPy 2.0's
+/// first release candidate): it and the one before it are checked in the same first round, so a
+/// line that turned ready there needs no further round. It is only a guess to check: the answer
+/// is always a pair of checked neighbours. When the newest passes, a binary search between the
+/// nearest checked failing and passing releases finds the boundary. When it fails, the search
+/// walks down from it to the newest passing release, then searches below that one.
+pub async fn oldest_passing<F, Fut>(
+    candidates: &[Version],
+    likely_boundary: Option<usize>,
+    test: F,
+) -> SearchOutcome
 where
     F: Fn(Version) -> Fut,
     Fut: Future<Output = (bool, String)>,
@@ -59,22 +67,20 @@ where
     let Some(newest) = candidates.len().checked_sub(1) else {
         return outcome;
     };
-    let mut spent = 0;
 
-    // Round one: the oldest and the newest at once.
-    let (first, last) = futures::join!(test(candidates[0].clone()), async {
-        if newest > 0 {
-            Some(test(candidates[newest].clone()).await)
-        } else {
-            None
-        }
-    });
-    results[0] = Some(first);
-    spent += 1;
-    if let Some(last) = last {
-        results[newest] = Some(last);
-        spent += 1;
+    // Round one: the oldest, the newest and the likely boundary's pair, at once.
+    let mut first_round = vec![0, newest];
+    if let Some(boundary) = likely_boundary.filter(|&b| b > 0 && b <= newest) {
+        first_round.extend([boundary - 1, boundary]);
     }
+    first_round.sort_unstable();
+    first_round.dedup();
+    let answers =
+        futures::future::join_all(first_round.iter().map(|&i| test(candidates[i].clone()))).await;
+    for (&index, answer) in first_round.iter().zip(answers) {
+        results[index] = Some(answer);
+    }
+    let mut spent = first_round.len();
     let passed = |results: &[Option<(bool, String)>], index: usize| {
         results[index].as_ref().is_some_and(|(passed, _)| *passed)
     };
@@ -102,14 +108,15 @@ where
 
     if let Some(top) = top {
         // Binary search for the start of the run that ends at `top`, trusting monotonicity
-        // inside it. `high` always passes; `low` is the lowest index that might.
-        let mut low = 0;
-        let mut high = top;
-        if passed(&results, 0) {
-            high = 0;
-        } else {
-            low = 1;
-        }
+        // inside it, between the newest checked failure below `top` and the oldest checked
+        // pass above that. `high` always passes; `low` is the lowest index that might.
+        let failed_below = (0..top)
+            .rev()
+            .find(|&index| results[index].as_ref().is_some_and(|(passed, _)| !passed));
+        let mut low = failed_below.map_or(0, |index| index + 1);
+        let mut high = (low..=top)
+            .find(|&index| passed(&results, index))
+            .unwrap_or(top);
         while low < high {
             let middle = low + (high - low) / 2;
             if results[middle].is_none() {
@@ -160,9 +167,17 @@ mod tests {
     /// Run the search over releases 1.0.. whose readiness is `ready[i]`; returns what it found,
     /// the bound, and how many releases it checked.
     fn search(ready: &[bool]) -> (Option<String>, Option<String>, usize) {
+        search_guessing(ready, None)
+    }
+
+    /// [`search`], with a guess at the first ready release.
+    fn search_guessing(
+        ready: &[bool],
+        likely: Option<usize>,
+    ) -> (Option<String>, Option<String>, usize) {
         let candidates = versions(ready.len());
         let calls = RefCell::new(0);
-        let outcome = futures::executor::block_on(oldest_passing(&candidates, |version| {
+        let outcome = futures::executor::block_on(oldest_passing(&candidates, likely, |version| {
             *calls.borrow_mut() += 1;
             let index = candidates.iter().position(|v| *v == version).unwrap();
             let passed = ready[index];
@@ -226,6 +241,48 @@ mod tests {
         // ready, which is what an upgrade to the newest needs.
         let (found, below, _) = search(&[false, true, false, true, true]);
         assert_eq!((found.as_deref(), below), (Some("1.3"), None));
+    }
+
+    #[test]
+    fn a_right_guess_ends_the_search_in_the_first_round() {
+        let mut ready = vec![false; 40];
+        ready[20..].fill(true);
+        // The oldest, the newest, and the guess with the release before it: nothing else.
+        assert_eq!(
+            search_guessing(&ready, Some(20)),
+            (Some("1.20".into()), None, 4)
+        );
+    }
+
+    #[test]
+    fn a_wrong_guess_costs_checks_never_the_answer() {
+        let mut ready = vec![false; 40];
+        ready[23..].fill(true);
+        for likely in [
+            Some(1),
+            Some(5),
+            Some(22),
+            Some(24),
+            Some(39),
+            Some(0),
+            Some(40),
+        ] {
+            let (found, below, checked) = search_guessing(&ready, likely);
+            assert_eq!(
+                (found.as_deref(), below),
+                (Some("1.23"), None),
+                "{likely:?}"
+            );
+            assert!(checked <= 10, "checked {checked} with {likely:?}");
+        }
+        // A regression above the guess is still found and bounded.
+        let mut ready = vec![false; 20];
+        ready[10..17].fill(true);
+        let (found, below, _) = search_guessing(&ready, Some(10));
+        assert_eq!(
+            (found.as_deref(), below.as_deref()),
+            (Some("1.10"), Some("1.17"))
+        );
     }
 
     #[test]
