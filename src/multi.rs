@@ -244,7 +244,8 @@ fn write_combined(combined: &Combined, args: &LockArgs) -> Result<(), Failure> {
     let color = format == OutputFormat::Table
         && stdout.is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut out = stdout.lock();
+    // Standard output is line-buffered: a report of thousands of lines would cost a write each.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match report::combined::render(combined, format, Style { color }, &mut out)
         .and_then(|()| out.flush())
     {

@@ -239,7 +239,8 @@ fn write_stdout(
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<ExitStatus, Failure> {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Standard output is line-buffered: a report of thousands of lines would cost a write each.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match write(&mut out).and_then(|()| out.flush()) {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         result => result.context("writing the output").map_err(input_error)?,
@@ -463,7 +464,8 @@ fn finish(audit: &Audit, args: &AuditArgs, settings: &Settings) -> Result<ExitSt
     let color = settings.format == OutputFormat::Table
         && stdout.is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut out = stdout.lock();
+    // Standard output is line-buffered: a report of thousands of lines would cost a write each.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match report::render(audit, args.format, Style { color }, &mut out).and_then(|()| out.flush()) {
         // The reader went away (`| head`): what it wanted was written.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}

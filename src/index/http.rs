@@ -2,8 +2,8 @@
 //! and transport errors, body size limits, and counters for the report.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -104,9 +104,46 @@ impl HttpSettings {
     }
 }
 
+/// The reqwest client, built on the first request: building it loads the platform's root
+/// certificates, a cost a warm run (which makes no request) need not pay.
+struct LazyClient {
+    client: OnceLock<Result<reqwest::Client, String>>,
+    extra_roots: Mutex<Option<Vec<reqwest::Certificate>>>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+}
+
+impl LazyClient {
+    fn get(&self) -> Result<&reqwest::Client, IndexError> {
+        self.client
+            .get_or_init(|| {
+                let extra_roots = self
+                    .extra_roots
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                reqwest::Client::builder()
+                    .user_agent(concat!(
+                        "np2audit/",
+                        env!("CARGO_PKG_VERSION"),
+                        " (+https://github.com/np2audit/np2audit)"
+                    ))
+                    .connect_timeout(self.connect_timeout)
+                    .read_timeout(self.read_timeout)
+                    .redirect(reqwest::redirect::Policy::limited(10))
+                    .tls_certs_merge(extra_roots)
+                    .build()
+                    .map_err(|error| error.without_url().to_string())
+            })
+            .as_ref()
+            .map_err(|message| IndexError::Client(message.clone()))
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    client: Arc<LazyClient>,
     permits: RequestPermits,
     /// Memory for range-read bodies, in bytes, shared by every member read of the run (see
     /// [`HttpClient::reserve_body`]).
@@ -132,20 +169,16 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 impl HttpClient {
     pub fn new(settings: HttpSettings) -> Result<HttpClient, IndexError> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!(
-                "np2audit/",
-                env!("CARGO_PKG_VERSION"),
-                " (+https://github.com/np2audit/np2audit)"
-            ))
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .tls_certs_merge(super::tls::extra_roots()?)
-            .build()
-            .map_err(|error| IndexError::Client(error.without_url().to_string()))?;
+        // Certificates named by SSL_CERT_FILE / SSL_CERT_DIR are read now, so that a bad one is
+        // an error before anything else happens.
+        let extra_roots = super::tls::extra_roots()?;
         Ok(HttpClient {
-            client,
+            client: Arc::new(LazyClient {
+                client: OnceLock::new(),
+                extra_roots: Mutex::new(Some(extra_roots)),
+                connect_timeout: settings.connect_timeout,
+                read_timeout: settings.read_timeout,
+            }),
             permits: RequestPermits::new(settings.concurrency),
             body_budget: Arc::new(Semaphore::new(BODY_BUDGET as usize)),
             settings,
@@ -325,7 +358,8 @@ impl HttpClient {
         if range.is_none() && !headers.contains_key(ACCEPT_ENCODING) {
             headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        let mut request = self.client.get(url.clone()).headers(headers);
+        let client = self.client.get().map_err(Attempt::Final)?;
+        let mut request = client.get(url.clone()).headers(headers);
         if let Some(credentials) = self.auth.for_url(url) {
             request = request.basic_auth(&credentials.username, credentials.password.as_ref());
         }
