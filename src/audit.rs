@@ -1112,6 +1112,13 @@ impl ReleaseJudge for JudgeContext<'_> {
                 .collect();
         versions.sort();
         versions.dedup();
+        // The search judges some of these: what the cache holds of them is read in a few
+        // queries now rather than several per release checked.
+        let releases: Vec<(PackageName, Version)> = versions
+            .iter()
+            .map(|version| (name.clone(), version.clone()))
+            .collect();
+        self.client.preload(&releases, &[]).await;
         // A release went up when its earliest file did.
         let mut first_upload: HashMap<Version, &str> = HashMap::new();
         for file in files.iter() {
