@@ -11,7 +11,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Everything the run writes (report, cache) is done once `run` returns. What may still be
+    // under way is abandoned work, such as a DNS lookup for a connection no request waits on
+    // any more: dropping the runtime would wait for it (up to the resolver's 5 s timeout).
+    runtime.shutdown_background();
+    match outcome {
         Ok(status) => ExitCode::from(status as u8),
         Err(failure) => {
             eprintln!("error: {:#}", failure.error);
