@@ -976,3 +976,133 @@ fn pin_suggestion(
 fn holds(specifiers: &VersionSpecifiers, bound: &UpperBound) -> bool {
     pin::upper_bound(specifiers).is_some_and(|own| own.clone().min(bound.clone()) == own)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::environment::{Platform, PythonVersion};
+    use crate::lockfile::{LockFormat, parse_lockfile};
+
+    const LOCK: &str = r#"version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "blocker" }]
+
+[package.metadata]
+requires-dist = [{ name = "blocker", specifier = "==1.0.0" }]
+
+[[package]]
+name = "blocker"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+"#;
+
+    /// Releases 1.1.0 and 1.2.0 of `blocker`; 1.2.0 is ready. Counts the searches it serves.
+    #[derive(Default)]
+    struct CountingJudge {
+        listings: AtomicUsize,
+    }
+
+    impl ReleaseJudge for CountingJudge {
+        async fn newer_releases(
+            &self,
+            _name: &PackageName,
+            _after: &Version,
+        ) -> Result<NewerReleases, String> {
+            self.listings.fetch_add(1, Ordering::SeqCst);
+            Ok(NewerReleases {
+                versions: vec![
+                    Version::from_str("1.1.0").unwrap(),
+                    Version::from_str("1.2.0").unwrap(),
+                ],
+                first_after_numpy2: None,
+            })
+        }
+
+        async fn judge(
+            &self,
+            _name: &PackageName,
+            version: &Version,
+            _extras: &[ExtraName],
+        ) -> Candidate {
+            let ready = *version >= Version::from_str("1.2.0").unwrap();
+            Candidate {
+                verdict: if ready {
+                    Verdict::Ready
+                } else {
+                    Verdict::BinaryBlocker
+                },
+                requires_dist: Vec::new(),
+            }
+        }
+    }
+
+    /// Plan the fixes of the lock above, whose `blocker` is a binary blocker, with `searched`
+    /// as what the audit searched early; returns the fix found.
+    fn plan_with(judge: &CountingJudge, search_early: bool) -> Fix {
+        let project =
+            parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, LOCK.as_bytes()).unwrap();
+        let graph = DependencyGraph::new(&project);
+        let environment = TargetEnvironment::new(
+            PythonVersion::new(3, 11),
+            Platform::from_str("linux").unwrap(),
+        );
+        let installed = graph.installed(&project, &environment);
+        let blocker = project
+            .ids()
+            .find(|&id| project.package(id).name.as_ref() == "blocker")
+            .unwrap();
+        let judged = BTreeMap::from([(blocker, (Verdict::BinaryBlocker, Vec::new()))]);
+        let mut searched = BTreeMap::new();
+        if search_early {
+            let extras = extras_of(&installed, blocker);
+            let search = futures::executor::block_on(search_blocker(
+                judge,
+                project.package(blocker),
+                extras,
+            ));
+            searched.insert(blocker, search.unwrap());
+        }
+        let target = Version::from_str("2.0.0").unwrap();
+        let tool = Tool::of(&project);
+        let input = PlanInput {
+            project: &project,
+            graph: &graph,
+            installed: &installed,
+            environment: &environment,
+            target: &target,
+            judged: &judged,
+            locked_numpy: &[],
+            project_requirements: &[],
+            tool: &tool,
+            searched: &searched,
+        };
+        let mut plan = futures::executor::block_on(plan(&input, judge));
+        plan.fixes.remove(&blocker).unwrap()
+    }
+
+    #[test]
+    fn a_blocker_searched_early_is_not_searched_again() {
+        let judge = CountingJudge::default();
+        let fix = plan_with(&judge, true);
+        assert_eq!(fix.version.as_deref(), Some("1.2.0"), "{fix:?}");
+        assert_eq!(
+            judge.listings.load(Ordering::SeqCst),
+            1,
+            "one search, early"
+        );
+        // Without an early search, planning searches itself, to the same fix.
+        let judge = CountingJudge::default();
+        let fix = plan_with(&judge, false);
+        assert_eq!(fix.version.as_deref(), Some("1.2.0"), "{fix:?}");
+        assert_eq!(judge.listings.load(Ordering::SeqCst), 1);
+    }
+}
