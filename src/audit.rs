@@ -792,14 +792,10 @@ impl JudgeContext<'_> {
         let (metadata, scan) = if tags.is_pure() {
             (self.client.core_metadata(wheel).await, Ok(None))
         } else {
-            let metadata = async {
-                if self.scan_is_cached(wheel).await {
-                    self.client.core_metadata(wheel).await
-                } else {
-                    self.client.core_metadata_of_scanned(wheel).await
-                }
-            };
-            let (metadata, scan) = tokio::join!(metadata, self.scan(wheel));
+            let (metadata, scan) = tokio::join!(
+                self.client.core_metadata_of_scanned(wheel),
+                self.scan(wheel)
+            );
             (metadata, scan.map(Some))
         };
         self.client.release_wheel(wheel).await;
@@ -920,15 +916,6 @@ impl JudgeContext<'_> {
     }
 
     /// Scan a wheel, from the cache when it was scanned before.
-    /// Whether `wheel`'s scan is in the cache (so the wheel will not be opened).
-    async fn scan_is_cached(&self, wheel: &ProjectFile) -> bool {
-        let cache = self.client.cache();
-        matches!(
-            cache.scan(&file_key(wheel), inspect::SCANNER_VERSION).await,
-            Ok(Some(_))
-        )
-    }
-
     async fn scan(&self, wheel: &ProjectFile) -> Result<WheelScan, IndexError> {
         let key = file_key(wheel);
         self.scans.run(&key, || self.scan_once(wheel, &key)).await

@@ -3,17 +3,16 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::permits::{Priority, RequestPermits};
-
 use super::IndexError;
 use super::auth::Auth;
+use super::permits::{Priority, RequestPermits};
 use super::redact::redact_url;
 
 /// Counters every request updates; shown in reports as `stats`.
@@ -108,7 +107,7 @@ impl HttpSettings {
 /// certificates, a cost a warm run (which makes no request) need not pay.
 struct LazyClient {
     client: OnceLock<Result<reqwest::Client, String>>,
-    extra_roots: Mutex<Option<Vec<reqwest::Certificate>>>,
+    extra_roots: Vec<reqwest::Certificate>,
     connect_timeout: Duration,
     read_timeout: Duration,
 }
@@ -117,12 +116,6 @@ impl LazyClient {
     fn get(&self) -> Result<&reqwest::Client, IndexError> {
         self.client
             .get_or_init(|| {
-                let extra_roots = self
-                    .extra_roots
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .take()
-                    .unwrap_or_default();
                 reqwest::Client::builder()
                     .user_agent(concat!(
                         "np2audit/",
@@ -132,7 +125,7 @@ impl LazyClient {
                     .connect_timeout(self.connect_timeout)
                     .read_timeout(self.read_timeout)
                     .redirect(reqwest::redirect::Policy::limited(10))
-                    .tls_certs_merge(extra_roots)
+                    .tls_certs_merge(self.extra_roots.clone())
                     .build()
                     .map_err(|error| error.without_url().to_string())
             })
@@ -175,7 +168,7 @@ impl HttpClient {
         Ok(HttpClient {
             client: Arc::new(LazyClient {
                 client: OnceLock::new(),
-                extra_roots: Mutex::new(Some(extra_roots)),
+                extra_roots,
                 connect_timeout: settings.connect_timeout,
                 read_timeout: settings.read_timeout,
             }),

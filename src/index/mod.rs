@@ -374,10 +374,11 @@ impl IndexClient {
             .await
     }
 
-    /// [`core_metadata`](Self::core_metadata) of a wheel about to be scanned. Its tail, fetched
-    /// for the scan anyway, usually holds the METADATA member (wheels put `.dist-info` last):
-    /// read there, it costs no request of its own, and the verdict waits on nothing the scan
-    /// does not. Otherwise, the usual route.
+    /// [`core_metadata`](Self::core_metadata) of a wheel that is scanned. Its tail, fetched for
+    /// the scan anyway, usually holds the METADATA member (wheels put `.dist-info` last): read
+    /// there, it costs no request of its own, and the verdict waits on nothing the scan does
+    /// not. Otherwise, the usual route. (Metadata is cached with the scan, so a cached scan
+    /// without cached metadata, the one case where the tail is fetched for this alone, is rare.)
     pub async fn core_metadata_of_scanned(&self, file: &ProjectFile) -> Result<String, IndexError> {
         let key = file_key(file);
         self.metadata_in_flight
