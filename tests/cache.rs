@@ -228,6 +228,55 @@ fn sqlite_url(file: &Path) -> String {
     format!("sqlite://{}?mode=rwc", file.display())
 }
 
+/// A page just fetched is kept in the cache, not in memory, and read back from there. If the
+/// cache fails after that, the page is fetched again: its files are never lost to the run.
+#[tokio::test]
+async fn a_cache_that_fails_after_a_page_is_stored_costs_a_refetch_not_the_files() {
+    use np2audit::index::cache::CacheLocation;
+    use np2audit::index::{Cache, CacheMode, HttpClient, HttpSettings, IndexClient};
+    use pep508_rs::PackageName;
+
+    let index = start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&CacheLocation::Dir(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let mode = CacheMode::Normal {
+        page_ttl: Duration::from_secs(600),
+    };
+    let client = IndexClient::new(&index.simple_url(), http, cache.clone(), mode).unwrap();
+    let name = PackageName::new("bottleneck".to_string()).unwrap();
+    let version: pep440_rs::Version = "1.3.7".parse().unwrap();
+
+    let stored = client.release_files(&name, &version).await.unwrap();
+    assert!(!stored.is_empty(), "the fixture lists bottleneck 1.3.7");
+    assert_eq!(index.stats().pages, 1);
+    assert!(cache.is_available());
+
+    // Another process (or the disk) breaks the database under this run.
+    let mut other =
+        sqlx::SqliteConnection::connect(&sqlite_url(&dir.path().join("np2audit.sqlite3")))
+            .await
+            .unwrap();
+    sqlx::raw_sql("DROP TABLE release_files")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    other.close().await.unwrap();
+
+    let after = client.release_files(&name, &version).await.unwrap();
+    assert!(
+        !cache.is_available(),
+        "the failed query turned the cache off"
+    );
+    assert_eq!(after, stored);
+    assert_eq!(index.stats().pages, 2, "fetched again, once");
+    let all = client.project_files(&name).await.unwrap();
+    assert!(all.len() >= stored.len());
+    assert_eq!(index.stats().pages, 2, "and kept for the rest of the run");
+}
+
 #[tokio::test]
 async fn a_foreign_database_is_set_aside_not_written_into() {
     let index = start(0);

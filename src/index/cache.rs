@@ -14,6 +14,7 @@ mod open;
 mod preload;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,10 @@ impl From<sqlx::Error> for CacheError {
         CacheError::Query(error.to_string())
     }
 }
+
+/// Releases written by one statement when a page is stored (4 parameters each: well under
+/// SQLite's and PostgreSQL's limits).
+const RELEASES_PER_INSERT: usize = 64;
 
 /// What is known about a cached project page: when it was fetched and its validators. Its
 /// files are stored per release (see [`Cache::release_files`]).
@@ -107,6 +112,11 @@ impl Cache {
         self.off.load(Ordering::Relaxed)
     }
 
+    /// Whether the cache still answers: a query failed earlier in this run turns it off.
+    pub fn is_available(&self) -> bool {
+        !self.is_off()
+    }
+
     /// A failed query: said once, then the run goes on without the cache's help.
     fn degrade<T>(&self, result: Result<T, sqlx::Error>, fallback: T) -> T {
         match result {
@@ -156,7 +166,8 @@ impl Cache {
     }
 
     /// Replace a project's page: its state and its files, grouped by `version_of`, in one
-    /// transaction so a crash leaves the old page or the new one, never a mix.
+    /// transaction so a crash leaves the old page or the new one, never a mix. `true` when it
+    /// was stored (the cache is on and the write went through).
     pub async fn store_page(
         &self,
         index_url: &str,
@@ -164,21 +175,16 @@ impl Cache {
         state: &PageState,
         files: &[ProjectFile],
         version_of: impl Fn(&ProjectFile) -> String,
-    ) -> Result<(), CacheError> {
+    ) -> Result<bool, CacheError> {
         if self.is_off() {
-            return Ok(());
+            return Ok(false);
         }
         self.read_ahead().forget_page(index_url, name);
         let mut releases: BTreeMap<String, Vec<&ProjectFile>> = BTreeMap::new();
         for file in files {
             releases.entry(version_of(file)).or_default().push(file);
         }
-        let mut encoded = Vec::with_capacity(releases.len());
-        for (version, files) in releases {
-            let files_json =
-                serde_json::to_string(&files).map_err(|e| CacheError::Query(e.to_string()))?;
-            encoded.push((version, files_json));
-        }
+        let releases: Vec<(String, Vec<&ProjectFile>)> = releases.into_iter().collect();
         let result = async {
             let mut transaction = self.pool.begin().await?;
             sqlx::query(
@@ -199,22 +205,41 @@ impl Cache {
                 .bind(name)
                 .execute(&mut *transaction)
                 .await?;
-            for (version, files_json) in encoded {
-                sqlx::query(
-                    "INSERT INTO release_files (index_url, name, version, files_json) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(index_url)
-                .bind(name)
-                .bind(version)
-                .bind(files_json)
-                .execute(&mut *transaction)
-                .await?;
+            // Many releases to a statement: a cold audit stores a page per package, and one
+            // statement per release kept pages (and their files) queued behind the writer.
+            // Each batch is encoded just before it is written, so a page is never held twice.
+            for batch in releases.chunks(RELEASES_PER_INSERT) {
+                let mut statement = String::from(
+                    "INSERT INTO release_files (index_url, name, version, files_json) VALUES ",
+                );
+                for row in 0..batch.len() {
+                    let first = row * 4 + 1;
+                    let separator = if row == 0 { "" } else { ", " };
+                    let _ = write!(
+                        statement,
+                        "{separator}(${first}, ${}, ${}, ${})",
+                        first + 1,
+                        first + 2,
+                        first + 3
+                    );
+                }
+                // Only placeholders were added to the literal: every value is bound.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+                for (version, files) in batch {
+                    let files_json = serde_json::to_string(files)
+                        .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+                    query = query
+                        .bind(index_url)
+                        .bind(name)
+                        .bind(version.as_str())
+                        .bind(files_json);
+                }
+                query.execute(&mut *transaction).await?;
             }
             transaction.commit().await
         }
         .await;
-        self.degrade(result, ());
-        Ok(())
+        Ok(self.degrade(result.map(|()| true), false))
     }
 
     /// The cached files of one release (`version` as `store_page`'s `version_of` gave it).
@@ -491,6 +516,66 @@ mod tests {
         assert!(!cache.host_refuses_ranges("h").await.unwrap());
         cache.remember_host_refuses_ranges("h").await.unwrap();
         assert!(cache.host_refuses_ranges("h").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_page_of_many_releases_is_stored_in_batches_and_read_back_whole() {
+        let cache = Cache::in_memory().await.unwrap();
+        let state = PageState {
+            fetched_at: now(),
+            etag: None,
+            last_modified: None,
+        };
+        // Two full batches and a part, with two files in some releases.
+        let releases = RELEASES_PER_INSERT * 2 + 7;
+        let mut files = Vec::new();
+        for release in 0..releases {
+            let mut wheel = file();
+            wheel.filename = format!("a-{release}-py3-none-any.whl");
+            files.push(wheel);
+            if release % 3 == 0 {
+                let mut sdist = file();
+                sdist.filename = format!("a-{release}.tar.gz");
+                files.push(sdist);
+            }
+        }
+        let version_of = |f: &ProjectFile| {
+            f.filename
+                .trim_end_matches(".tar.gz")
+                .split('-')
+                .nth(1)
+                .unwrap()
+                .to_string()
+        };
+        let stored = cache
+            .store_page("i", "a", &state, &files, version_of)
+            .await
+            .unwrap();
+        assert!(stored);
+        assert_eq!(
+            cache.project_files("i", "a").await.unwrap().len(),
+            files.len()
+        );
+        for release in [
+            0,
+            RELEASES_PER_INSERT - 1,
+            RELEASES_PER_INSERT,
+            releases - 1,
+        ] {
+            let expected: Vec<ProjectFile> = files
+                .iter()
+                .filter(|f| version_of(f) == release.to_string())
+                .cloned()
+                .collect();
+            assert_eq!(
+                cache
+                    .release_files("i", "a", &release.to_string())
+                    .await
+                    .unwrap(),
+                expected,
+                "release {release}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -85,9 +85,10 @@ type PageCell = Arc<OnceCell<Result<Page, IndexError>>>;
 /// A project page as this run knows it.
 #[derive(Debug, Clone)]
 enum Page {
-    /// Fetched now: its files are in memory.
+    /// Fetched now and not stored (the cache is off): its files are in memory.
     Fetched(Arc<Vec<ProjectFile>>),
-    /// Still valid in the cache: its files are read from there, release by release.
+    /// In the cache, found valid or just stored: its files are read from there, release by
+    /// release.
     Cached,
 }
 
@@ -229,14 +230,16 @@ impl IndexClient {
         &self,
         name: &PackageName,
     ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
-        match self.page(name).await? {
-            Page::Fetched(files) => Ok(files),
-            Page::Cached => Ok(Arc::new(
-                self.cache
-                    .project_files(&self.index_key, name.as_ref())
-                    .await?,
-            )),
+        if let Page::Cached = self.page(name).await? {
+            let files = self
+                .cache
+                .project_files(&self.index_key, name.as_ref())
+                .await?;
+            if self.cache.is_available() {
+                return Ok(Arc::new(files));
+            }
         }
+        self.page_in_memory(name).await
     }
 
     /// The files of one release of a project. From a valid cached page only that release's
@@ -246,22 +249,42 @@ impl IndexClient {
         name: &PackageName,
         version: &Version,
     ) -> Result<Vec<ProjectFile>, IndexError> {
-        match self.page(name).await? {
-            Page::Fetched(files) => Ok(files
-                .iter()
-                .filter(|file| {
-                    filename::file_version(&file.filename, name.as_ref()).as_ref() == Some(version)
-                })
-                .cloned()
-                .collect()),
-            Page::Cached => Ok(self
+        if let Page::Cached = self.page(name).await? {
+            let files = self
                 .cache
                 .release_files(
                     &self.index_key,
                     name.as_ref(),
                     &filename::release_key(version),
                 )
-                .await?),
+                .await?;
+            if self.cache.is_available() {
+                return Ok(files);
+            }
+        }
+        Ok(self
+            .page_in_memory(name)
+            .await?
+            .iter()
+            .filter(|file| {
+                filename::file_version(&file.filename, name.as_ref()).as_ref() == Some(version)
+            })
+            .cloned()
+            .collect())
+    }
+
+    /// The page's files when the cache cannot give them: it is off, or it failed while they
+    /// were read (then [`Self::page`] fetches the page again).
+    async fn page_in_memory(
+        &self,
+        name: &PackageName,
+    ) -> Result<Arc<Vec<ProjectFile>>, IndexError> {
+        match self.page(name).await? {
+            Page::Fetched(files) => Ok(files),
+            // Only a working cache says a page is cached.
+            Page::Cached => Err(IndexError::Client(format!(
+                "the cache failed while the page of `{name}` was read from it"
+            ))),
         }
     }
 
@@ -271,7 +294,21 @@ impl IndexClient {
             let mut pages = self.pages.lock().await;
             pages.entry(name.to_string()).or_default().clone()
         };
-        cell.get_or_init(|| self.fetch_page(name)).await.clone()
+        let page = cell.get_or_init(|| self.fetch_page(name)).await.clone()?;
+        if matches!(page, Page::Cached) && !self.cache.is_available() {
+            // The cache failed after the page went into it (or was found there), so its files
+            // cannot be read back: fetch it again, once, and keep it in memory.
+            let cell = {
+                let mut pages = self.pages.lock().await;
+                let entry = pages.entry(name.to_string()).or_default();
+                if Arc::ptr_eq(entry, &cell) {
+                    *entry = PageCell::default();
+                }
+                entry.clone()
+            };
+            return cell.get_or_init(|| self.fetch_page(name)).await.clone();
+        }
+        Ok(page)
     }
 
     async fn fetch_page(&self, name: &PackageName) -> Result<Page, IndexError> {
@@ -345,15 +382,25 @@ impl IndexClient {
                     etag: header(ETAG),
                     last_modified: header(LAST_MODIFIED),
                 };
+                // Bodies of busy projects run to megabytes: let this one go before the cache
+                // write, which may wait behind other pages'.
+                drop(response);
                 let version_of = |file: &ProjectFile| {
                     filename::file_version(&file.filename, &key)
                         .map(|version| filename::release_key(&version))
                         .unwrap_or_default()
                 };
-                self.cache
+                let stored = self
+                    .cache
                     .store_page(&self.index_key, &key, &state, &files, version_of)
                     .await?;
-                Ok(Page::Fetched(Arc::new(files)))
+                // A stored page is read back release by release. Held in memory, the pages of
+                // a lock without file URLs (poetry) took more than they weigh on the wire.
+                Ok(if stored {
+                    Page::Cached
+                } else {
+                    Page::Fetched(Arc::new(files))
+                })
             }
             404 => Err(IndexError::NotFound {
                 url: redact_url(&page_url),
