@@ -18,7 +18,9 @@ use crate::inspect::metadata::{self, DeclaredNumpy};
 use crate::inspect::wheel::WheelBuild;
 use crate::inspect::{self, ScanBudget, WheelScan};
 use crate::installed::InstalledFacts;
-use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
+use crate::lockfile::{
+    DependencyKind, LockFormat, LockedPackage, LockedProject, PackageId, PackageSource,
+};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -93,6 +95,9 @@ pub enum EvidenceCode {
     /// Only shared libraries in a wheel without a Python ABI tag: not scanned.
     NoExtensionModules,
     PurePython,
+    /// The lock records every dependency of the package and none is numpy: nothing it
+    /// requires can cap NumPy, so its metadata was not read.
+    NoNumpyDependency,
     /// No wheel fits the target environment: the closest one was judged.
     ClosestWheel,
     /// Scan budget ran out before a conclusive shared object.
@@ -334,7 +339,8 @@ pub async fn run(
             }
             continue;
         }
-        to_judge.push((id, extras.iter().cloned().collect::<Vec<_>>()));
+        let requirements = Requirements::of(project, package, &numpy);
+        to_judge.push((id, extras.iter().cloned().collect::<Vec<_>>(), requirements));
     }
     locked_numpy.sort();
     let numpy2_locked = locked_numpy
@@ -353,14 +359,14 @@ pub async fn run(
     let progress = &settings.progress;
     let releases: Vec<(PackageName, Version)> = to_judge
         .iter()
-        .filter_map(|(id, _)| {
+        .filter_map(|(id, _, _)| {
             let package = project.package(*id);
             Some((package.name.clone(), package.version.clone()?))
         })
         .collect();
     let lock_files: Vec<ProjectFile> = to_judge
         .iter()
-        .filter_map(|(id, _)| locked_release_files(project.package(*id), client))
+        .filter_map(|(id, _, _)| locked_release_files(project.package(*id), client))
         .flatten()
         .collect();
     client.preload(&releases, &lock_files).await;
@@ -368,13 +374,13 @@ pub async fn run(
     let _watch = progress.watch(client);
     let mut searched = BTreeMap::new();
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
-        .map(|(id, extras)| {
+        .map(|(id, extras, requirements)| {
             let context = &context;
             async move {
                 let package = project.package(id);
                 let judgement = match context.installed.and_then(|facts| facts.get(&id)) {
                     Some(facts) => context.judge_installed(facts, &extras).await,
-                    None => context.judge(package, &extras).await,
+                    None => context.judge(package, &extras, requirements).await,
                 };
                 progress.judged_one();
                 // A blocker's fix search starts now, beside the judging still under way: it
@@ -402,7 +408,7 @@ pub async fn run(
     let (project, graph, installed) = if graph::is_flat(project) {
         let requires_dist = judged
             .iter()
-            .map(|(id, judgement)| (*id, judgement.requires_dist.clone()))
+            .map(|(id, judgement)| (*id, judgement.requires_dist.clone().unwrap_or_default()))
             .collect();
         inferred = graph::with_inferred_edges(project, &requires_dist, environment);
         let graph = DependencyGraph::new(&inferred);
@@ -413,7 +419,7 @@ pub async fn run(
     };
     let project_requirements =
         project_requirements(project, &graph, &installed, environment, &target);
-    let verdicts: BTreeMap<PackageId, (Verdict, Vec<String>)> = judged
+    let verdicts: BTreeMap<PackageId, (Verdict, Option<Vec<String>>)> = judged
         .iter()
         .map(|(id, judgement)| (*id, (judgement.verdict, judgement.requires_dist.clone())))
         .collect();
@@ -554,8 +560,39 @@ struct Judgement {
     wheel: Option<String>,
     evidence: Vec<Evidence>,
     failed: bool,
-    /// The judged wheel's `Requires-Dist`, for inferring edges of flat requirement files.
-    requires_dist: Vec<String>,
+    /// The judged wheel's `Requires-Dist`, for inferring edges of flat requirement files and
+    /// for checking what parents allow when planning fixes; `None` when it was not read
+    /// ([`Requirements::NotNeeded`]).
+    requires_dist: Option<Vec<String>>,
+}
+
+/// Whether judging a package reads its own requirements (`Requires-Dist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Requirements {
+    Read,
+    /// The lock records every dependency of the package (uv, poetry, pdm) and none is numpy:
+    /// nothing it requires can cap NumPy. A pure-Python wheel is then judged without fetching
+    /// its metadata, which is most of a cold audit's requests. Fix planning reads it later if
+    /// it turns out to be a blocker's parent.
+    NotNeeded,
+}
+
+impl Requirements {
+    fn of(project: &LockedProject, package: &LockedPackage, numpy: &PackageName) -> Requirements {
+        let records_every_dependency = matches!(
+            project.format,
+            LockFormat::UvLock | LockFormat::PoetryLock | LockFormat::PdmLock
+        );
+        let depends_on_numpy = package
+            .dependencies
+            .iter()
+            .any(|dependency| &project.package(dependency.package).name == numpy);
+        if records_every_dependency && !depends_on_numpy {
+            Requirements::NotNeeded
+        } else {
+            Requirements::Read
+        }
+    }
 }
 
 impl Judgement {
@@ -566,7 +603,7 @@ impl Judgement {
             wheel: None,
             evidence: vec![evidence],
             failed,
-            requires_dist: Vec::new(),
+            requires_dist: Some(Vec::new()),
         }
     }
 }
@@ -608,8 +645,13 @@ impl JudgeContext<'_> {
             yanked: None,
             core_metadata: crate::index::CoreMetadata::Available,
         };
-        let mut judgement =
-            self.conclude(&installed, false, Ok(facts.metadata.clone()), scan, extras);
+        let mut judgement = self.conclude(
+            &installed,
+            false,
+            Some(Ok(facts.metadata.clone())),
+            scan,
+            extras,
+        );
         if facts.shared_objects.is_empty() {
             for evidence in &mut judgement.evidence {
                 if evidence.code == EvidenceCode::PurePython {
@@ -620,7 +662,12 @@ impl JudgeContext<'_> {
         judgement
     }
 
-    async fn judge(&self, package: &LockedPackage, extras: &[ExtraName]) -> Judgement {
+    async fn judge(
+        &self,
+        package: &LockedPackage,
+        extras: &[ExtraName],
+        requirements: Requirements,
+    ) -> Judgement {
         if !matches!(package.source, PackageSource::Registry(_)) {
             return Judgement::unknown(
                 Evidence::new(
@@ -638,7 +685,9 @@ impl JudgeContext<'_> {
             (Some(version), _) => version.clone(),
             (None, Some(specifier)) => match self.newest_allowed(package, specifier).await {
                 Ok(version) => {
-                    let mut judgement = self.judge_release(package, &version, extras).await;
+                    let mut judgement = self
+                        .judge_release(package, &version, extras, requirements)
+                        .await;
                     judgement.evidence.insert(
                         0,
                         Evidence::new(
@@ -661,7 +710,8 @@ impl JudgeContext<'_> {
                 );
             }
         };
-        self.judge_release(package, &version, extras).await
+        self.judge_release(package, &version, extras, requirements)
+            .await
     }
 
     /// The newest stable release an unpinned requirement allows for the target Python.
@@ -715,6 +765,7 @@ impl JudgeContext<'_> {
         package: &LockedPackage,
         version: &Version,
         extras: &[ExtraName],
+        requirements: Requirements,
     ) -> Judgement {
         let from_lock = locked_release_files(package, self.client);
         let files = match from_lock {
@@ -758,7 +809,8 @@ impl JudgeContext<'_> {
                 false,
             );
         };
-        self.judge_wheel(&wheel, closest, extras).await
+        self.judge_wheel(&wheel, closest, extras, requirements)
+            .await
     }
 
     /// The wheel the environment installs, or failing that the closest one (`true`).
@@ -787,33 +839,41 @@ impl JudgeContext<'_> {
         wheel: &ProjectFile,
         closest: bool,
         extras: &[ExtraName],
+        requirements: Requirements,
     ) -> Judgement {
         let tags = WheelTags::from_filename(&wheel.filename).expect("chosen among wheels");
         let (metadata, scan) = if tags.is_pure() {
-            (self.client.core_metadata(wheel).await, Ok(None))
+            let metadata = match requirements {
+                Requirements::Read => Some(self.client.core_metadata(wheel).await),
+                Requirements::NotNeeded => None,
+            };
+            (metadata, Ok(None))
         } else {
+            // A scanned wheel's metadata usually comes with its tail, at no cost: read it
+            // whatever the lock says, for fix planning.
             let (metadata, scan) = tokio::join!(
                 self.client.core_metadata_of_scanned(wheel),
                 self.scan(wheel)
             );
-            (metadata, scan.map(Some))
+            (Some(metadata), scan.map(Some))
         };
         self.client.release_wheel(wheel).await;
         self.conclude(wheel, closest, metadata, scan, extras)
     }
 
     /// The verdict from what was learned about one distribution, wherever it came from (the
-    /// index, or an installed environment on disk).
+    /// index, or an installed environment on disk). `metadata` is `None` when it was not read
+    /// ([`Requirements::NotNeeded`]).
     fn conclude(
         &self,
         wheel: &ProjectFile,
         closest: bool,
-        metadata: Result<String, IndexError>,
+        metadata: Option<Result<String, IndexError>>,
         scan: Result<Option<WheelScan>, IndexError>,
         extras: &[ExtraName],
     ) -> Judgement {
         let mut evidence = Vec::new();
-        let mut requires_dist = Vec::new();
+        let mut requires_dist = None;
         let mut failed = false;
         let mut unknown = false;
         let mut suspect = false;
@@ -833,9 +893,16 @@ impl JudgeContext<'_> {
 
         // Declared check.
         let declared = match &metadata {
-            Ok(text) => {
+            None => {
+                evidence.push(Evidence::new(
+                    EvidenceCode::NoNumpyDependency,
+                    "the lock lists no dependency on numpy: no requirement of it can cap NumPy",
+                ));
+                DeclaredNumpy::default()
+            }
+            Some(Ok(text)) => {
                 let parsed = metadata::parse_core_metadata(text);
-                requires_dist = parsed.requires_dist.clone();
+                requires_dist = Some(parsed.requires_dist.clone());
                 let declared = metadata::check_declared(
                     &parsed.requires_dist,
                     self.environment.markers(),
@@ -846,12 +913,13 @@ impl JudgeContext<'_> {
                 suspect |= !declared.unparsable.is_empty();
                 declared
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 failed |= !matches!(
                     error,
                     IndexError::NotFound { .. } | IndexError::BadResponse { .. }
                 );
                 unknown = true;
+                requires_dist = Some(Vec::new());
                 evidence.push(failure_evidence(error, "metadata"));
                 DeclaredNumpy::default()
             }
@@ -1147,10 +1215,34 @@ impl ReleaseJudge for JudgeContext<'_> {
             declared: Vec::new(),
             line: 0,
         };
-        let judgement = self.judge_release(&package, version, extras).await;
+        let judgement = self
+            .judge_release(&package, version, extras, Requirements::Read)
+            .await;
         fix::Candidate {
             verdict: judgement.verdict,
-            requires_dist: judgement.requires_dist,
+            requires_dist: judgement.requires_dist.unwrap_or_default(),
+        }
+    }
+
+    async fn locked_requirements(
+        &self,
+        package: &LockedPackage,
+        extras: &[ExtraName],
+    ) -> Result<Vec<String>, String> {
+        let judgement = self.judge(package, extras, Requirements::Read).await;
+        match judgement.requires_dist {
+            Some(requires_dist) if judgement.verdict != Verdict::Unknown => Ok(requires_dist),
+            _ => Err(judgement
+                .evidence
+                .iter()
+                .find(|evidence| {
+                    matches!(
+                        evidence.code,
+                        EvidenceCode::IndexError | EvidenceCode::OfflineMiss
+                    )
+                })
+                .or(judgement.evidence.first())
+                .map_or_else(|| "not judged".to_string(), |e| e.message.clone())),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Locks that list their files (uv.lock, pylock.toml) made against the index in use: each
 //! package's release is judged from the wheels the lock names, without its project page. Pages
 //! are still read where the lock does not say enough or names another index, and for a
-//! blocker's fix search.
+//! blocker's fix search. A lock that records every dependency also spares the metadata of
+//! pure-Python packages that do not depend on numpy.
 
 mod support;
 
@@ -117,4 +118,123 @@ fn a_blockers_fix_search_still_reads_its_page() {
     assert_eq!(bottleneck["fix"]["version"], "1.4.0", "{bottleneck}");
     // Judging 1.3.7 needed no page; looking for its fix did.
     assert_eq!(index.stats().requests_to("/simple/bottleneck/"), 1);
+}
+
+/// The evidence codes of one package of a JSON report.
+fn evidence_codes(report: &Value, name: &str) -> Vec<String> {
+    report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|package| package["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is reported"))["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .map(|evidence| evidence["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_pure_package_whose_lock_entry_names_no_numpy_is_judged_without_its_metadata() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    // As uv writes it: oldcap requires numpy, purelib does not.
+    let lock = dir.path().join("uv.lock");
+    std::fs::write(
+        &lock,
+        r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "numpy" },
+    { name = "oldcap" },
+    { name = "purelib" },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "numpy" },
+    { name = "oldcap" },
+    { name = "purelib" },
+]
+
+[[package]]
+name = "numpy"
+version = "1.26.4"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "oldcap"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [
+    { name = "numpy" },
+]
+
+[[package]]
+name = "purelib"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+"#,
+    )
+    .unwrap();
+    let run = audit_lock(
+        &index,
+        &lock,
+        &dir.path().join("cache"),
+        &["--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        verdicts(&report),
+        [
+            ("oldcap".to_string(), "declared-blocker".to_string()),
+            ("purelib".to_string(), "unaffected".to_string()),
+        ]
+    );
+    assert_eq!(
+        evidence_codes(&report, "purelib"),
+        ["no-numpy-dependency", "pure-python"]
+    );
+    let stats = index.stats();
+    assert_eq!(
+        stats.requests_to("/purelib-1.0.0-py3-none-any.whl.metadata"),
+        0,
+        "{:?}",
+        stats.paths
+    );
+    assert_eq!(
+        stats.requests_to("/oldcap-1.0.0-py3-none-any.whl.metadata"),
+        1
+    );
+
+    // A requirements file records no dependencies of its own: both are read.
+    index.reset_stats();
+    let requirements = dir.path().join("requirements.txt");
+    std::fs::write(
+        &requirements,
+        "numpy==1.26.4\noldcap==1.0.0\npurelib==1.0.0\n",
+    )
+    .unwrap();
+    let flat = audit_lock(
+        &index,
+        &requirements,
+        &dir.path().join("cache-flat"),
+        &["--format", "json"],
+    );
+    assert_eq!(verdicts(&flat.json()), verdicts(&report));
+    assert_eq!(evidence_codes(&flat.json(), "purelib"), ["pure-python"]);
+    assert_eq!(
+        index
+            .stats()
+            .requests_to("/purelib-1.0.0-py3-none-any.whl.metadata"),
+        1
+    );
 }

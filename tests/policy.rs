@@ -16,10 +16,14 @@ fn write_lock(dir: &Path, packages: &[(&str, &str)]) {
         text.push_str(&format!("    {{ name = \"{name}\" }},\n"));
     }
     text.push_str("]\n");
+    // As uv writes it: the packages that require numpy list it (here, all but numpy).
     for (name, version) in packages {
         text.push_str(&format!(
             "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
         ));
+        if *name != "numpy" {
+            text.push_str("dependencies = [\n    { name = \"numpy\" },\n]\n");
+        }
     }
     std::fs::write(dir.join("uv.lock"), text).unwrap();
 }

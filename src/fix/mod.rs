@@ -44,6 +44,14 @@ pub trait ReleaseJudge {
         version: &Version,
         extras: &[ExtraName],
     ) -> impl Future<Output = Candidate>;
+
+    /// The `Requires-Dist` of a locked package the audit judged without reading it (see
+    /// [`PlanInput::judged`]), or why it cannot be read.
+    fn locked_requirements(
+        &self,
+        package: &LockedPackage,
+        extras: &[ExtraName],
+    ) -> impl Future<Output = Result<Vec<String>, String>>;
 }
 
 /// A blocker's newer releases, oldest first.
@@ -212,7 +220,9 @@ pub struct PlanInput<'a> {
     pub environment: &'a TargetEnvironment,
     pub target: &'a Version,
     /// Each judged package's verdict and `Requires-Dist` (its locked release).
-    pub judged: &'a BTreeMap<PackageId, (Verdict, Vec<String>)>,
+    /// Each judged package's verdict and `Requires-Dist`; `None` when the audit did not need to
+    /// read it (the lock says it does not depend on numpy).
+    pub judged: &'a BTreeMap<PackageId, (Verdict, Option<Vec<String>>)>,
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
@@ -484,11 +494,23 @@ async fn allow_upgrade(
             }
             continue;
         }
-        let requires_dist = input
-            .judged
-            .get(&parent)
-            .map(|(_, requires_dist)| requires_dist.as_slice())
-            .unwrap_or_default();
+        let read_now;
+        let requires_dist = match input.judged.get(&parent) {
+            Some((_, Some(requires_dist))) => requires_dist.as_slice(),
+            Some((_, None)) => {
+                read_now = judge
+                    .locked_requirements(package, &extras)
+                    .await
+                    .map_err(|reason| {
+                        format!(
+                            "cannot read what {} requires, to check it allows {child_name} {version}: {reason}",
+                            package.display_id()
+                        )
+                    })?;
+                read_now.as_slice()
+            }
+            None => &[],
+        };
         let forbidding = requirements_on(requires_dist, child_name, input.environment, &extras)
             .into_iter()
             .find(|requirement| !admits(requirement, version));
@@ -896,6 +918,7 @@ fn pin_suggestion(
             Verdict::BinaryBlocker => Some(UpperBound::below(two.clone())),
             Verdict::DeclaredBlocker => {
                 let extras = extras_of(input.installed, id);
+                let requires_dist = requires_dist.as_deref().unwrap_or_default();
                 requirements_on(requires_dist, &numpy, input.environment, &extras)
                     .iter()
                     .filter(|requirement| !admits(requirement, input.target))
@@ -933,6 +956,7 @@ fn pin_suggestion(
     let mut conflicts = Vec::new();
     for (&id, (_, requires_dist)) in input.judged {
         let extras = extras_of(input.installed, id);
+        let requires_dist = requires_dist.as_deref().unwrap_or_default();
         for requirement in requirements_on(requires_dist, &numpy, input.environment, &extras) {
             if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
                 && pin::conflicts_with(specifiers, &bound)
@@ -1043,6 +1067,15 @@ source = { registry = "https://pypi.org/simple" }
                 requires_dist: Vec::new(),
             }
         }
+
+        async fn locked_requirements(
+            &self,
+            package: &LockedPackage,
+            _extras: &[ExtraName],
+        ) -> Result<Vec<String>, String> {
+            // The blocker's only parent is the project, whose requirements are in the lock.
+            Err(format!("{} is not a parent here", package.name))
+        }
     }
 
     /// Plan the fixes of the lock above, whose `blocker` is a binary blocker, with `searched`
@@ -1060,7 +1093,7 @@ source = { registry = "https://pypi.org/simple" }
             .ids()
             .find(|&id| project.package(id).name.as_ref() == "blocker")
             .unwrap();
-        let judged = BTreeMap::from([(blocker, (Verdict::BinaryBlocker, Vec::new()))]);
+        let judged = BTreeMap::from([(blocker, (Verdict::BinaryBlocker, Some(Vec::new())))]);
         let mut searched = BTreeMap::new();
         if search_early {
             let extras = extras_of(&installed, blocker);

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Writes `dir/uv.lock` for a project on Python >= 3.11 that depends on `packages`
-/// (`(name, version)`, numpy among them when wanted) and returns its path.
+/// (`(name, version)`, numpy among them when wanted) and returns its path. With numpy among
+/// them, every other package lists it as a dependency, so that each one's metadata is read (a
+/// pure-Python package whose entry names no numpy is judged without it).
 pub fn write_uv_lock(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
     let mut lock = String::from("version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n");
     let mut names: Vec<&str> = packages.iter().map(|(name, _)| *name).collect();
@@ -23,12 +25,16 @@ pub fn write_uv_lock(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
     lock.push_str("]\n");
     let mut sorted = packages.to_vec();
     sorted.sort_unstable();
+    let with_numpy = names.contains(&"numpy");
     for (name, version) in sorted {
         write!(
             lock,
             "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
         )
         .unwrap();
+        if with_numpy && name != "numpy" {
+            lock.push_str("dependencies = [\n    { name = \"numpy\" },\n]\n");
+        }
     }
     let path = dir.join("uv.lock");
     std::fs::write(&path, lock).expect("write uv.lock");
