@@ -1,7 +1,7 @@
 //! The audit: judge every package the target environment installs, and gather the findings
 //! into one [`Audit`] that every report format renders. Checks never print.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -372,10 +372,17 @@ pub async fn run(
     client.preload(&releases, &lock_files).await;
     progress.judging(to_judge.len());
     let _watch = progress.watch(client);
+    let unread: BTreeSet<PackageId> = to_judge
+        .iter()
+        .filter(|(_, _, requirements)| *requirements == Requirements::NotNeeded)
+        .map(|(id, _, _)| *id)
+        .collect();
     let mut searched = BTreeMap::new();
+    let mut parents_read = BTreeMap::new();
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras, requirements)| {
             let context = &context;
+            let (installed, unread) = (&installed, &unread);
             async move {
                 let package = project.package(id);
                 let judgement = match context.installed.and_then(|facts| facts.get(&id)) {
@@ -384,20 +391,29 @@ pub async fn run(
                 };
                 progress.judged_one();
                 // A blocker's fix search starts now, beside the judging still under way: it
-                // is the longest chain of round trips in a cold audit.
-                let search = if judgement.verdict.is_blocker() {
-                    fix::search_blocker(context, package, extras).await
+                // is the longest chain of round trips in a cold audit. So does the reading of
+                // the requirements its parents were judged without, which the plan checks.
+                let (search, parents) = if judgement.verdict.is_blocker() {
+                    let parents = installed
+                        .parents(id)
+                        .into_iter()
+                        .filter(|parent| unread.contains(parent));
+                    tokio::join!(
+                        fix::search_blocker(context, package, extras),
+                        read_requirements(context, project, installed, parents)
+                    )
                 } else {
-                    None
+                    (None, Vec::new())
                 };
-                (id, judgement, search)
+                (id, judgement, (search, parents))
             }
         })
         // Requests are bounded by the HTTP client's permits; this bounds only the tasks, and
         // is wide enough that every permit stays busy while packages wait on round trips.
         .buffer_unordered(256)
-        .map(|(id, judgement, search)| {
+        .map(|(id, judgement, (search, parents))| {
             searched.extend(search.map(|search| (id, search)));
+            parents_read.extend(parents);
             (id, judgement)
         })
         .collect()
@@ -421,7 +437,13 @@ pub async fn run(
         project_requirements(project, &graph, &installed, environment, &target);
     let verdicts: BTreeMap<PackageId, (Verdict, Option<Vec<String>>)> = judged
         .iter()
-        .map(|(id, judgement)| (*id, (judgement.verdict, judgement.requires_dist.clone())))
+        .map(|(id, judgement)| {
+            let requires_dist = judgement
+                .requires_dist
+                .clone()
+                .or_else(|| parents_read.get(id).cloned());
+            (*id, (judgement.verdict, requires_dist))
+        })
         .collect();
     progress.stage("looking for ready releases of the blockers");
     let mut plan = fix::plan(
@@ -498,6 +520,32 @@ pub async fn run(
             cache_hits: client.cache_hits(),
         },
     })
+}
+
+/// The requirements of `packages` (judged without them), read at once; those that cannot be
+/// read are left out, for the plan to try again and say why.
+async fn read_requirements(
+    context: &JudgeContext<'_>,
+    project: &LockedProject,
+    installed: &InstalledSet,
+    packages: impl Iterator<Item = PackageId>,
+) -> Vec<(PackageId, Vec<String>)> {
+    let reads = packages.map(|id| async move {
+        let extras: Vec<ExtraName> = installed
+            .packages
+            .get(&id)
+            .map(|extras| extras.iter().cloned().collect())
+            .unwrap_or_default();
+        let read = context
+            .locked_requirements(project.package(id), &extras)
+            .await;
+        read.ok().map(|requires_dist| (id, requires_dist))
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The newest stable, unyanked NumPy release whose `Requires-Python` admits `python`.
