@@ -610,7 +610,8 @@ struct Judgement {
     failed: bool,
     /// The judged wheel's `Requires-Dist`, for inferring edges of flat requirement files and
     /// for checking what parents allow when planning fixes; `None` when it was not read
-    /// ([`Requirements::NotNeeded`]).
+    /// ([`Requirements::NotNeeded`]) or could not be (the package is unknown): the plan reads
+    /// it then, and says so when it cannot, rather than take the parent to allow anything.
     requires_dist: Option<Vec<String>>,
 }
 
@@ -651,7 +652,7 @@ impl Judgement {
             wheel: None,
             evidence: vec![evidence],
             failed,
-            requires_dist: Some(Vec::new()),
+            requires_dist: None,
         }
     }
 }
@@ -967,7 +968,6 @@ impl JudgeContext<'_> {
                     IndexError::NotFound { .. } | IndexError::BadResponse { .. }
                 );
                 unknown = true;
-                requires_dist = Some(Vec::new());
                 evidence.push(failure_evidence(error, "metadata"));
                 DeclaredNumpy::default()
             }
@@ -1277,6 +1277,15 @@ impl ReleaseJudge for JudgeContext<'_> {
         package: &LockedPackage,
         extras: &[ExtraName],
     ) -> Result<Vec<String>, String> {
+        if !matches!(package.source, PackageSource::Registry(_)) && !package.declared.is_empty() {
+            // A workspace member or path source: the lock records what it requires.
+            return Ok(package
+                .declared
+                .iter()
+                .filter(|declared| declared.via == DependencyKind::Normal)
+                .map(|declared| declared.requirement.to_string())
+                .collect());
+        }
         let judgement = self.judge(package, extras, Requirements::Read).await;
         match judgement.requires_dist {
             Some(requires_dist) if judgement.verdict != Verdict::Unknown => Ok(requires_dist),

@@ -1,6 +1,7 @@
 //! Fix advice end to end against a fixture index built for it (`testdata/fixes/index/`): the
 //! next release ready, a ready release its parent forbids, no ready release (the pin), a pin
-//! that conflicts with a package needing NumPy 2, and a newest release that regresses.
+//! that conflicts with a package needing NumPy 2, a newest release that regresses, and a parent
+//! whose requirements cannot be read.
 
 mod support;
 
@@ -230,4 +231,158 @@ fn a_second_audit_with_fixes_is_served_from_the_cache() {
     let second = json_audit(&index, cache.path(), APP);
     assert_eq!(index.stats().requests, 0, "{:?}", index.stats());
     assert_eq!(first["readiness"], second["readiness"]);
+}
+
+/// A parent that cannot be judged (not on the index) has requirements nobody read: the tree is
+/// not taken to allow the blocker's ready release. The fix names the release, says why it
+/// cannot be confirmed, and the readiness does not count it.
+#[test]
+fn a_parent_whose_requirements_cannot_be_read_is_not_taken_to_allow_the_fix() {
+    let index = start_index();
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("uv.lock");
+    std::fs::write(
+        &lock,
+        r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "mystery" },
+    { name = "numpy" },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "mystery" },
+    { name = "numpy" },
+]
+
+[[package]]
+name = "childcap"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [
+    { name = "numpy" },
+]
+
+[[package]]
+name = "mystery"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [
+    { name = "childcap" },
+]
+
+[[package]]
+name = "numpy"
+version = "1.26.4"
+source = { registry = "https://pypi.org/simple" }
+"#,
+    )
+    .unwrap();
+    let run = audit_lock(
+        &index,
+        &lock,
+        &dir.path().join("cache"),
+        &["--format", "json"],
+    );
+    let report = run.json();
+    let fix = fix(&report, "childcap");
+    assert_eq!(fix["kind"], "pin", "{fix:#}");
+    assert_eq!(
+        fix["version"], "2.0.0",
+        "the ready release is still named: {fix:#}"
+    );
+    let message = fix["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot read what mystery==1.0.0 requires"),
+        "{message}"
+    );
+    assert!(message.contains("no project page"), "{message}");
+}
+
+/// A parent from a path source is not on the index, but the lock records what it requires:
+/// that is what the plan checks.
+#[test]
+fn a_path_parent_is_checked_against_the_requirements_the_lock_records() {
+    let index = start_index();
+    let dir = tempfile::tempdir().unwrap();
+    let lock_with = |specifier: &str| {
+        format!(
+            r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [
+    {{ name = "localparent" }},
+    {{ name = "numpy" }},
+]
+
+[package.metadata]
+requires-dist = [
+    {{ name = "localparent", directory = "libs/localparent" }},
+    {{ name = "numpy" }},
+]
+
+[[package]]
+name = "childcap"
+version = "1.0.0"
+source = {{ registry = "https://pypi.org/simple" }}
+dependencies = [
+    {{ name = "numpy" }},
+]
+
+[[package]]
+name = "localparent"
+version = "0.3.0"
+source = {{ directory = "libs/localparent" }}
+dependencies = [
+    {{ name = "childcap" }},
+]
+
+[package.metadata]
+requires-dist = [{{ name = "childcap", specifier = "{specifier}" }}]
+
+[[package]]
+name = "numpy"
+version = "1.26.4"
+source = {{ registry = "https://pypi.org/simple" }}
+"#
+        )
+    };
+    let lock = dir.path().join("uv.lock");
+
+    std::fs::write(&lock, lock_with(">=1.0")).unwrap();
+    let report = audit_lock(
+        &index,
+        &lock,
+        &dir.path().join("cache"),
+        &["--format", "json"],
+    )
+    .json();
+    let allowed = fix(&report, "childcap");
+    assert_eq!(allowed["kind"], "upgrade", "{allowed:#}");
+    assert_eq!(allowed["version"], "2.0.0");
+
+    std::fs::write(&lock, lock_with(">=1.0,<2")).unwrap();
+    let report = audit_lock(
+        &index,
+        &lock,
+        &dir.path().join("cache"),
+        &["--format", "json"],
+    )
+    .json();
+    let forbidden = fix(&report, "childcap");
+    assert_eq!(forbidden["kind"], "pin", "{forbidden:#}");
+    let message = forbidden["message"].as_str().unwrap();
+    assert!(message.contains("localparent"), "{message}");
 }

@@ -221,7 +221,7 @@ pub struct PlanInput<'a> {
     pub target: &'a Version,
     /// Each judged package's verdict and `Requires-Dist` (its locked release).
     /// Each judged package's verdict and `Requires-Dist`; `None` when the audit did not need to
-    /// read it (the lock says it does not depend on numpy).
+    /// read it (the lock says it does not depend on numpy) or could not (unknown).
     pub judged: &'a BTreeMap<PackageId, (Verdict, Option<Vec<String>>)>,
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
