@@ -10,7 +10,7 @@ use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
 use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
-use crate::fix::{self, Fix, PinSuggestion, Readiness, ReleaseJudge, Tool};
+use crate::fix::{self, Fix, PinSuggestion, Readiness, ReleaseJudge, RequiresDist, Tool};
 use crate::graph::{self, DependencyGraph, InstalledSet, WhyIndex};
 use crate::index::filename::file_version;
 use crate::index::{InFlight, IndexClient, IndexError, ProjectFile, file_key};
@@ -378,7 +378,7 @@ pub async fn run(
         .map(|(id, _, _)| *id)
         .collect();
     let mut searched = BTreeMap::new();
-    let mut parents_read = BTreeMap::new();
+    let mut parents_read: BTreeMap<PackageId, RequiresDist> = BTreeMap::new();
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras, requirements)| {
             let context = &context;
@@ -424,7 +424,7 @@ pub async fn run(
     let (project, graph, installed) = if graph::is_flat(project) {
         let requires_dist = judged
             .iter()
-            .map(|(id, judgement)| (*id, judgement.requires_dist.clone().unwrap_or_default()))
+            .map(|(id, judgement)| (*id, judgement.requires_dist.read().to_vec()))
             .collect();
         inferred = graph::with_inferred_edges(project, &requires_dist, environment);
         let graph = DependencyGraph::new(&inferred);
@@ -435,13 +435,13 @@ pub async fn run(
     };
     let project_requirements =
         project_requirements(project, &graph, &installed, environment, &target);
-    let verdicts: BTreeMap<PackageId, (Verdict, Option<Vec<String>>)> = judged
+    let verdicts: BTreeMap<PackageId, (Verdict, RequiresDist)> = judged
         .iter()
         .map(|(id, judgement)| {
-            let requires_dist = judgement
-                .requires_dist
-                .clone()
-                .or_else(|| parents_read.get(id).cloned());
+            let requires_dist = match (&judgement.requires_dist, parents_read.remove(id)) {
+                (RequiresDist::NotRead, Some(read)) => read,
+                (requires_dist, _) => requires_dist.clone(),
+            };
             (*id, (judgement.verdict, requires_dist))
         })
         .collect();
@@ -522,30 +522,25 @@ pub async fn run(
     })
 }
 
-/// The requirements of `packages` (judged without them), read at once; those that cannot be
-/// read are left out, for the plan to try again and say why.
+/// The requirements of `packages` (judged without them), read at once, or why they cannot be.
 async fn read_requirements(
     context: &JudgeContext<'_>,
     project: &LockedProject,
     installed: &InstalledSet,
     packages: impl Iterator<Item = PackageId>,
-) -> Vec<(PackageId, Vec<String>)> {
+) -> Vec<(PackageId, RequiresDist)> {
     let reads = packages.map(|id| async move {
-        let extras: Vec<ExtraName> = installed
-            .packages
-            .get(&id)
-            .map(|extras| extras.iter().cloned().collect())
-            .unwrap_or_default();
+        let extras = fix::extras_of(installed, id);
         let read = context
             .locked_requirements(project.package(id), &extras)
             .await;
-        read.ok().map(|requires_dist| (id, requires_dist))
+        let requires_dist = match read {
+            Ok(requires_dist) => RequiresDist::Read(requires_dist),
+            Err(reason) => RequiresDist::Unreadable(reason),
+        };
+        (id, requires_dist)
     });
-    futures::future::join_all(reads)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    futures::future::join_all(reads).await
 }
 
 /// The newest stable, unyanked NumPy release whose `Requires-Python` admits `python`.
@@ -609,10 +604,8 @@ struct Judgement {
     evidence: Vec<Evidence>,
     failed: bool,
     /// The judged wheel's `Requires-Dist`, for inferring edges of flat requirement files and
-    /// for checking what parents allow when planning fixes; `None` when it was not read
-    /// ([`Requirements::NotNeeded`]) or could not be (the package is unknown): the plan reads
-    /// it then, and says so when it cannot, rather than take the parent to allow anything.
-    requires_dist: Option<Vec<String>>,
+    /// for checking what parents allow when planning fixes.
+    requires_dist: RequiresDist,
 }
 
 /// Whether judging a package reads its own requirements (`Requires-Dist`).
@@ -650,9 +643,9 @@ impl Judgement {
             verdict: Verdict::Unknown,
             version: None,
             wheel: None,
+            requires_dist: RequiresDist::Unreadable(evidence.message.clone()),
             evidence: vec![evidence],
             failed,
-            requires_dist: None,
         }
     }
 }
@@ -718,7 +711,7 @@ impl JudgeContext<'_> {
         requirements: Requirements,
     ) -> Judgement {
         if !matches!(package.source, PackageSource::Registry(_)) {
-            return Judgement::unknown(
+            let mut judgement = Judgement::unknown(
                 Evidence::new(
                     EvidenceCode::NotFromIndex,
                     format!(
@@ -729,6 +722,18 @@ impl JudgeContext<'_> {
                 ),
                 false,
             );
+            // A workspace member or path source: the lock may record what it requires.
+            if !package.declared.is_empty() {
+                judgement.requires_dist = RequiresDist::Read(
+                    package
+                        .declared
+                        .iter()
+                        .filter(|declared| declared.via == DependencyKind::Normal)
+                        .map(|declared| declared.requirement.to_string())
+                        .collect(),
+                );
+            }
+            return judgement;
         }
         let version = match (&package.version, &package.specifier) {
             (Some(version), _) => version.clone(),
@@ -922,7 +927,7 @@ impl JudgeContext<'_> {
         extras: &[ExtraName],
     ) -> Judgement {
         let mut evidence = Vec::new();
-        let mut requires_dist = None;
+        let mut requires_dist = RequiresDist::NotRead;
         let mut failed = false;
         let mut unknown = false;
         let mut suspect = false;
@@ -951,7 +956,7 @@ impl JudgeContext<'_> {
             }
             Some(Ok(text)) => {
                 let parsed = metadata::parse_core_metadata(text);
-                requires_dist = Some(parsed.requires_dist.clone());
+                requires_dist = RequiresDist::Read(parsed.requires_dist.clone());
                 let declared = metadata::check_declared(
                     &parsed.requires_dist,
                     self.environment.markers(),
@@ -968,7 +973,9 @@ impl JudgeContext<'_> {
                     IndexError::NotFound { .. } | IndexError::BadResponse { .. }
                 );
                 unknown = true;
-                evidence.push(failure_evidence(error, "metadata"));
+                let failure = failure_evidence(error, "metadata");
+                requires_dist = RequiresDist::Unreadable(failure.message.clone());
+                evidence.push(failure);
                 DeclaredNumpy::default()
             }
         };
@@ -1268,7 +1275,7 @@ impl ReleaseJudge for JudgeContext<'_> {
             .await;
         fix::Candidate {
             verdict: judgement.verdict,
-            requires_dist: judgement.requires_dist.unwrap_or_default(),
+            requires_dist: judgement.requires_dist.read().to_vec(),
         }
     }
 
@@ -1277,29 +1284,14 @@ impl ReleaseJudge for JudgeContext<'_> {
         package: &LockedPackage,
         extras: &[ExtraName],
     ) -> Result<Vec<String>, String> {
-        if !matches!(package.source, PackageSource::Registry(_)) && !package.declared.is_empty() {
-            // A workspace member or path source: the lock records what it requires.
-            return Ok(package
-                .declared
-                .iter()
-                .filter(|declared| declared.via == DependencyKind::Normal)
-                .map(|declared| declared.requirement.to_string())
-                .collect());
-        }
-        let judgement = self.judge(package, extras, Requirements::Read).await;
-        match judgement.requires_dist {
-            Some(requires_dist) if judgement.verdict != Verdict::Unknown => Ok(requires_dist),
-            _ => Err(judgement
-                .evidence
-                .iter()
-                .find(|evidence| {
-                    matches!(
-                        evidence.code,
-                        EvidenceCode::IndexError | EvidenceCode::OfflineMiss
-                    )
-                })
-                .or(judgement.evidence.first())
-                .map_or_else(|| "not judged".to_string(), |e| e.message.clone())),
+        match self
+            .judge(package, extras, Requirements::Read)
+            .await
+            .requires_dist
+        {
+            RequiresDist::Read(requires_dist) => Ok(requires_dist),
+            RequiresDist::Unreadable(reason) => Err(reason),
+            RequiresDist::NotRead => Err("its metadata was not read".to_string()),
         }
     }
 }

@@ -8,7 +8,9 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::{FixtureIndex, IndexOptions, Run, assert_snapshot, audit_lock, stable};
+use support::{
+    FixtureIndex, IndexOptions, Run, assert_snapshot, audit_lock, stable, write_uv_lock_tree,
+};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -240,51 +242,15 @@ fn a_second_audit_with_fixes_is_served_from_the_cache() {
 fn a_parent_whose_requirements_cannot_be_read_is_not_taken_to_allow_the_fix() {
     let index = start_index();
     let dir = tempfile::tempdir().unwrap();
-    let lock = dir.path().join("uv.lock");
-    std::fs::write(
-        &lock,
-        r#"version = 1
-revision = 3
-requires-python = ">=3.11"
-
-[[package]]
-name = "app"
-version = "0.1.0"
-source = { virtual = "." }
-dependencies = [
-    { name = "mystery" },
-    { name = "numpy" },
-]
-
-[package.metadata]
-requires-dist = [
-    { name = "mystery" },
-    { name = "numpy" },
-]
-
-[[package]]
-name = "childcap"
-version = "1.0.0"
-source = { registry = "https://pypi.org/simple" }
-dependencies = [
-    { name = "numpy" },
-]
-
-[[package]]
-name = "mystery"
-version = "1.0.0"
-source = { registry = "https://pypi.org/simple" }
-dependencies = [
-    { name = "childcap" },
-]
-
-[[package]]
-name = "numpy"
-version = "1.26.4"
-source = { registry = "https://pypi.org/simple" }
-"#,
-    )
-    .unwrap();
+    let lock = write_uv_lock_tree(
+        dir.path(),
+        &["mystery", "numpy"],
+        &[
+            ("childcap", "1.0.0", &["numpy"]),
+            ("mystery", "1.0.0", &["childcap"]),
+            ("numpy", "1.26.4", &[]),
+        ],
+    );
     let run = audit_lock(
         &index,
         &lock,
@@ -312,52 +278,26 @@ source = { registry = "https://pypi.org/simple" }
 fn a_path_parent_is_checked_against_the_requirements_the_lock_records() {
     let index = start_index();
     let dir = tempfile::tempdir().unwrap();
+    // The tree app → localparent → childcap, with localparent from a directory and the
+    // requirement on childcap that uv records for it.
     let lock_with = |specifier: &str| {
-        format!(
-            r#"version = 1
-revision = 3
-requires-python = ">=3.11"
-
-[[package]]
-name = "app"
-version = "0.1.0"
-source = {{ virtual = "." }}
-dependencies = [
-    {{ name = "localparent" }},
-    {{ name = "numpy" }},
-]
-
-[package.metadata]
-requires-dist = [
-    {{ name = "localparent", directory = "libs/localparent" }},
-    {{ name = "numpy" }},
-]
-
-[[package]]
-name = "childcap"
-version = "1.0.0"
-source = {{ registry = "https://pypi.org/simple" }}
-dependencies = [
-    {{ name = "numpy" }},
-]
-
-[[package]]
-name = "localparent"
-version = "0.3.0"
-source = {{ directory = "libs/localparent" }}
-dependencies = [
-    {{ name = "childcap" }},
-]
-
-[package.metadata]
-requires-dist = [{{ name = "childcap", specifier = "{specifier}" }}]
-
-[[package]]
-name = "numpy"
-version = "1.26.4"
-source = {{ registry = "https://pypi.org/simple" }}
-"#
-        )
+        let lock = write_uv_lock_tree(
+            dir.path(),
+            &["localparent", "numpy"],
+            &[
+                ("childcap", "1.0.0", &["numpy"]),
+                ("localparent", "0.3.0", &["childcap"]),
+                ("numpy", "1.26.4", &[]),
+            ],
+        );
+        let text = std::fs::read_to_string(&lock).unwrap().replace(
+            "source = { registry = \"https://pypi.org/simple\" }\ndependencies = [\n    { name = \"childcap\" },\n]\n",
+            &format!(
+                "source = {{ directory = \"libs/localparent\" }}\ndependencies = [\n    {{ name = \"childcap\" }},\n]\n\n[package.metadata]\nrequires-dist = [{{ name = \"childcap\", specifier = \"{specifier}\" }}]\n"
+            ),
+        );
+        assert!(text.contains("libs/localparent"));
+        text
     };
     let lock = dir.path().join("uv.lock");
 

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    FixtureIndex, IndexOptions, audit_lock, descriptions_dir, write_uv_lock,
+    FixtureIndex, IndexOptions, audit_lock, descriptions_dir, write_uv_lock, write_uv_lock_tree,
     write_uv_lock_with_files,
 };
 
@@ -140,50 +140,15 @@ fn a_pure_package_whose_lock_entry_names_no_numpy_is_judged_without_its_metadata
     let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
     let dir = tempfile::tempdir().unwrap();
     // As uv writes it: oldcap requires numpy, purelib does not.
-    let lock = dir.path().join("uv.lock");
-    std::fs::write(
-        &lock,
-        r#"version = 1
-revision = 3
-requires-python = ">=3.11"
-
-[[package]]
-name = "app"
-version = "0.1.0"
-source = { virtual = "." }
-dependencies = [
-    { name = "numpy" },
-    { name = "oldcap" },
-    { name = "purelib" },
-]
-
-[package.metadata]
-requires-dist = [
-    { name = "numpy" },
-    { name = "oldcap" },
-    { name = "purelib" },
-]
-
-[[package]]
-name = "numpy"
-version = "1.26.4"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "oldcap"
-version = "1.0.0"
-source = { registry = "https://pypi.org/simple" }
-dependencies = [
-    { name = "numpy" },
-]
-
-[[package]]
-name = "purelib"
-version = "1.0.0"
-source = { registry = "https://pypi.org/simple" }
-"#,
-    )
-    .unwrap();
+    let lock = write_uv_lock_tree(
+        dir.path(),
+        &["numpy", "oldcap", "purelib"],
+        &[
+            ("numpy", "1.26.4", &[]),
+            ("oldcap", "1.0.0", &["numpy"]),
+            ("purelib", "1.0.0", &[]),
+        ],
+    );
     let run = audit_lock(
         &index,
         &lock,

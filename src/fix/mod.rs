@@ -45,8 +45,8 @@ pub trait ReleaseJudge {
         extras: &[ExtraName],
     ) -> impl Future<Output = Candidate>;
 
-    /// The `Requires-Dist` of a locked package the audit judged without reading it (see
-    /// [`PlanInput::judged`]), or why it cannot be read.
+    /// The `Requires-Dist` of a locked package the audit judged without reading it
+    /// ([`RequiresDist::NotRead`]), or why it cannot be read.
     fn locked_requirements(
         &self,
         package: &LockedPackage,
@@ -62,6 +62,28 @@ pub struct NewerReleases {
     /// a candidate: the likeliest first ready release, which the search checks first (a guess,
     /// never a verdict: releases before it cannot be built against NumPy 2 headers).
     pub first_after_numpy2: Option<usize>,
+}
+
+/// What the audit learned of a judged package's own requirements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequiresDist {
+    Read(Vec<String>),
+    /// Not needed to judge it (the lock says it does not depend on numpy): the plan reads it
+    /// if the package turns out to be a blocker's parent.
+    NotRead,
+    /// The package could not be judged, for this reason: a parent like it is never taken to
+    /// allow a fix.
+    Unreadable(String),
+}
+
+impl RequiresDist {
+    /// The requirements read, or none.
+    pub fn read(&self) -> &[String] {
+        match self {
+            RequiresDist::Read(requires_dist) => requires_dist,
+            RequiresDist::NotRead | RequiresDist::Unreadable(_) => &[],
+        }
+    }
 }
 
 /// What judging a candidate release found.
@@ -219,10 +241,8 @@ pub struct PlanInput<'a> {
     pub installed: &'a InstalledSet,
     pub environment: &'a TargetEnvironment,
     pub target: &'a Version,
-    /// Each judged package's verdict and `Requires-Dist` (its locked release).
-    /// Each judged package's verdict and `Requires-Dist`; `None` when the audit did not need to
-    /// read it (the lock says it does not depend on numpy) or could not (unknown).
-    pub judged: &'a BTreeMap<PackageId, (Verdict, Option<Vec<String>>)>,
+    /// Each judged package's verdict and what it requires (its locked release).
+    pub judged: &'a BTreeMap<PackageId, (Verdict, RequiresDist)>,
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
@@ -494,21 +514,23 @@ async fn allow_upgrade(
             }
             continue;
         }
+        let unreadable = |reason: &str| {
+            format!(
+                "cannot read what {} requires, to check it allows {child_name} {version}: {reason}",
+                package.display_id()
+            )
+        };
         let read_now;
         let requires_dist = match input.judged.get(&parent) {
-            Some((_, Some(requires_dist))) => requires_dist.as_slice(),
-            Some((_, None)) => {
+            Some((_, RequiresDist::Read(requires_dist))) => requires_dist.as_slice(),
+            Some((_, RequiresDist::NotRead)) => {
                 read_now = judge
                     .locked_requirements(package, &extras)
                     .await
-                    .map_err(|reason| {
-                        format!(
-                            "cannot read what {} requires, to check it allows {child_name} {version}: {reason}",
-                            package.display_id()
-                        )
-                    })?;
+                    .map_err(|reason| unreadable(&reason))?;
                 read_now.as_slice()
             }
+            Some((_, RequiresDist::Unreadable(reason))) => return Err(unreadable(reason)),
             None => &[],
         };
         let forbidding = requirements_on(requires_dist, child_name, input.environment, &extras)
@@ -658,7 +680,7 @@ fn admits(requirement: &Requirement, version: &Version) -> bool {
     }
 }
 
-fn extras_of(installed: &InstalledSet, id: PackageId) -> Vec<ExtraName> {
+pub(crate) fn extras_of(installed: &InstalledSet, id: PackageId) -> Vec<ExtraName> {
     installed
         .packages
         .get(&id)
@@ -918,8 +940,7 @@ fn pin_suggestion(
             Verdict::BinaryBlocker => Some(UpperBound::below(two.clone())),
             Verdict::DeclaredBlocker => {
                 let extras = extras_of(input.installed, id);
-                let requires_dist = requires_dist.as_deref().unwrap_or_default();
-                requirements_on(requires_dist, &numpy, input.environment, &extras)
+                requirements_on(requires_dist.read(), &numpy, input.environment, &extras)
                     .iter()
                     .filter(|requirement| !admits(requirement, input.target))
                     .filter_map(|requirement| match &requirement.version_or_url {
@@ -956,8 +977,8 @@ fn pin_suggestion(
     let mut conflicts = Vec::new();
     for (&id, (_, requires_dist)) in input.judged {
         let extras = extras_of(input.installed, id);
-        let requires_dist = requires_dist.as_deref().unwrap_or_default();
-        for requirement in requirements_on(requires_dist, &numpy, input.environment, &extras) {
+        for requirement in requirements_on(requires_dist.read(), &numpy, input.environment, &extras)
+        {
             if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
                 && pin::conflicts_with(specifiers, &bound)
             {
@@ -1093,7 +1114,10 @@ source = { registry = "https://pypi.org/simple" }
             .ids()
             .find(|&id| project.package(id).name.as_ref() == "blocker")
             .unwrap();
-        let judged = BTreeMap::from([(blocker, (Verdict::BinaryBlocker, Some(Vec::new())))]);
+        let judged = BTreeMap::from([(
+            blocker,
+            (Verdict::BinaryBlocker, RequiresDist::Read(Vec::new())),
+        )]);
         let mut searched = BTreeMap::new();
         if search_early {
             let extras = extras_of(&installed, blocker);

@@ -1,5 +1,5 @@
 //! Small `uv.lock` files written by tests: a virtual project that depends directly on each
-//! given package, every package from the registry.
+//! given package (or on some, with the edges given), every package from the registry.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,40 @@ pub fn write_uv_lock_with_files(
         assert!(lock.contains(&stanza), "{stanza} in\n{lock}");
         lock = lock.replace(&stanza, &files);
     }
+    std::fs::write(&path, lock).expect("write uv.lock");
+    path
+}
+
+/// Writes `dir/uv.lock` as uv writes it for a project `app` on Python >= 3.11 that requires
+/// `direct`, with `packages` as `(name, version, dependencies)` from the registry (numpy among
+/// them when wanted), and returns its path.
+pub fn write_uv_lock_tree(
+    dir: &Path,
+    direct: &[&str],
+    packages: &[(&str, &str, &[&str])],
+) -> PathBuf {
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| format!("    {{ name = \"{name}\" }},\n"))
+            .collect::<String>()
+    };
+    let mut lock = format!(
+        "version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = {{ virtual = \".\" }}\ndependencies = [\n{}]\n\n[package.metadata]\nrequires-dist = [\n{}]\n",
+        list(direct),
+        list(direct)
+    );
+    for (name, version, dependencies) in packages {
+        write!(
+            lock,
+            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
+        )
+        .unwrap();
+        if !dependencies.is_empty() {
+            write!(lock, "dependencies = [\n{}]\n", list(dependencies)).unwrap();
+        }
+    }
+    let path = dir.join("uv.lock");
     std::fs::write(&path, lock).expect("write uv.lock");
     path
 }

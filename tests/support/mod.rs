@@ -27,7 +27,7 @@ pub use fixture_index::{
     Blackhole, Fault, FaultKind, FaultTarget, FixtureIndex, IndexOptions, IndexStats,
 };
 pub use http_client::{Headers, header, http_get, http_request};
-pub use locks::{write_uv_lock, write_uv_lock_with_files};
+pub use locks::{write_uv_lock, write_uv_lock_tree, write_uv_lock_with_files};
 pub use measure::{Measured, run_measured};
 pub use measured_audit::{MeasuredAudit, measured_audit};
 pub use run::{Run, audit_lock, audit_lock_args};
