@@ -938,7 +938,9 @@ impl JudgeContext<'_> {
                 ..Evidence::new(
                     EvidenceCode::ClosestWheel,
                     format!(
-                        "no wheel for CPython {} on {}; judged the closest available: {}",
+                        "no wheel for CPython {} on {}; judged the closest available: {} \
+                         (the environment would build this release from its sdist, which is \
+                         not judged: a clean result is only suspect)",
                         self.environment.python, self.environment.platform, wheel.filename
                     ),
                 )
@@ -1021,7 +1023,9 @@ impl JudgeContext<'_> {
             Verdict::BinaryBlocker
         } else if unknown {
             Verdict::Unknown
-        } else if suspect {
+        } else if suspect || closest {
+            // A clean look at another environment's wheel says nothing certain about the build
+            // this one would make.
             Verdict::Suspect
         } else if declared.requires_numpy() || uses_capi {
             Verdict::Ready
