@@ -116,8 +116,9 @@ impl Rule {
             }
             Rule::Suspect => {
                 "The wheel shows a trace of NumPy C-API use that does not tell which NumPy built \
-                 it, or the package names numpy in a requirement that does not parse: it may or \
-                 may not work with NumPy 2."
+                 it, the package names numpy in a requirement that does not parse, or no wheel \
+                 fits the target environment and the closest one judged was clean: it may or may \
+                 not work with NumPy 2."
             }
             Rule::Unknown => {
                 "The package could not be judged: only an sdist is published, it is not on the \
@@ -148,7 +149,8 @@ impl Rule {
             Rule::Suspect => {
                 "Check the package by hand: import it under NumPy 2 in a scratch environment, or \
                  read its changelog for NumPy 2 support. Upgrading to a release built after \
-                 NumPy 2.0 (June 2024) usually settles it."
+                 NumPy 2.0 (June 2024), with a wheel for the target environment, usually settles \
+                 it."
             }
             Rule::Unknown => {
                 "Re-run with network access (or without --offline) when an index error or a \
