@@ -18,7 +18,7 @@ release unobserved; those are listed for a look by hand rather than counted. A m
 on pure-Python use of something NumPy removed is counted apart (`python-api`): np2audit does not
 claim to see those.
 """
-import argparse, json, os, pathlib, re, subprocess, sys
+import argparse, json, os, pathlib, re, shutil, subprocess, sys
 
 # Each module's stderr is delimited by a marker rather than captured, so what NumPy printed
 # before a crash is still seen.
@@ -74,11 +74,15 @@ def extension_modules(target: pathlib.Path):
 def observe(python, work, spec):
     target = work / spec.replace("==", "-")
     if not target.exists():
+        # Installed beside, then renamed: an interrupted install is never taken for a whole one.
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
         r = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps",
-                            "--only-binary=:all:", "--target", str(target), spec],
+                            "--only-binary=:all:", "--target", str(partial), spec],
                            capture_output=True, text=True)
         if r.returncode != 0:
-            return "no-wheel", r.stderr.strip().splitlines()[-1:]
+            return "no-wheel", (r.stderr.strip().splitlines() or ["pip failed"])[-1]
+        partial.rename(target)
     mods = extension_modules(target)
     if not mods:
         return "ok", "no extension modules"
