@@ -528,26 +528,61 @@ source = { registry = "https://pypi.org/simple" }
         assert_eq!(path, ["app", "pandas", "numpy"]);
     }
 
-    #[test]
-    fn forked_versions_resolve_per_environment() {
-        let bytes = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lockfiles/ds2023-numpy1/uv.lock"),
-        )
-        .unwrap();
-        let project = parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, &bytes).unwrap();
+    /// In each environment a lock that forks by Python version installs one version of each
+    /// package: the one locked for that Python.
+    fn assert_one_version_per_environment(
+        lock: &str,
+        format: LockFormat,
+        forks: &[(&str, &str, &str)],
+    ) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(lock);
+        let bytes = std::fs::read(&path).unwrap();
+        let project = parse_lockfile(&path, format, &bytes).unwrap();
         let graph = DependencyGraph::new(&project);
-        for (python, contourpy) in [("3.10", "1.3.2"), ("3.11", "1.3.3")] {
+        for &(python, name, version) in forks {
             let environment =
                 TargetEnvironment::new(python.parse().unwrap(), "linux".parse().unwrap());
             let installed = graph.installed(&project, &environment);
-            let versions: Vec<String> = installed
-                .packages
-                .keys()
-                .map(|&id| project.package(id))
-                .filter(|p| p.name.as_ref() == "contourpy")
-                .map(|p| p.version.as_ref().unwrap().to_string())
-                .collect();
-            assert_eq!(versions, [contourpy], "python {python}");
+            let mut seen = std::collections::HashMap::new();
+            for &id in installed.packages.keys() {
+                let package = project.package(id);
+                let version = package.version.as_ref().map(ToString::to_string);
+                if let Some(other) = seen.insert(package.name.to_string(), version.clone()) {
+                    panic!(
+                        "python {python}: {} twice, {other:?} and {version:?}",
+                        package.name
+                    );
+                }
+            }
+            assert_eq!(
+                seen.get(name),
+                Some(&Some(version.to_string())),
+                "python {python}"
+            );
         }
+    }
+
+    #[test]
+    fn forked_versions_resolve_per_environment() {
+        assert_one_version_per_environment(
+            "testdata/lockfiles/ds2023-numpy1/uv.lock",
+            LockFormat::UvLock,
+            &[
+                ("3.10", "contourpy", "1.3.2"),
+                ("3.11", "contourpy", "1.3.3"),
+            ],
+        );
+        // Poetry links `scipy = ">=1.8.0"` to both versions it locked; each package's
+        // `markers` says where it is installed.
+        assert_one_version_per_environment(
+            "testdata/lockfiles/poetry-classic/poetry.lock",
+            LockFormat::PoetryLock,
+            &[("3.10", "scipy", "1.15.3"), ("3.12", "scipy", "1.17.1")],
+        );
+        assert_one_version_per_environment(
+            "testdata/lockfiles/modern-numpy2/poetry.lock",
+            LockFormat::PoetryLock,
+            &[("3.11", "numpy", "2.4.6"), ("3.12", "numpy", "2.5.5")],
+        );
     }
 }

@@ -451,12 +451,12 @@ impl<'a> Reader<'a> {
                 let mut context = environments[parent.0].clone();
                 context.and(alternative.marker.clone());
                 let targets = coinstallable(targets, &environments, &context);
-                for package in targets {
+                for (package, marker) in where_taken(targets, &environments, &alternative.marker) {
                     add_edge(
                         &mut packages[parent.0].dependencies,
                         LockedDependency {
                             package,
-                            marker: alternative.marker.clone(),
+                            marker,
                             extras: alternative.extras.clone(),
                             via: via.clone(),
                         },
@@ -1118,12 +1118,12 @@ fn add_root(
             targets = by_name.get(&requirement.name).cloned().unwrap_or_default();
         }
         let targets = coinstallable(targets, environments, &requirement.marker);
-        for package in targets {
+        for (package, marker) in where_taken(targets, environments, &requirement.marker) {
             add_edge(
                 &mut dependencies,
                 LockedDependency {
                     package,
-                    marker: requirement.marker.clone(),
+                    marker,
                     extras: requirement.extras.clone(),
                     via: declared.via.clone(),
                 },
@@ -1187,6 +1187,28 @@ fn coinstallable(
         })
         .collect();
     if kept.is_empty() { targets } else { kept }
+}
+
+/// Each target with the marker of the edge to it. A constraint that links several versions
+/// (scipy 1.15.3, locked for Python 3.10, and 1.17.1, from 3.11 on) takes each only where Poetry
+/// installs it, so that one environment gets one version. A single target keeps the edge's own
+/// marker: Poetry's markers are an approximation, and alone they could drop a package it installs.
+fn where_taken(
+    targets: Vec<PackageId>,
+    environments: &[MarkerTree],
+    marker: &MarkerTree,
+) -> Vec<(PackageId, MarkerTree)> {
+    let several = targets.len() > 1;
+    targets
+        .into_iter()
+        .map(|id| {
+            let mut taken = marker.clone();
+            if several {
+                taken.and(environments[id.0].clone());
+            }
+            (id, taken)
+        })
+        .collect()
 }
 
 /// Add an edge, merging it with an edge to the same package through the same extra or group:
@@ -1645,14 +1667,15 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         // pandas 3.1.1 (Python >= 3.11) lists `numpy = [{>=2.0.2, py<3.14}, {>=2.3.3, py>=3.14}]`:
-        // numpy 2.2.6 admits the first constraint but is locked for Python 3.10 only.
-        let below_314 = MarkerTree::from_str("python_version < '3.14'").unwrap();
+        // numpy 2.2.6 admits the first constraint but is locked for Python 3.10 only. Of the two
+        // left, each is taken only where Poetry installs it (2.4.6 on 3.11, 2.5.5 from 3.12), so
+        // that Python 3.11 gets one numpy, not both.
+        let marker = |text: &str| MarkerTree::from_str(text).unwrap().try_to_string();
         assert_eq!(
             numpy_of("3.1.1"),
             vec![
-                ("2.4.6".to_string(), below_314.try_to_string()),
-                // Both alternatives admit 2.5.5: one edge, either marker, so no marker.
-                ("2.5.5".to_string(), None),
+                ("2.4.6".to_string(), marker("python_version == '3.11'")),
+                ("2.5.5".to_string(), marker("python_version >= '3.12'")),
             ]
         );
         assert_eq!(
