@@ -189,6 +189,7 @@ pub(crate) async fn audit_lockfile(
         Some(python) => python,
         None => lowest_python(&project),
     };
+    warn_if_outside_requires_python(&project, python);
     let index_url = settings
         .index_url
         .clone()
@@ -224,6 +225,7 @@ fn read_graph_source(
             })?,
         None => lowest_python(&project),
     };
+    warn_if_outside_requires_python(&project, python);
     let platform = match &source.python_platform {
         Some(text) => text
             .parse()
@@ -246,6 +248,19 @@ fn write_stdout(
         result => result.context("writing the output").map_err(input_error)?,
     }
     Ok(ExitStatus::Clean)
+}
+
+/// A Python the lock was not resolved for gets what the lock holds for others, or nothing.
+fn warn_if_outside_requires_python(project: &LockedProject, python: PythonVersion) {
+    if let Some(requires_python) = &project.requires_python
+        && !python.satisfies(requires_python)
+    {
+        tracing::warn!(
+            "CPython {python} is outside the requires-python of {} (`{requires_python}`): the \
+             lock was not resolved for it, so packages locked only for other Pythons are left out",
+            project.path.display()
+        );
+    }
 }
 
 /// The lowest Python the lock's `requires-python` admits, else the local one, else 3.12.

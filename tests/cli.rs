@@ -745,3 +745,50 @@ fn lockfiles_come_from_standard_input_with_their_format() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("needs --lock-format"));
 }
+
+#[test]
+fn a_python_outside_the_locks_requires_python_is_warned_about() {
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().display().to_string();
+    let lock = fixture_lock();
+    let run = |python: &str| {
+        np2audit(
+            &[
+                "lock",
+                &lock,
+                "--python-version",
+                python,
+                "--offline",
+                "--cache-dir",
+                &cache,
+            ],
+            None,
+        )
+    };
+    // The fixture project requires Python >= 3.11.
+    let outside = run("3.10");
+    assert!(
+        outside
+            .stderr
+            .contains("CPython 3.10 is outside the requires-python of"),
+        "{}",
+        outside.stderr
+    );
+    assert!(outside.stderr.contains("`>=3.11`"), "{}", outside.stderr);
+    let inside = run("3.12");
+    assert!(
+        !inside.stderr.contains("outside the requires-python"),
+        "{}",
+        inside.stderr
+    );
+    // Restricting the graph to that Python says the same.
+    let graph = np2audit(&["graph", &lock, "--python-version", "3.10"], None);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        graph
+            .stderr
+            .contains("CPython 3.10 is outside the requires-python of"),
+        "{}",
+        graph.stderr
+    );
+}
