@@ -1093,8 +1093,9 @@ impl JudgeContext<'_> {
                     ..Evidence::new(
                         EvidenceCode::Numpy1Build,
                         format!(
-                            "{member} was built against the NumPy 1.x C-API (has {} and no `numpy._core`): it fails to import under NumPy 2",
-                            strings.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                            "{member} was built against the NumPy 1.x C-API (has {} and no NumPy 2 import string{}): it fails to import under NumPy 2",
+                            quoted(strings.iter().filter(|s| !is_chooser_string(s))),
+                            chooser_note(strings),
                         ),
                     )
                 });
@@ -1119,13 +1120,22 @@ impl JudgeContext<'_> {
                     .as_deref()
                     .map(|v| format!("; supports NumPy >= {v}"))
                     .unwrap_or_default();
+                let others = scan.scanned.len().saturating_sub(1);
+                let rest = match others {
+                    0 => String::new(),
+                    1 => "; the other shared object scanned is not 1.x-built".to_string(),
+                    n => format!("; none of the other {n} shared objects scanned is 1.x-built"),
+                };
                 evidence.push(Evidence {
                     file,
                     member: Some(member.clone()),
                     strings: strings.clone(),
                     ..Evidence::new(
                         EvidenceCode::Numpy2Build,
-                        format!("{member} was built against NumPy 2.x headers{oldest}"),
+                        format!(
+                            "{member} was built against NumPy 2.x headers (has {}){oldest}{rest}",
+                            quoted(strings.iter().filter(|s| is_numpy2_import_string(s)))
+                        ),
                     )
                 });
                 // The upload date is a prior, never a verdict: a 2.x build uploaded before 2.x
@@ -1148,9 +1158,17 @@ impl JudgeContext<'_> {
                     strings: strings.clone(),
                     ..Evidence::new(
                         EvidenceCode::RuntimeLookup,
-                        format!(
-                            "{member} looks NumPy up at run time (`numpy.core.multiarray`, no compiled-in C-API version): works under NumPy 2 through the `numpy.core` compatibility module"
-                        ),
+                        if strings.iter().any(|s| is_chooser_string(s)) {
+                            format!(
+                                "{member} picks NumPy's module at run time ({}: pybind11's chooser of `numpy._core` or `numpy.core` by NumPy's version) and compiles in no NumPy import code: works under NumPy 2",
+                                quoted(strings.iter())
+                            )
+                        } else {
+                            format!(
+                                "{member} looks NumPy up at run time ({}, no compiled-in NumPy import code): works under NumPy 2 through the `numpy.core` compatibility module",
+                                quoted(strings.iter())
+                            )
+                        },
                     )
                 });
                 (false, true, false)
@@ -1171,7 +1189,7 @@ impl JudgeContext<'_> {
                         EvidenceCode::WeakTrace,
                         format!(
                             "{member} carries {} but none of the strings that tell a 1.x build from a 2.x one{when}",
-                            strings.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                            quoted(strings.iter())
                         ),
                     )
                 });
@@ -1206,6 +1224,40 @@ impl JudgeContext<'_> {
                 (false, false, false)
             }
         }
+    }
+}
+
+/// `a`, `b`, `c`: scan strings as a report quotes them.
+fn quoted<'a>(strings: impl Iterator<Item = &'a String>) -> String {
+    strings
+        .map(|string| format!("`{string}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Strings only NumPy 2's import code holds (`inspect::wheel`'s 2.x signature).
+fn is_numpy2_import_string(string: &str) -> bool {
+    matches!(
+        string,
+        "numpy._core._multiarray_umath" | "numpy._core.multiarray failed to import"
+    )
+}
+
+/// Strings of a run-time module chooser (pybind11 2.12 and later), which prove no build.
+fn is_chooser_string(string: &str) -> bool {
+    matches!(string, "numpy._core" | "NumpyVersion")
+}
+
+/// For a 1.x-built object that also holds a run-time chooser, says why that does not count.
+fn chooser_note(strings: &[String]) -> String {
+    let chooser: Vec<&String> = strings.iter().filter(|s| is_chooser_string(s)).collect();
+    if chooser.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; its {} belong to a run-time module chooser, which shows no 2.x build",
+            quoted(chooser.into_iter())
+        )
     }
 }
 

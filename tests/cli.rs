@@ -252,6 +252,128 @@ fn every_signature_gets_its_verdict() {
     assert_eq!(report["incomplete"], false);
 }
 
+/// Issue 16: a bare `numpy._core` (pybind11 2.12's run-time chooser) is no 2.x build, and one
+/// 1.x-built object makes a wheel a blocker whatever the others show.
+#[test]
+fn a_runtime_chooser_is_no_2x_build_and_the_worst_object_decides() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = np2audit(
+        &[
+            "check",
+            "tensorkit==0.1.55",
+            "tensorkit==0.1.59",
+            "tensorkit==0.1.61",
+            "tensorkit==0.1.62",
+            "pychooser==1.0.0",
+            "mixedbuild==3.0.0",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "linux",
+            "--target",
+            "2.0.2",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(
+        verdicts(&report),
+        [
+            ("mixedbuild 3.0.0", "binary-blocker"),
+            ("pychooser 1.0.0", "ready"),
+            ("tensorkit 0.1.55", "binary-blocker"),
+            ("tensorkit 0.1.59", "binary-blocker"),
+            ("tensorkit 0.1.61", "binary-blocker"),
+            ("tensorkit 0.1.62", "ready"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .to_vec()
+    );
+    let evidence = |name: &str, version: &str, code: &str| -> Value {
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name && p["version"] == version)
+            .and_then(|p| {
+                p["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["code"] == code)
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("no {code} evidence for {name} {version}"))
+    };
+    let strings = |evidence: &Value| -> Vec<String> {
+        evidence["strings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // The chooser beside 1.x import code: the evidence names both, and says which decided.
+    let blocked = evidence("tensorkit", "0.1.59", "numpy1-build");
+    let found = strings(&blocked);
+    for string in [
+        "numpy.core._multiarray_umath",
+        "numpy._core",
+        "NumpyVersion",
+    ] {
+        assert!(found.iter().any(|s| s == string), "{string}: {found:?}");
+    }
+    assert!(!found.iter().any(|s| s == "numpy._core._multiarray_umath"));
+    let message = blocked["message"].as_str().unwrap();
+    assert!(
+        message.contains("no NumPy 2 import string")
+            && message
+                .contains("`numpy._core`, `NumpyVersion` belong to a run-time module chooser"),
+        "{message}"
+    );
+
+    // The chooser beside 2.x import code: the 2.x import string decides, and is the one named.
+    let ready = evidence("tensorkit", "0.1.62", "numpy2-build");
+    assert!(strings(&ready).contains(&"numpy._core._multiarray_umath".to_string()));
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("(has `numpy._core._multiarray_umath`)"),
+        "{ready}"
+    );
+
+    // The chooser alone looks NumPy up at run time.
+    let lookup = evidence("pychooser", "1.0.0", "runtime-lookup");
+    assert!(
+        lookup["message"]
+            .as_str()
+            .unwrap()
+            .contains("pybind11's chooser"),
+        "{lookup}"
+    );
+    assert!(
+        !codes(package(&report, "pychooser")).contains(&"numpy2-build".to_string()),
+        "a chooser alone is no 2.x build"
+    );
+
+    // Two builds in one wheel: the 1.x-built vendored module decides though the other is 2.x.
+    let mixed = evidence("mixedbuild", "3.0.0", "numpy1-build");
+    assert_eq!(
+        mixed["member"],
+        "mixedbuild/_vendor/_legacy.cpython-311-x86_64-linux-gnu.so"
+    );
+}
+
 #[test]
 fn lock_report_snapshots() {
     let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());

@@ -326,3 +326,38 @@ fn a_path_parent_is_checked_against_the_requirements_the_lock_records() {
     let message = forbidden["message"].as_str().unwrap();
     assert!(message.contains("localparent"), "{message}");
 }
+
+/// Issue 16: the fix skips releases that carry pybind11's run-time chooser beside 1.x import
+/// code (they install and then fail at import) and names the first really 2.x-built one.
+#[test]
+fn releases_with_only_a_runtime_chooser_are_not_offered_as_the_fix() {
+    let index = FixtureIndex::start(&support::descriptions_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_uv_lock_tree(
+        dir.path(),
+        &["tensorkit", "numpy"],
+        &[
+            ("numpy", "1.26.4", &[]),
+            ("tensorkit", "0.1.55", &["numpy"]),
+        ],
+    );
+    let report = audit_lock(
+        &index,
+        &lock,
+        &dir.path().join("cache"),
+        &["--format", "json", "--target", "2.0.2"],
+    )
+    .json();
+    let fix = fix(&report, "tensorkit");
+    assert_eq!(fix["kind"], "upgrade", "{fix:#}");
+    assert_eq!(fix["version"], "0.1.62", "{fix:#}");
+    let checked = checked_versions(fix);
+    for version in ["0.1.59", "0.1.60", "0.1.61"] {
+        assert!(
+            checked
+                .iter()
+                .all(|(_, checked, ready)| checked != version || !ready),
+            "{version} is not ready: {checked:?}"
+        );
+    }
+}

@@ -397,20 +397,11 @@ fn scan_in_pieces(bytes: &[u8], sizes: &[usize], early: bool) -> SharedObjectSca
 pub fn check_shared_object(bytes: &[u8]) {
     let knobs = knobs(bytes);
     let whole = wheel::scan_bytes(bytes);
-    let labels = [
-        "numpy._core",
-        "numpy.core._multiarray_umath",
-        "numpy.core.multiarray failed to import",
-        "numpy.core.multiarray",
-        "_ARRAY_API",
-        "module compiled against ABI version",
-        "module was compiled against NumPy C-API version",
-    ];
     let positions: Vec<usize> = whole
         .strings
         .iter()
         .map(|string| {
-            labels
+            wheel::MARKER_LABELS
                 .iter()
                 .position(|label| label == string)
                 .unwrap_or_else(|| panic!("unknown marker {string:?}"))
@@ -421,9 +412,19 @@ pub fn check_shared_object(bytes: &[u8]) {
         "{whole:?}"
     );
     let has = |label: &str| whole.strings.iter().any(|string| string == label);
+    let numpy1_import = has("numpy.core._multiarray_umath")
+        || has("numpy.core.multiarray failed to import")
+        || has("module compiled against ABI version");
+    // Only NumPy 2's import strings show a 2.x build; a bare `numpy._core` never does.
     assert_eq!(
         matches!(whole.build, SharedObjectBuild::NumPy2 { .. }),
-        has("numpy._core"),
+        has("numpy._core._multiarray_umath")
+            || (has("numpy._core.multiarray failed to import") && !numpy1_import),
+        "{whole:?}"
+    );
+    assert_eq!(
+        whole.build == SharedObjectBuild::NumPy1,
+        numpy1_import && !has("numpy._core._multiarray_umath"),
         "{whole:?}"
     );
 
@@ -449,7 +450,7 @@ pub fn check_shared_object(bytes: &[u8]) {
 }
 
 /// Read `whole` as a wheel the way the audit does: its shared objects smallest first, each
-/// streamed through the scanner until one is conclusive, and its METADATA.
+/// streamed through the scanner until a 1.x-built one is found, and its METADATA.
 pub fn check_wheel(whole: &[u8]) {
     let Ok(entries) = zipfile::list_entries(whole, MAX_ENTRIES) else {
         return;
@@ -485,12 +486,10 @@ pub fn check_wheel(whole: &[u8]) {
             continue;
         }
         let scan = scanner.finish();
-        let conclusive = matches!(
-            scan.build,
-            SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
-        );
+        // Only a 1.x-built object ends a wheel's scan.
+        let decides = scan.build == SharedObjectBuild::NumPy1;
         scans.push((name.clone(), scan));
-        if conclusive {
+        if decides {
             break;
         }
     }

@@ -283,16 +283,18 @@ const SMALL_MEMBER: u64 = 64 * 1024;
 const READ_AHEAD: u64 = (READS_AT_ONCE as u64 - 1) * SMALL_MEMBER;
 
 /// Scan the shared objects of a wheel — extension modules first, then libraries, each group
-/// smallest first — stopping at the first conclusive one. A wheel without extension modules is
-/// not scanned (see [`WheelScan::libraries_not_scanned`] for how that is told).
+/// smallest first — stopping at the first one built against NumPy 1.x: one such object makes
+/// the wheel a blocker, while a 2.x verdict needs every object read (objects of one wheel can
+/// come from different builds). A wheel without extension modules is not scanned (see
+/// [`WheelScan::libraries_not_scanned`] for how that is told).
 ///
-/// Members are read in scan order, several at once, so that a wheel of many modules that do not
-/// use NumPy (black's 28 mypyc ones, a Rust or Cython package) does not cost a round trip per
-/// member, one after another. What is read past the deciding member is bounded: small members
-/// (up to [`SMALL_MEMBER`]) are read ahead from the start; larger ones only once a member has
-/// been read in vain, up to [`READ_AHEAD`] bytes beside the read the scan waits on, or as much
-/// as was read in vain, if more. A wheel whose first member decides, as most that use NumPy
-/// do, reads nothing more.
+/// Members are read in scan order, several at once, so that a wheel of many modules (black's 28
+/// mypyc ones, scipy's hundred) does not cost a round trip per member, one after another. What
+/// is read past a 1.x-built member, which ends the scan, is bounded: small members (up to
+/// [`SMALL_MEMBER`]) are read ahead from the start; larger ones only once a member has been
+/// read without finding a 1.x build, up to [`READ_AHEAD`] bytes beside the read the scan waits
+/// on, or as much as was read so, if more. A 1.x-built wheel whose first member shows it, as
+/// most do, reads nothing more.
 pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<WheelScan, IndexError> {
     let plan = plan_scan(wheel.entries(), wheel_has_python_abi(wheel.filename()));
     if !plan.libraries_not_scanned.is_empty() {
@@ -317,7 +319,7 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
     // but the first are read ahead.
     let mut reading = FuturesOrdered::new();
     let mut sizes = VecDeque::new();
-    // Compressed bytes of members read whole without deciding.
+    // Compressed bytes of members read without finding a 1.x build.
     let mut read_in_vain = 0u64;
     loop {
         while let Some(&(name, compressed_size)) = queue.peek() {
@@ -363,16 +365,13 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
         };
         let (name, scan) = read?;
         let size = sizes.pop_front().unwrap_or_default();
-        let conclusive = matches!(
-            scan.build,
-            SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
-        );
-        if !conclusive {
+        let decides = scan.build == SharedObjectBuild::NumPy1;
+        if !decides {
             read_in_vain = read_in_vain.saturating_add(size);
         }
         scanned.push(name.clone());
         scans.push((name.clone(), scan));
-        if conclusive {
+        if decides {
             // Reads still under way are dropped, and their requests with them.
             break;
         }
@@ -387,7 +386,7 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
 }
 
 /// Scan installed shared objects on disk — extension modules first, each group smallest
-/// first — stopping at the first conclusive one. `files` are (name as recorded, path).
+/// first — stopping at the first one built against NumPy 1.x (see [`scan_wheel`]). `files` are (name as recorded, path).
 pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<WheelScan> {
     use std::io::Read;
 
@@ -427,13 +426,10 @@ pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<Whe
             }
         }
         let scan = scanner.finish();
-        let conclusive = matches!(
-            scan.build,
-            SharedObjectBuild::NumPy1 | SharedObjectBuild::NumPy2 { .. }
-        );
+        let decides = scan.build == SharedObjectBuild::NumPy1;
         scanned.push(name.clone());
         scans.push((name.clone(), scan));
-        if conclusive {
+        if decides {
             break;
         }
     }

@@ -163,6 +163,10 @@ pub struct IndexStats {
     pub paths: Vec<String>,
     /// Requests that carried an `Authorization` header, right or wrong.
     pub authorized: u64,
+    /// The most requests under way at once (read, not yet answered).
+    pub max_in_flight: usize,
+    /// When each request arrived, in order.
+    pub arrivals: Vec<std::time::Instant>,
 }
 
 /// A running fixture index; dropping it stops the server.
@@ -177,12 +181,29 @@ struct Shared {
     catalog: Arc<Catalog>,
     options: IndexOptions,
     stats: Mutex<IndexStats>,
+    /// Requests read and not yet answered.
+    in_flight: Mutex<usize>,
 }
 
 impl IndexStats {
     /// How many requests fault number `fault` answered.
     pub fn faulted(&self, fault: usize) -> usize {
         self.faults.iter().filter(|&&used| used == fault).count()
+    }
+
+    /// How many rounds of requests arrived, one after another: a request more than `gap` after
+    /// the first of the current round starts a new one. With the index's latency as `gap`, the
+    /// number of round trips a client waited for, whatever the machine's load.
+    pub fn rounds(&self, gap: Duration) -> usize {
+        let mut rounds = 0;
+        let mut round_start = None;
+        for &arrival in &self.arrivals {
+            if round_start.is_none_or(|start: std::time::Instant| arrival - start > gap) {
+                rounds += 1;
+                round_start = Some(arrival);
+            }
+        }
+        rounds
     }
 
     /// How many requests went to a path ending with `suffix` (the query ignored).
@@ -204,6 +225,7 @@ impl FixtureIndex {
             catalog,
             options,
             stats: Mutex::new(IndexStats::default()),
+            in_flight: Mutex::new(0),
         });
 
         // Bind before spawning, so the port is listening by the time `start` returns.
@@ -401,6 +423,27 @@ impl Response {
     }
 }
 
+/// One request under way, counted from when it is read until its response is written (or the
+/// connection ends).
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> InFlight<'a> {
+        let mut in_flight = shared.in_flight.lock().unwrap();
+        let mut stats = shared.stats.lock().unwrap();
+        stats.arrivals.push(std::time::Instant::now());
+        *in_flight += 1;
+        stats.max_in_flight = stats.max_in_flight.max(*in_flight);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        *self.0.in_flight.lock().unwrap() -= 1;
+    }
+}
+
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let (reader, mut writer) = stream.into_split();
@@ -416,6 +459,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         };
+        let _under_way = InFlight::enter(&shared);
         if let Some(latency) = shared.options.latency {
             tokio::time::sleep(latency).await;
         }

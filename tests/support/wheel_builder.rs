@@ -25,6 +25,17 @@ pub const ABI_VERSION_MISMATCH: &str =
 pub const C_API_VERSION_MISMATCH: &str = "module was compiled against NumPy C-API version 0x%x (NumPy 1.23) but the running NumPy has C-API version 0x%x.";
 pub const CYTHON_NUMPY1_IMPORT_FAILED: &str = "numpy.core.multiarray failed to import";
 pub const CYTHON_NUMPY2_IMPORT_FAILED: &str = "numpy._core.multiarray failed to import";
+/// pybind11 2.12 and later: the run-time chooser of `numpy._core` or `numpy.core` by NumPy's
+/// version, as NUL-separated C literals (seen in tensorstore 0.1.59 and scipy 1.13.0).
+pub const PYBIND11_CHOOSER: [&str; 7] = [
+    "__version__",
+    "numpy.lib",
+    "NumpyVersion",
+    "major",
+    "numpy._core",
+    "numpy.core",
+    "multiarray",
+];
 
 /// Which NumPy build a fake shared object imitates, spelled as in the descriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -47,6 +58,15 @@ pub enum Signature {
     /// Looks NumPy up at run time (pybind11 < 2.12, rust-numpy).
     #[serde(rename = "runtime-lookup")]
     RuntimeLookup,
+    /// pybind11 2.12+'s run-time chooser alone, no import code: a run-time lookup.
+    #[serde(rename = "pybind11-chooser")]
+    Pybind11Chooser,
+    /// The chooser beside import code built with NumPy 1.x headers (tensorstore 0.1.59–0.1.61).
+    #[serde(rename = "pybind11-chooser-numpy1")]
+    Pybind11ChooserNumpy1,
+    /// The chooser beside NumPy 2.x headers' import code (tensorstore 0.1.62).
+    #[serde(rename = "pybind11-chooser-numpy2")]
+    Pybind11ChooserNumpy2,
     /// Only `_ARRAY_API`: inconclusive.
     #[serde(rename = "weak")]
     Weak,
@@ -82,6 +102,43 @@ impl Signature {
                 CYTHON_NUMPY1_IMPORT_FAILED,
             ],
             Signature::RuntimeLookup => &[OLD_MULTIARRAY, ARRAY_API],
+            Signature::Pybind11Chooser => &[
+                PYBIND11_CHOOSER[0],
+                PYBIND11_CHOOSER[1],
+                PYBIND11_CHOOSER[2],
+                PYBIND11_CHOOSER[3],
+                PYBIND11_CHOOSER[4],
+                PYBIND11_CHOOSER[5],
+                PYBIND11_CHOOSER[6],
+                ARRAY_API,
+            ],
+            Signature::Pybind11ChooserNumpy1 => &[
+                PYBIND11_CHOOSER[0],
+                PYBIND11_CHOOSER[1],
+                PYBIND11_CHOOSER[2],
+                PYBIND11_CHOOSER[3],
+                PYBIND11_CHOOSER[4],
+                PYBIND11_CHOOSER[5],
+                PYBIND11_CHOOSER[6],
+                ARRAY_API,
+                NUMPY1_MULTIARRAY_UMATH,
+                CYTHON_NUMPY1_IMPORT_FAILED,
+                ABI_VERSION_MISMATCH,
+            ],
+            Signature::Pybind11ChooserNumpy2 => &[
+                PYBIND11_CHOOSER[0],
+                PYBIND11_CHOOSER[1],
+                PYBIND11_CHOOSER[2],
+                PYBIND11_CHOOSER[3],
+                PYBIND11_CHOOSER[4],
+                PYBIND11_CHOOSER[5],
+                PYBIND11_CHOOSER[6],
+                ARRAY_API,
+                NUMPY2_MULTIARRAY_UMATH,
+                NUMPY1_MULTIARRAY_UMATH,
+                C_API_VERSION_MISMATCH,
+                ABI_VERSION_MISMATCH,
+            ],
             Signature::Weak => &[ARRAY_API],
             Signature::None => &[],
         }
