@@ -82,8 +82,12 @@ pub enum EvidenceCode {
     ImportFailsToday,
     /// Built against NumPy 2.x headers.
     Numpy2Build,
-    /// Looks NumPy up at run time (works under NumPy 2 through `numpy.core`).
+    /// Picks NumPy's module by its version at run time, with no import code (works under
+    /// NumPy 2).
     RuntimeLookup,
+    /// Looks NumPy up through `numpy.core.multiarray` with NumPy 1.x's layout compiled in:
+    /// imports under NumPy 2, but some calls go wrong.
+    LegacyLookup,
     /// A trace of the NumPy C-API that is not conclusive.
     WeakTrace,
     /// A requirement on numpy that admits the target.
@@ -1158,20 +1162,28 @@ impl JudgeContext<'_> {
                     strings: strings.clone(),
                     ..Evidence::new(
                         EvidenceCode::RuntimeLookup,
-                        if strings.iter().any(|s| is_chooser_string(s)) {
-                            format!(
-                                "{member} picks NumPy's module at run time ({}: pybind11's chooser of `numpy._core` or `numpy.core` by NumPy's version) and compiles in no NumPy import code: works under NumPy 2",
-                                quoted(strings.iter())
-                            )
-                        } else {
-                            format!(
-                                "{member} looks NumPy up at run time ({}, no compiled-in NumPy import code): works under NumPy 2 through the `numpy.core` compatibility module",
-                                quoted(strings.iter())
-                            )
-                        },
+                        format!(
+                            "{member} picks NumPy's module at run time ({}: the chooser of pybind11 2.12+ or rust-numpy 0.22+, between `numpy._core` and `numpy.core` by NumPy's version) and compiles in no NumPy import code: works under NumPy 2",
+                            quoted(strings.iter())
+                        ),
                     )
                 });
                 (false, true, false)
+            }
+            WheelBuild::LegacyLookup { member, strings } => {
+                evidence.push(Evidence {
+                    file,
+                    member: Some(member.clone()),
+                    strings: strings.clone(),
+                    ..Evidence::new(
+                        EvidenceCode::LegacyLookup,
+                        format!(
+                            "{member} looks NumPy up at run time through `numpy.core.multiarray` ({}) with no version choice, as pybind11 before 2.12 and rust-numpy before 0.22 do: it imports under NumPy 2 but keeps NumPy 1.x's struct layout, and calls that read it can go wrong (qdldl 0.1.5.post3 and mapbox-earcut 1.0.1 return wrong numbers, tokenizers 0.19.1 panics)",
+                            quoted(strings.iter())
+                        ),
+                    )
+                });
+                (false, true, true)
             }
             WheelBuild::Weak { member, strings } => {
                 let when = if early {

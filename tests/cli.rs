@@ -197,6 +197,7 @@ fn every_signature_gets_its_verdict() {
             "cyold==0.9.0",
             "cyold==1.0.0",
             "pyruntime",
+            "pylegacy==0.4.0",
             "weakpkg==1.2.0",
             "plainlib==17.0.0",
             "oldcap",
@@ -227,6 +228,7 @@ fn every_signature_gets_its_verdict() {
             ("earlybird 0.3.0", "suspect"),
             ("oldcap 1.0.0", "declared-blocker"),
             ("plainlib 17.0.0", "binary-blocker"),
+            ("pylegacy 0.4.0", "suspect"),
             ("pyruntime 2.1.0", "ready"),
             ("sdistonly 0.5.0", "unknown"),
             ("weakpkg 1.2.0", "suspect"),
@@ -237,6 +239,7 @@ fn every_signature_gets_its_verdict() {
     // `oldcap` without a version is its newest release, not the yanked 0.9.0 and not 1.0.0's cap ignored.
     assert!(codes(package(&report, "oldcap")).contains(&"numpy-cap".to_string()));
     assert!(codes(package(&report, "pyruntime")).contains(&"runtime-lookup".to_string()));
+    assert!(codes(package(&report, "pylegacy")).contains(&"legacy-lookup".to_string()));
     assert!(codes(package(&report, "weakpkg")).contains(&"weak-trace".to_string()));
     assert!(codes(package(&report, "sdistonly")).contains(&"sdist-only".to_string()));
     assert!(codes(package(&report, "earlybird")).contains(&"upload-predates-numpy2".to_string()));
@@ -265,7 +268,8 @@ fn a_runtime_chooser_is_no_2x_build_and_the_worst_object_decides() {
             "tensorkit==0.1.59",
             "tensorkit==0.1.61",
             "tensorkit==0.1.62",
-            "pychooser==1.0.0",
+            "pyruntime==2.1.0",
+            "pylegacy==0.4.0",
             "mixedbuild==3.0.0",
             "--python-version",
             "3.11",
@@ -288,7 +292,8 @@ fn a_runtime_chooser_is_no_2x_build_and_the_worst_object_decides() {
         verdicts(&report),
         [
             ("mixedbuild 3.0.0", "binary-blocker"),
-            ("pychooser 1.0.0", "ready"),
+            ("pylegacy 0.4.0", "suspect"),
+            ("pyruntime 2.1.0", "ready"),
             ("tensorkit 0.1.55", "binary-blocker"),
             ("tensorkit 0.1.59", "binary-blocker"),
             ("tensorkit 0.1.61", "binary-blocker"),
@@ -353,17 +358,23 @@ fn a_runtime_chooser_is_no_2x_build_and_the_worst_object_decides() {
     );
 
     // The chooser alone looks NumPy up at run time.
-    let lookup = evidence("pychooser", "1.0.0", "runtime-lookup");
+    let lookup = evidence("pyruntime", "2.1.0", "runtime-lookup");
     assert!(
         lookup["message"]
             .as_str()
             .unwrap()
-            .contains("pybind11's chooser"),
+            .contains("the chooser of pybind11 2.12+"),
         "{lookup}"
     );
     assert!(
-        !codes(package(&report, "pychooser")).contains(&"numpy2-build".to_string()),
+        !codes(package(&report, "pyruntime")).contains(&"numpy2-build".to_string()),
         "a chooser alone is no 2.x build"
+    );
+    // A lookup without the chooser keeps 1.x's layout: suspect, with the evidence to say why.
+    let legacy = evidence("pylegacy", "0.4.0", "legacy-lookup");
+    assert!(
+        legacy["message"].as_str().unwrap().contains("no version choice"),
+        "{legacy}"
     );
 
     // Two builds in one wheel: the 1.x-built vendored module decides though the other is 2.x.

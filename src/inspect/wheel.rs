@@ -52,10 +52,15 @@ pub enum SharedObjectBuild {
     /// strings, whatever else the object holds (a run-time chooser's bare `numpy._core`).
     #[serde(rename = "numpy1")]
     NumPy1,
-    /// Looks NumPy up at run time and compiles in no import code: pybind11 before 2.12 and
-    /// rust-numpy (`numpy.core.multiarray`), or the run-time chooser of pybind11 2.12 and later
-    /// (a bare `numpy._core` beside `numpy.core`). Works under NumPy 2.
+    /// Picks NumPy's module by NumPy's version at run time and compiles in no import code:
+    /// the chooser of pybind11 2.12 and later and of rust-numpy 0.22 and later (`numpy._core`
+    /// beside `numpy.core`). Works under NumPy 2.
     RuntimeLookup,
+    /// Looks NumPy up at run time through `numpy.core.multiarray` with no version choice:
+    /// pybind11 before 2.12 and rust-numpy before 0.22. Such modules import under NumPy 2 but
+    /// keep NumPy 1.x's struct layout compiled in, and some calls go wrong: qdldl 0.1.5.post3
+    /// and mapbox-earcut 1.0.1 return wrong numbers, tokenizers 0.19.1 panics. Not conclusive.
+    LegacyLookup,
     /// Only weak traces (e.g. `_ARRAY_API` alone): not conclusive.
     Weak,
     /// No NumPy C-API strings.
@@ -74,7 +79,8 @@ enum Marker {
     Umath1,
     /// Cython's error when numpy's C-API import fails, from NumPy 1.x's `__init__.pxd`.
     CythonImport1,
-    /// NumPy < 1.16 headers' import, and pybind11/rust-numpy run-time lookups.
+    /// NumPy < 1.16 headers' import, and the run-time lookups of pybind11 before 2.12 and
+    /// rust-numpy before 0.22.
     Multiarray1,
     /// The capsule attribute every C-API import reads.
     ArrayApi,
@@ -301,7 +307,8 @@ impl SignatureScanner {
     /// DESIGN.md's "Rules that follow", in order: NumPy 2's header import string decides for
     /// 2.x (those headers keep every NumPy-1 string as a fallback); failing it, any NumPy-1
     /// import code decides for 1.x, whatever else is there; then Cython's 2.x string (a module
-    /// that never calls `import_array`); then a run-time lookup.
+    /// that never calls `import_array`); then a lookup through `numpy.core.multiarray` without
+    /// a version choice, which keeps 1.x's layout; then a chooser that picks by version.
     fn build(&self) -> SharedObjectBuild {
         let has = |marker| self.has(marker);
         if has(Marker::Import2) {
@@ -314,7 +321,9 @@ impl SignatureScanner {
             SharedObjectBuild::NumPy2 {
                 oldest_numpy: self.oldest_numpy.clone(),
             }
-        } else if has(Marker::Multiarray1) || has(Marker::Core2Token) {
+        } else if has(Marker::Multiarray1) {
+            SharedObjectBuild::LegacyLookup
+        } else if has(Marker::Core2Token) {
             SharedObjectBuild::RuntimeLookup
         } else if has(Marker::ArrayApi) || has(Marker::CApiVersion) {
             SharedObjectBuild::Weak
@@ -398,8 +407,14 @@ pub enum WheelBuild {
         member: String,
         strings: Vec<String>,
     },
-    /// Objects look NumPy up at run time, none holds import code.
+    /// Objects pick NumPy's module by its version at run time, none holds import code.
     RuntimeLookup {
+        member: String,
+        strings: Vec<String>,
+    },
+    /// No object is 1.x-built, but one looks NumPy up through `numpy.core.multiarray` with
+    /// NumPy 1.x's layout compiled in: it imports under NumPy 2, and some calls go wrong.
+    LegacyLookup {
         member: String,
         strings: Vec<String>,
     },
@@ -415,14 +430,16 @@ pub enum WheelBuild {
 }
 
 /// Combines per-object scans (in scan order) into the wheel's verdict, worst first: a 1.x-built
-/// object; else an object that cannot be told (weak traces), since *ready* needs every object
-/// that could hold NumPy's import code clean; else a 2.x-built one; else a run-time lookup.
+/// object; else a lookup that keeps 1.x's layout; else an object that cannot be told (weak
+/// traces), since *ready* needs every object that could hold NumPy's import code clean; else a
+/// 2.x-built one; else a run-time chooser.
 /// Within each kind the first in scan order is named. `total_shared_objects` counts the wheel's
 /// shared objects, scanned or not.
 pub fn combine(scans: &[(String, SharedObjectScan)], total_shared_objects: usize) -> WheelBuild {
     let first =
         |wanted: fn(&SharedObjectBuild) -> bool| scans.iter().find(|(_, scan)| wanted(&scan.build));
     let chosen = first(|build| *build == SharedObjectBuild::NumPy1)
+        .or_else(|| first(|build| *build == SharedObjectBuild::LegacyLookup))
         .or_else(|| first(|build| *build == SharedObjectBuild::Weak))
         .or_else(|| first(|build| matches!(build, SharedObjectBuild::NumPy2 { .. })))
         .or_else(|| first(|build| *build == SharedObjectBuild::RuntimeLookup));
@@ -444,6 +461,7 @@ pub fn combine(scans: &[(String, SharedObjectScan)], total_shared_objects: usize
         },
         SharedObjectBuild::NumPy1 => WheelBuild::NumPy1 { member, strings },
         SharedObjectBuild::RuntimeLookup => WheelBuild::RuntimeLookup { member, strings },
+        SharedObjectBuild::LegacyLookup => WheelBuild::LegacyLookup { member, strings },
         // Only Weak is left: NoNumpy scans are never chosen.
         SharedObjectBuild::Weak | SharedObjectBuild::NoNumpy => {
             WheelBuild::Weak { member, strings }
@@ -746,21 +764,22 @@ mod tests {
                 ],
             ),
             (
-                "a bare numpy._core alone (rust-numpy's chooser)",
-                object(&["numpy._core.multiarraynumpy.core.multiarray"]),
+                // Rust packs its string literals without separators (tokenizers 0.21.0).
+                "rust-numpy 0.22+ chooser",
+                object(&["NumpyVersionmajornumpy.corenumpy._core.multiarray_ARRAY_API"]),
                 RuntimeLookup,
-                vec!["numpy.core.multiarray", "numpy._core"],
+                vec!["_ARRAY_API", "numpy._core", "NumpyVersion"],
             ),
             (
-                "pybind11 run-time lookup",
+                "pybind11 < 2.12 run-time lookup",
                 pybind11_runtime_lookup(),
-                RuntimeLookup,
+                LegacyLookup,
                 vec!["numpy.core.multiarray", "_ARRAY_API"],
             ),
             (
-                "rust-numpy",
+                "rust-numpy < 0.22",
                 rust_numpy(),
-                RuntimeLookup,
+                LegacyLookup,
                 vec!["numpy.core.multiarray", "_ARRAY_API"],
             ),
             ("no NumPy", no_numpy(), NoNumpy, vec![]),
@@ -1033,11 +1052,22 @@ mod tests {
                 strings: vec!["x".into()]
             }
         );
-        // An object that cannot be told keeps a 2.x-built wheel from being called 2.x-built.
+        // An object that cannot be told keeps a 2.x-built wheel from being called 2.x-built,
+        // and a lookup that keeps 1.x's layout (jaxlib 0.4.26's `_tpu_ext` beside its 2.x-built
+        // `xla_extension`) is named before a weak trace.
         let untold = named(&[("a.so", numpy2("1.23")), ("b.so", B::Weak)]);
         assert!(matches!(
             combine(&untold, 2),
             WheelBuild::Weak { member, .. } if member == "b.so"
+        ));
+        let legacy = named(&[
+            ("a.so", B::Weak),
+            ("b.so", numpy2("1.23")),
+            ("c.so", B::LegacyLookup),
+        ]);
+        assert!(matches!(
+            combine(&legacy, 3),
+            WheelBuild::LegacyLookup { member, .. } if member == "c.so"
         ));
         // 2.x-built objects beside run-time lookups and objects without NumPy: 2.x, and the
         // wheel supports no NumPy older than its most demanding object does.

@@ -116,9 +116,11 @@ impl Rule {
             }
             Rule::Suspect => {
                 "The wheel shows a trace of NumPy C-API use that does not tell which NumPy built \
-                 it, the package names numpy in a requirement that does not parse, or no wheel \
-                 fits the target environment and the closest one judged was clean: it may or may \
-                 not work with NumPy 2."
+                 it, or looks NumPy up at run time with NumPy 1.x's struct layout compiled in \
+                 (pybind11 before 2.12, rust-numpy before 0.22: it imports, but some calls go \
+                 wrong), the package names numpy in a requirement that does not parse, or no \
+                 wheel fits the target environment and the closest one judged was clean: it may \
+                 or may not work with NumPy 2."
             }
             Rule::Unknown => {
                 "The package could not be judged: only an sdist is published, it is not on the \

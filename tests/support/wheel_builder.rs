@@ -55,7 +55,7 @@ pub enum Signature {
     /// Built with NumPy < 1.16 headers.
     #[serde(rename = "pre116")]
     Pre116,
-    /// Looks NumPy up at run time (pybind11 < 2.12, rust-numpy).
+    /// Looks NumPy up at run time without a version choice (pybind11 < 2.12, rust-numpy < 0.22).
     #[serde(rename = "runtime-lookup")]
     RuntimeLookup,
     /// pybind11 2.12+'s run-time chooser alone, no import code: a run-time lookup.
