@@ -167,7 +167,7 @@ pub fn locate_central_directory(
             tail.len()
         ))
     })?;
-    let Some((eocd_pos, eocd)) = find_eocd(tail) else {
+    let Some((eocd_pos, eocd)) = find_eocd(tail, tail_start) else {
         // Unless the tail already covers every place the record could start, it may just lie
         // further back.
         let reach = file_len.min(MAX_EOCD_REACH as u64);
@@ -227,18 +227,34 @@ pub fn locate_central_directory(
     Ok(location)
 }
 
-/// The last EOCD signature whose comment length reaches exactly to the end of `tail`.
-fn find_eocd(tail: &[u8]) -> Option<(usize, Record<'_, EOCD_LEN>)> {
+/// The last EOCD signature whose comment length reaches exactly to the end of `tail`; failing
+/// that, the last one followed by a few stray bytes whose central directory ends right where
+/// it starts. Real wheels carry such bytes (osqp 1.0.0's cp311 manylinux wheel ends with two
+/// after its end record); Python's `zipfile`, and so pip, read them.
+fn find_eocd(tail: &[u8], tail_start: u64) -> Option<(usize, Record<'_, EOCD_LEN>)> {
     let window_start = tail.len().saturating_sub(MAX_EOCD_REACH);
     let window = tail.get(window_start..)?;
-    memchr::memmem::rfind_iter(window, &EOCD_SIG.to_le_bytes())
-        .map(|pos| window_start + pos)
-        .find_map(|pos| {
-            let eocd = Record::<EOCD_LEN>::at(tail, pos)?;
-            let end = pos + EOCD_LEN + usize::from(eocd.u16(20));
-            (end == tail.len()).then_some((pos, eocd))
+    const SIGNATURE: [u8; 4] = EOCD_SIG.to_le_bytes();
+    let candidates = || {
+        memchr::memmem::rfind_iter(window, &SIGNATURE)
+            .map(move |pos| window_start + pos)
+            .filter_map(|pos| Some((pos, Record::<EOCD_LEN>::at(tail, pos)?)))
+    };
+    candidates()
+        .find(|(pos, eocd)| pos + EOCD_LEN + usize::from(eocd.u16(20)) == tail.len())
+        .or_else(|| {
+            candidates().find(|(pos, eocd)| {
+                let end = pos + EOCD_LEN + usize::from(eocd.u16(20));
+                let directory_end = u64::from(eocd.u32(16)) + u64::from(eocd.u32(12));
+                end <= tail.len()
+                    && tail.len() - end <= MAX_TRAILING_BYTES
+                    && directory_end == tail_start + *pos as u64
+            })
         })
 }
+
+/// Stray bytes after the end record (and its comment) that are tolerated.
+const MAX_TRAILING_BYTES: usize = 1024;
 
 /// The zip64 end record, if the archive has one: what it says and where it starts.
 ///
@@ -977,7 +993,42 @@ mod tests {
 
     /// Position of the (last) 32-bit end record.
     fn eocd_pos(bytes: &[u8]) -> usize {
-        find_eocd(bytes).unwrap().0
+        find_eocd(bytes, 0).unwrap().0
+    }
+
+    /// osqp 1.0.0's cp311 manylinux wheel ends with two bytes after its end record; pip
+    /// reads it, and so must we. Stray bytes whose directory does not end where the record
+    /// starts are still no zip.
+    #[test]
+    fn a_few_stray_bytes_after_the_end_record_are_read_past() {
+        let text = sample_text();
+        let members = [deflated("pkg/_ext.cpython-311-x86_64-linux-gnu.so", &text)];
+        let mut zip = build_zip(&members, "", false);
+        zip.extend_from_slice(&[0, 0]);
+        let entries = list_entries(&zip, 100).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            collect(&entries[0], member_data(&zip, &entries[0]).unwrap()).unwrap(),
+            sample_text()
+        );
+
+        // A forged end record in the stray bytes, pointing at a directory that is not there.
+        let mut forged = build_zip(&members, "", false);
+        let real_end = forged.len();
+        let mut fake = forged[real_end - EOCD_LEN..].to_vec();
+        fake[16..20].copy_from_slice(&7u32.to_le_bytes());
+        forged.extend_from_slice(&fake);
+        forged.extend_from_slice(&[1, 2, 3]);
+        let location = locate_central_directory(&forged, forged.len() as u64).unwrap();
+        assert_eq!(
+            location.entries, 1,
+            "the real end record is found, not the forged one"
+        );
+
+        // Too much after the record is not a zip.
+        let mut padded = build_zip(&members, "", false);
+        padded.extend(std::iter::repeat_n(0u8, MAX_TRAILING_BYTES + 1));
+        assert!(list_entries(&padded, 100).is_err());
     }
 
     #[test]
