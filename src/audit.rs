@@ -381,7 +381,6 @@ pub async fn run(
         .filter(|(_, _, requirements)| *requirements == Requirements::NotNeeded)
         .map(|(id, _, _)| *id)
         .collect();
-    let mut searched = BTreeMap::new();
     let mut parents_read: BTreeMap<PackageId, RequiresDist> = BTreeMap::new();
     let judged: Vec<(PackageId, Judgement)> = futures::stream::iter(to_judge)
         .map(|(id, extras, requirements)| {
@@ -394,29 +393,31 @@ pub async fn run(
                     None => context.judge(package, &extras, requirements).await,
                 };
                 progress.judged_one();
-                // A blocker's fix search starts now, beside the judging still under way: it
-                // is the longest chain of round trips in a cold audit. So does the reading of
-                // the requirements its parents were judged without, which the plan checks.
-                let (search, parents) = if judgement.verdict.is_blocker() {
+                // What the resolution will ask for first about a blocker starts now, beside
+                // the judging still under way: its releases, the next few after the locked
+                // one, and the requirements its parents were judged without. These are the
+                // longest chains of round trips in a cold audit; the answers wait in the cache.
+                let parents = if judgement.verdict.is_blocker() {
                     let parents = installed
                         .parents(id)
                         .into_iter()
                         .filter(|parent| unread.contains(parent));
+                    let _ = &extras;
                     tokio::join!(
-                        fix::search_blocker(context, package, extras),
+                        fix::warm_up(context, package),
                         read_requirements(context, project, installed, parents)
                     )
+                    .1
                 } else {
-                    (None, Vec::new())
+                    Vec::new()
                 };
-                (id, judgement, (search, parents))
+                (id, judgement, parents)
             }
         })
         // Requests are bounded by the HTTP client's permits; this bounds only the tasks, and
         // is wide enough that every permit stays busy while packages wait on round trips.
         .buffer_unordered(256)
-        .map(|(id, judgement, (search, parents))| {
-            searched.extend(search.map(|search| (id, search)));
+        .map(|(id, judgement, parents)| {
             parents_read.extend(parents);
             (id, judgement)
         })
@@ -449,7 +450,11 @@ pub async fn run(
             (*id, (judgement.verdict, requires_dist))
         })
         .collect();
-    progress.stage("looking for ready releases of the blockers");
+    let summaries: BTreeMap<PackageId, String> = judged
+        .iter()
+        .map(|(id, judgement)| (*id, judgement.summary()))
+        .collect();
+    progress.stage("resolving a ready tree");
     let mut plan = fix::plan(
         &fix::PlanInput {
             project,
@@ -458,10 +463,10 @@ pub async fn run(
             environment,
             target: &target,
             judged: &verdicts,
+            summaries: &summaries,
             locked_numpy: &locked_numpy,
             project_requirements: &project_requirements,
             tool: &settings.tool,
-            searched: &searched,
         },
         &context,
     )
@@ -597,6 +602,68 @@ struct JudgeContext<'a> {
     numpy2_locked: bool,
     installed: Option<&'a BTreeMap<PackageId, InstalledFacts>>,
     scans: &'a Scans,
+}
+
+impl Judgement {
+    /// A few words on what decided the verdict, for the resolution's explanations (the
+    /// evidence itself is in the report).
+    fn summary(&self) -> String {
+        let find = |code: EvidenceCode| self.evidence.iter().find(|e| e.code == code);
+        let member = |evidence: &Evidence| {
+            evidence
+                .member
+                .as_deref()
+                .map(|member| member.rsplit('/').next().unwrap_or(member).to_string())
+                .unwrap_or_default()
+        };
+        match self.verdict {
+            Verdict::DeclaredBlocker => find(EvidenceCode::NumpyCap)
+                .and_then(|e| e.requirement.clone())
+                .map(|requirement| format!("requires `{requirement}`"))
+                .unwrap_or_else(|| "caps numpy".to_string()),
+            Verdict::BinaryBlocker => find(EvidenceCode::Numpy1Build)
+                .map(|e| format!("{} is built against NumPy 1.x", member(e)))
+                .unwrap_or_else(|| "built against NumPy 1.x".to_string()),
+            Verdict::Suspect => {
+                if let Some(e) = find(EvidenceCode::LegacyLookup) {
+                    format!("{} looks NumPy up with 1.x's layout compiled in", member(e))
+                } else if let Some(e) = find(EvidenceCode::WeakTrace) {
+                    format!(
+                        "{} shows a NumPy C-API trace that tells no build",
+                        member(e)
+                    )
+                } else if find(EvidenceCode::ClosestWheel).is_some() {
+                    "no wheel fits the environment".to_string()
+                } else if find(EvidenceCode::UploadPredatesNumpy2).is_some() {
+                    "a 2.x build uploaded before NumPy 2 existed".to_string()
+                } else {
+                    "a requirement on numpy does not parse".to_string()
+                }
+            }
+            Verdict::Unknown => {
+                let Some(evidence) = self.evidence.iter().find(|e| {
+                    matches!(
+                        e.code,
+                        EvidenceCode::SdistOnly
+                            | EvidenceCode::NotOnIndex
+                            | EvidenceCode::NotFromIndex
+                            | EvidenceCode::OfflineMiss
+                            | EvidenceCode::IndexError
+                            | EvidenceCode::ScanIncomplete
+                    )
+                }) else {
+                    return "could not be judged".to_string();
+                };
+                match evidence.code {
+                    EvidenceCode::SdistOnly => "sdist only: its build cannot be judged".into(),
+                    EvidenceCode::NotFromIndex => "not from an index: not judged".into(),
+                    EvidenceCode::ScanIncomplete => "the scan budget ran out".into(),
+                    _ => evidence.message.clone(),
+                }
+            }
+            Verdict::Ready | Verdict::Unaffected => self.verdict.as_str().to_string(),
+        }
+    }
 }
 
 /// What judging one package found, before why-paths are attached.
@@ -1274,29 +1341,16 @@ fn chooser_note(strings: &[String]) -> String {
 }
 
 impl ReleaseJudge for JudgeContext<'_> {
-    async fn newer_releases(
-        &self,
-        name: &PackageName,
-        after: &Version,
-    ) -> Result<fix::NewerReleases, String> {
+    async fn releases(&self, name: &PackageName) -> Result<fix::ReleaseList, String> {
         let files = self
             .client
             .project_files(name)
             .await
             .map_err(|error| error.to_string())?;
         let mut versions: Vec<Version> =
-            stable_releases(&files, name.as_ref(), self.environment.python)
-                .filter(|version| version > after)
-                .collect();
+            stable_releases(&files, name.as_ref(), self.environment.python).collect();
         versions.sort();
         versions.dedup();
-        // The search judges some of these: what the cache holds of them is read in a few
-        // queries now rather than several per release checked.
-        let releases: Vec<(PackageName, Version)> = versions
-            .iter()
-            .map(|version| (name.clone(), version.clone()))
-            .collect();
-        self.client.preload(&releases, &[]).await;
         // A release went up when its earliest file did.
         let mut first_upload: HashMap<Version, &str> = HashMap::new();
         for file in files.iter() {
@@ -1315,8 +1369,16 @@ impl ReleaseJudge for JudgeContext<'_> {
                     .get(version)
                     .is_some_and(|&time| time >= NUMPY2_FIRST_CANDIDATE)
             })
-            .filter(|&index| index > 0);
-        Ok(fix::NewerReleases {
+            .filter(|&index| index > 0)
+            .map(|index| versions[index].clone());
+        // What the cache holds of these releases is read in a few queries now rather than
+        // several per release judged.
+        let releases: Vec<(PackageName, Version)> = versions
+            .iter()
+            .map(|version| (name.clone(), version.clone()))
+            .collect();
+        self.client.preload(&releases, &[]).await;
+        Ok(fix::ReleaseList {
             versions,
             first_after_numpy2,
         })
@@ -1344,6 +1406,7 @@ impl ReleaseJudge for JudgeContext<'_> {
         fix::Candidate {
             verdict: judgement.verdict,
             requires_dist: judgement.requires_dist.read().to_vec(),
+            summary: judgement.summary(),
         }
     }
 

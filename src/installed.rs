@@ -121,10 +121,13 @@ fn ask_interpreter(python: &Path) -> Result<(PathBuf, Option<PythonVersion>), En
     Ok((site_packages, version))
 }
 
-/// Read every `*.dist-info` in `site_packages`.
+/// Read every `*.dist-info` in `site_packages`. A distribution installed from an index (no
+/// `direct_url.json`, PEP 610) counts as a release of `index`, whose other releases a fix may
+/// move to; the others keep the source their `direct_url.json` names.
 pub fn read(
     site_packages: &Path,
     python: Option<PythonVersion>,
+    index: &str,
 ) -> Result<InstalledEnvironment, EnvironmentError> {
     let io_error = |source| LockfileError::Io {
         path: site_packages.to_path_buf(),
@@ -192,7 +195,7 @@ pub fn read(
             name,
             version,
             specifier: None,
-            source: PackageSource::Path(dist_info.display().to_string()),
+            source: installed_from(&dist_info, index),
             dependencies: Vec::new(),
             files: Vec::new(),
             declared: Vec::new(),
@@ -225,6 +228,29 @@ pub fn read(
         },
         facts,
     })
+}
+
+/// Where a distribution came from, by its `direct_url.json` (PEP 610): written by pip and uv
+/// for anything not installed from an index (a VCS checkout, a local directory, an archive's
+/// URL). Without one it came from an index.
+fn installed_from(dist_info: &Path, index: &str) -> PackageSource {
+    let Ok(text) = std::fs::read_to_string(dist_info.join("direct_url.json")) else {
+        return PackageSource::Registry(index.to_string());
+    };
+    let Ok(direct) = serde_json::from_str::<serde_json::Value>(&text) else {
+        // Present but unreadable: it was not installed from an index, whatever it says.
+        return PackageSource::Url(dist_info.display().to_string());
+    };
+    let url = direct["url"].as_str().unwrap_or_default().to_string();
+    if direct.get("vcs_info").is_some() {
+        PackageSource::Git(url)
+    } else if direct["dir_info"]["editable"] == serde_json::Value::Bool(true) {
+        PackageSource::Editable(url)
+    } else if direct.get("dir_info").is_some() {
+        PackageSource::Directory(url)
+    } else {
+        PackageSource::Url(url)
+    }
 }
 
 /// Shared objects listed in a `RECORD` (CSV: path, hash, size), resolved against site-packages.
@@ -275,7 +301,7 @@ mod tests {
             "Name: broken\nVersion: not a version\n",
         )
         .unwrap();
-        let error = read(&site, python_from_path(&site))
+        let error = read(&site, python_from_path(&site), "https://pypi.org/simple")
             .unwrap_err()
             .to_string();
         assert!(
@@ -284,7 +310,7 @@ mod tests {
         );
         std::fs::remove_dir_all(&broken).unwrap();
 
-        let environment = read(&site, python_from_path(&site)).unwrap();
+        let environment = read(&site, python_from_path(&site), "https://pypi.org/simple").unwrap();
         assert_eq!(environment.python, Some(PythonVersion::new(3, 12)));
         assert_eq!(environment.project.packages.len(), 2);
         assert_eq!(environment.project.packages[1].name.as_ref(), "demo");

@@ -412,7 +412,12 @@ async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitSta
     settings.progress = progress;
     let (site_packages, interpreter_python) =
         installed::locate(args.path.as_deref(), args.python.as_deref()).map_err(input_error)?;
-    let environment = installed::read(&site_packages, interpreter_python).map_err(input_error)?;
+    let index_url = settings
+        .index_url
+        .clone()
+        .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
+    let environment =
+        installed::read(&site_packages, interpreter_python, &index_url).map_err(input_error)?;
     let python = settings
         .python
         .or(environment.python)
@@ -428,10 +433,6 @@ async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitSta
         .find(|v| v.release().first().is_some_and(|&major| major >= 2));
     let target_is_installed = settings.target.is_none() && installed_numpy.is_some();
     let target = settings.target.clone().or(installed_numpy);
-    let index_url = settings
-        .index_url
-        .clone()
-        .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
     let client = open_client(&settings, &index_url).await?;
     let audit_settings = AuditSettings {
         environment: TargetEnvironment::new(python, settings.platform.clone()),

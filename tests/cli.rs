@@ -373,7 +373,10 @@ fn a_runtime_chooser_is_no_2x_build_and_the_worst_object_decides() {
     // A lookup without the chooser keeps 1.x's layout: suspect, with the evidence to say why.
     let legacy = evidence("pylegacy", "0.4.0", "legacy-lookup");
     assert!(
-        legacy["message"].as_str().unwrap().contains("no version choice"),
+        legacy["message"]
+            .as_str()
+            .unwrap()
+            .contains("no version choice"),
         "{legacy}"
     );
 

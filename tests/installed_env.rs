@@ -137,3 +137,104 @@ fn not_an_environment_is_an_input_error() {
         "{stderr}"
     );
 }
+
+/// Issue 17: a distribution installed from an index (no `direct_url.json`) is an index package:
+/// its fix is resolved like a locked one's and spelled for pip; one installed from a directory
+/// (PEP 610 `dir_info`) keeps that source and gets no upgrade.
+#[test]
+fn distributions_installed_from_an_index_are_resolved_like_locked_ones() {
+    let index = support::FixtureIndex::start(
+        &support::descriptions_dir(),
+        support::IndexOptions::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("lib/python3.11/site-packages");
+    install(
+        &site,
+        "numpy",
+        "1.26.4",
+        &[],
+        &[(
+            "numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+            Signature::Numpy1,
+        )],
+    );
+    install(
+        &site,
+        "Bottleneck",
+        "1.3.7",
+        &["numpy"],
+        &[(
+            "bottleneck/reduce.cpython-311-x86_64-linux-gnu.so",
+            Signature::Numpy1,
+        )],
+    );
+    install(
+        &site,
+        "localext",
+        "0.1.0",
+        &["numpy"],
+        &[(
+            "localext/_ext.cpython-311-x86_64-linux-gnu.so",
+            Signature::Numpy2,
+        )],
+    );
+    std::fs::write(
+        site.join("localext-0.1.0.dist-info/direct_url.json"),
+        r#"{"url": "file:///src/localext", "dir_info": {"editable": true}}"#,
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_np2audit"))
+        .args([
+            "env",
+            &site.display().to_string(),
+            "--python-platform",
+            "linux",
+            "--python-version",
+            "3.11",
+            "--target",
+            "2.3.5",
+            "--format",
+            "json",
+            "--index-url",
+            &index.simple_url(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let package = |name: &str| {
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let bottleneck = package("bottleneck");
+    assert_eq!(bottleneck["source"], "registry", "{bottleneck:#}");
+    assert_eq!(bottleneck["fix"]["kind"], "upgrade", "{bottleneck:#}");
+    assert_eq!(bottleneck["fix"]["version"], "1.4.0");
+    assert_eq!(
+        bottleneck["fix"]["commands"],
+        serde_json::json!(["pip install bottleneck==1.4.0"])
+    );
+    assert_eq!(package("localext")["source"], "editable");
+    // The editable distribution is judged from its files, which are 2.x-built: it stays.
+    assert_eq!(package("localext")["verdict"], "ready");
+    let readiness = &report["readiness"];
+    assert_eq!(readiness["status"], "ready-after-upgrades", "{readiness:#}");
+    assert!(
+        readiness["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("bottleneck==1.4.0")),
+        "{readiness:#}"
+    );
+}

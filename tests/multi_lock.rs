@@ -120,7 +120,7 @@ fn a_recursive_search_finds_the_lockfiles_in_order_and_skips_the_rest() {
         lines,
         [
             (FOUND[0], "blocked", 1),
-            (FOUND[1], "ready-after-upgrades", 1),
+            (FOUND[1], "incomplete", 1),
             (FOUND[2], "blocked", 1),
             (FOUND[3], "ready-after-upgrades", 1),
         ]
@@ -165,7 +165,7 @@ fn a_recursive_search_finds_the_lockfiles_in_order_and_skips_the_rest() {
     );
     assert_eq!(
         summary["readiness"],
-        json!({"blocked": 2, "ready-after-upgrades": 2})
+        json!({"blocked": 2, "incomplete": 1, "ready-after-upgrades": 1})
     );
     // The network was shared: every lockfile reports the run's counters.
     let stats = &report["stats"];

@@ -1,12 +1,12 @@
-//! From findings to fixes: for each blocker the oldest ready release and what else must move
-//! for the tree to allow it, the commands in the project's own tool, the numpy pin when nothing
-//! is ready, and one readiness verdict for the project.
+//! From findings to fixes: a whole ready tree found by resolution (`resolution`), the commands
+//! in the project's own tool that lead to it, the numpy pin when no ready tree exists, and one
+//! readiness verdict for the project.
 //!
 //! Planning only reads: it judges candidate releases through a [`ReleaseJudge`] (the audit's
 //! judge, with its cache) and never touches the project's files.
 
 pub mod pin;
-pub mod search;
+pub mod resolution;
 pub mod tool;
 
 use std::collections::BTreeMap;
@@ -20,22 +20,14 @@ use crate::environment::TargetEnvironment;
 use crate::graph::{DependencyGraph, InstalledSet};
 use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
 use pin::UpperBound;
-use search::{Checked, oldest_passing};
+use resolution::{Explanation, Outcome, Resolution, ResolvedTree, TreeChange};
 pub use tool::{PinSpelling, Tool, ToolKind};
-
-/// How many parents up a chain of required upgrades is followed.
-const CHAIN_DEPTH: usize = 3;
 
 /// Judges releases that are not in the lock: the audit's judge behind a seam, so that
 /// planning is tested without an index.
 pub trait ReleaseJudge {
-    /// Stable, unyanked releases of `name` newer than `after` that support the target
-    /// Python, oldest first.
-    fn newer_releases(
-        &self,
-        name: &PackageName,
-        after: &Version,
-    ) -> impl Future<Output = Result<NewerReleases, String>>;
+    /// Stable, unyanked releases of `name` that support the target Python, oldest first.
+    fn releases(&self, name: &PackageName) -> impl Future<Output = Result<ReleaseList, String>>;
 
     /// The verdict on one release for the target, and its `Requires-Dist`.
     fn judge(
@@ -54,25 +46,24 @@ pub trait ReleaseJudge {
     ) -> impl Future<Output = Result<Vec<String>, String>>;
 }
 
-/// A blocker's newer releases, oldest first.
+/// A package's releases, oldest first.
 #[derive(Debug, Clone, Default)]
-pub struct NewerReleases {
+pub struct ReleaseList {
     pub versions: Vec<Version>,
     /// The first uploaded after NumPy 2.0's first release candidate, when an older one is also
-    /// a candidate: the likeliest first ready release, which the search checks first (a guess,
+    /// listed: the likeliest first ready release, which the resolution judges early (a guess,
     /// never a verdict: releases before it cannot be built against NumPy 2 headers).
-    pub first_after_numpy2: Option<usize>,
+    pub first_after_numpy2: Option<Version>,
 }
 
 /// What the audit learned of a judged package's own requirements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequiresDist {
     Read(Vec<String>),
-    /// Not needed to judge it (the lock says it does not depend on numpy): the plan reads it
-    /// if the package turns out to be a blocker's parent.
+    /// Not needed to judge it (the lock says it does not depend on numpy): the resolution
+    /// reads it when it needs it.
     NotRead,
-    /// The package could not be judged, for this reason: a parent like it is never taken to
-    /// allow a fix.
+    /// The package could not be judged, for this reason.
     Unreadable(String),
 }
 
@@ -91,6 +82,8 @@ impl RequiresDist {
 pub struct Candidate {
     pub verdict: Verdict,
     pub requires_dist: Vec<String>,
+    /// One line on what decided the verdict (a 1.x build, a cap, why it could not be judged).
+    pub summary: String,
 }
 
 impl Candidate {
@@ -111,7 +104,7 @@ pub struct Change {
     pub below: Option<String>,
     /// The requirement that asks for the change (`scipy==1.13.0`, `regress>=1.1,<1.3`).
     pub requirement: String,
-    /// `blocker`, `numpy`, or `required by NAME VERSION`.
+    /// `blocker`, `numpy`, or in words what requires the move.
     pub reason: String,
     /// The project's own requirement that must change for this one, when it forbids it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +112,10 @@ pub struct Change {
     /// Line of the package's entry in the lockfile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The tool must be held to exactly this release: left free, it would take the newest
+    /// release the tree allows, which the resolution did not find ready.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 impl Change {
@@ -142,9 +139,12 @@ pub struct ProjectChange {
 pub enum FixKind {
     /// A newer release is ready and the tree can be made to allow it.
     Upgrade,
-    /// No ready release (or none the tree allows): hold numpy back.
+    /// The package leaves the ready tree: what required it no longer does.
+    Remove,
+    /// No ready tree: hold numpy back.
     Pin,
-    /// Nothing to suggest: the package cannot be looked up on the index.
+    /// Nothing to suggest: the package cannot be looked up on the index, or the resolution
+    /// could not finish.
     None,
 }
 
@@ -161,7 +161,7 @@ pub struct CheckedRelease {
 #[derive(Debug, Clone, Serialize)]
 pub struct Fix {
     pub kind: FixKind,
-    /// The oldest ready release.
+    /// The release in the ready tree.
     pub version: Option<String>,
     /// Stay below this release: it and those after it regress.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,11 +171,12 @@ pub struct Fix {
     /// The blocker's own change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
-    /// Parents that forbid the ready release and must move first, nearest first.
+    /// Packages on the blocker's path from the project that move with it, nearest the project
+    /// first.
     pub requires_parent_upgrades: Vec<Change>,
     /// The commands that make the change, in the project's tool.
     pub commands: Vec<String>,
-    /// Every release judged on the way, oldest first.
+    /// Every release of the blocker judged on the way, oldest first.
     pub checked: Vec<CheckedRelease>,
 }
 
@@ -184,10 +185,12 @@ pub struct Fix {
 pub enum ReadinessStatus {
     /// Nothing blocks the target: move numpy.
     Ready,
-    /// Every blocker has a ready upgrade the tree can take.
+    /// The resolution found a tree in which every package is ready or unaffected.
     ReadyAfterUpgrades,
-    /// Some blocker has no ready release: pin numpy.
+    /// The resolution proved that no ready tree exists: pin numpy.
     Blocked,
+    /// The answer rests on packages or releases that could not be judged.
+    Incomplete,
     /// NumPy 2 is locked next to 1.x-built extensions: imports fail today.
     Broken,
 }
@@ -197,14 +200,34 @@ pub enum ReadinessStatus {
 pub struct Readiness {
     pub status: ReadinessStatus,
     pub message: String,
-    /// Every change the move needs, merged over all blockers, numpy last.
+    /// Every change the move needs, numpy last.
     pub changes: Vec<Change>,
     /// The commands that make them all.
     pub commands: Vec<String>,
     /// Blockers with no ready release the tree can take.
     pub blocked_by: Vec<String>,
-    /// Packages not judged ready or blocked (suspect, unknown): the verdict does not cover them.
+    /// Packages not judged ready (suspect, unknown, not from an index) that the answer does not
+    /// cover.
     pub unverified: Vec<String>,
+    /// What the resolution found, when it ran (it does when anything must move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolutionReport>,
+}
+
+/// The resolution as the JSON report gives it (`readiness.resolution`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolutionReport {
+    /// `resolved`, `blocked` or `incomplete`.
+    pub outcome: &'static str,
+    /// Every package that differs between the lock and the resolved tree.
+    pub changes: Vec<TreeChange>,
+    /// Releases judged beyond those of the lock.
+    pub releases_judged: usize,
+    /// Rounds of requests the solver waited for.
+    pub rounds: usize,
+    /// Why no ready tree was found (blocked or incomplete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// A package whose own requirement would break under the pin.
@@ -219,7 +242,7 @@ pub struct PinConflict {
 pub struct PinSuggestion {
     /// `numpy<2`.
     pub requirement: String,
-    /// True when some blocker has no ready upgrade: the pin is the fix, not a stopgap.
+    /// True when no ready tree was found: the pin is the fix, not a stopgap.
     pub required: bool,
     /// The blockers that set the bound.
     pub because: Vec<String>,
@@ -243,36 +266,11 @@ pub struct PlanInput<'a> {
     pub target: &'a Version,
     /// Each judged package's verdict and what it requires (its locked release).
     pub judged: &'a BTreeMap<PackageId, (Verdict, RequiresDist)>,
+    /// One line per judged package on what decided its verdict.
+    pub summaries: &'a BTreeMap<PackageId, String>,
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
-    /// Blockers whose releases were already searched, while the rest of the audit ran.
-    pub searched: &'a BTreeMap<PackageId, ReleaseSearch>,
-}
-
-/// A blocker's newer releases, searched for the oldest ready one.
-#[derive(Debug, Clone)]
-pub struct ReleaseSearch {
-    /// The extras the releases were judged with.
-    extras: Vec<ExtraName>,
-    result: Result<(search::SearchOutcome, Vec<CheckedRelease>), String>,
-}
-
-/// Search a blocker's newer releases for the oldest ready one, as [`plan`] would. The audit
-/// calls this as soon as a blocker's verdict is in, so the search (a few round trips per
-/// release checked) overlaps the judging of the rest of the tree instead of following it.
-/// `None` when the package has no releases to search (not from an index, or not pinned).
-pub async fn search_blocker(
-    judge: &impl ReleaseJudge,
-    package: &LockedPackage,
-    extras: Vec<ExtraName>,
-) -> Option<ReleaseSearch> {
-    if !matches!(package.source, PackageSource::Registry(_)) {
-        return None;
-    }
-    let locked = package.version.as_ref()?;
-    let result = search_ready(judge, &package.name, locked, &extras, |_| None).await;
-    Some(ReleaseSearch { extras, result })
 }
 
 /// The plan: a fix per blocker, the readiness verdict and the pin.
@@ -283,24 +281,77 @@ pub struct Plan {
     pub pin: Option<PinSuggestion>,
 }
 
-/// Plan the fixes for every blocker in `input`.
-pub async fn plan(input: &PlanInput<'_>, judge: &impl ReleaseJudge) -> Plan {
-    let blockers: Vec<PackageId> = input
-        .judged
+/// Start judging what a blocker's resolution will likely ask for first — its releases and the
+/// next few after the locked one — while the rest of the audit still runs: the judge caches
+/// every answer, so the resolution later finds them there. Nothing is decided here.
+pub async fn warm_up(judge: &impl ReleaseJudge, package: &LockedPackage) {
+    if !matches!(package.source, PackageSource::Registry(_)) {
+        return;
+    }
+    let Some(locked) = &package.version else {
+        return;
+    };
+    let Ok(list) = judge.releases(&package.name).await else {
+        return;
+    };
+    let mut first: Vec<&Version> = list
+        .versions
         .iter()
-        .filter(|(_, (verdict, _))| verdict.is_blocker())
-        .map(|(&id, _)| id)
+        .filter(|version| *version > locked)
+        .take(resolution::JUDGE_AHEAD)
         .collect();
-    let fixes: BTreeMap<PackageId, Fix> = futures::future::join_all(
-        blockers
-            .iter()
-            .map(|&id| async move { (id, fix_blocker(input, judge, id).await) }),
+    if let Some(likely) = &list.first_after_numpy2
+        && likely > locked
+        && !first.contains(&likely)
+    {
+        first.push(likely);
+    }
+    futures::future::join_all(
+        first
+            .into_iter()
+            .map(|version| judge.judge(&package.name, version, &[])),
     )
-    .await
-    .into_iter()
-    .collect();
-    let pin = pin_suggestion(input, &fixes);
-    let readiness = readiness(input, &fixes, pin.as_ref());
+    .await;
+}
+
+/// Plan the move to the target for `input`: resolve a ready tree when anything must move.
+pub async fn plan(input: &PlanInput<'_>, judge: &impl ReleaseJudge) -> Plan {
+    let must_move = input
+        .judged
+        .values()
+        .any(|(verdict, _)| !matches!(verdict, Verdict::Ready | Verdict::Unaffected));
+    let resolution = if must_move {
+        Some(resolution::resolve(input, judge).await)
+    } else {
+        None
+    };
+    // The tree the commands lead to: the ready one, or when there is none, the partial one
+    // in which the blockers that can move do, with numpy where it is.
+    let tree = resolution.as_ref().and_then(|r| match &r.outcome {
+        Outcome::Resolved(tree) => Some(tree),
+        Outcome::Blocked(_) | Outcome::Incomplete(_) => r.partial.as_ref(),
+    });
+    let changes = tree
+        .map(|tree| resolution::tree_changes(input, tree))
+        .unwrap_or_default();
+    let actionable = match (resolution.as_ref(), tree) {
+        (Some(resolution), Some(tree)) => actionable_changes(input, resolution, tree, &changes),
+        _ => Vec::new(),
+    };
+    let fixes = blocker_fixes(input, resolution.as_ref(), tree, &changes, &actionable);
+    let resolved = matches!(
+        resolution.as_ref().map(|r| &r.outcome),
+        None | Some(Outcome::Resolved(_))
+    );
+    let pin = pin_suggestion(input, !resolved);
+    let readiness = readiness(
+        input,
+        resolution.as_ref(),
+        changes,
+        actionable,
+        &fixes,
+        pin.as_ref(),
+    );
     Plan {
         fixes,
         readiness,
@@ -308,319 +359,428 @@ pub async fn plan(input: &PlanInput<'_>, judge: &impl ReleaseJudge) -> Plan {
     }
 }
 
-async fn fix_blocker(input: &PlanInput<'_>, judge: &impl ReleaseJudge, id: PackageId) -> Fix {
-    let package = input.project.package(id);
-    let name = &package.name;
-    let none = |message: String| Fix {
-        kind: FixKind::None,
-        version: None,
-        below: None,
-        message,
-        change: None,
-        requires_parent_upgrades: Vec::new(),
-        commands: Vec::new(),
-        checked: Vec::new(),
-    };
-    if !matches!(package.source, PackageSource::Registry(_)) {
-        return none(format!(
-            "{name} comes from a {} source, not an index: no releases to search",
-            package.source.kind()
-        ));
-    }
-    let Some(locked) = &package.version else {
-        return none(format!("{name} has no locked version to upgrade from"));
-    };
-    let extras = extras_of(input.installed, id);
-    // Searched early with the same extras (for a requirements file, edges inferred later may
-    // have added some), or searched now.
-    let searched = match input
-        .searched
-        .get(&id)
-        .filter(|early| early.extras == extras)
-    {
-        Some(early) => early.result.clone(),
-        None => search_ready(judge, name, locked, &extras, |_| None).await,
-    };
-    let (outcome, checked) = match searched {
-        Ok(found) => found,
-        Err(reason) => return none(format!("cannot list the releases of {name}: {reason}")),
-    };
-    let Some(version) = outcome.found.clone() else {
-        let message = if checked.is_empty() {
-            format!(
-                "{name} has no release newer than {locked} for CPython {}: pin numpy until a ready one comes out",
-                input.environment.python
-            )
-        } else if outcome.exhausted {
-            format!(
-                "none of the {} newer releases of {name} checked is ready for NumPy {}: pin numpy until one is",
-                checked.len(),
-                input.target
-            )
-        } else {
-            format!(
-                "no newer release of {name} is ready for NumPy {} ({} checked): pin numpy until one is",
-                input.target,
-                checked.len()
-            )
-        };
-        return Fix {
-            kind: FixKind::Pin,
-            checked,
-            ..none(message)
-        };
-    };
-    let below = outcome.below.clone();
-    let mut checked = checked;
-    let chain = allow_upgrade(input, judge, id, &version, 0, &mut checked).await;
-    let (direct, parents) = match chain {
-        Ok(chain) => chain,
-        Err(reason) => {
-            return Fix {
-                kind: FixKind::Pin,
-                version: Some(version.to_string()),
-                below: below.map(|v| v.to_string()),
-                checked,
-                ..none(format!(
-                    "{name} {version} is ready, but the tree cannot take it: {reason}; pin numpy until it can"
-                ))
-            };
-        }
-    };
-    let change = change_for(
-        input,
-        id,
-        &version,
-        below.as_ref(),
-        direct,
-        "blocker".into(),
-    );
-    let mut all = parents.clone();
-    all.push(change.clone());
-    let commands = input.tool.upgrade_commands(&all);
-    let via = if parents.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", after {}",
-            parents
-                .iter()
-                .map(|c| format!("{} {}", c.package, c.to))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let bound = below
-        .as_ref()
-        .map(|b| format!(" (stay below {b}: it regresses)"))
-        .unwrap_or_default();
-    Fix {
-        kind: FixKind::Upgrade,
-        version: Some(version.to_string()),
-        below: below.map(|v| v.to_string()),
-        message: format!("upgrade {name} {locked} → {version}{bound}{via}"),
-        change: Some(change),
-        requires_parent_upgrades: parents,
-        commands,
-        checked,
-    }
-}
-
-/// Search `name`'s releases newer than `after` for the oldest that is ready and passes
-/// `allows` (a parent's extra condition: `None` to pass, `Some(reason)` to fail).
-async fn search_ready(
-    judge: &impl ReleaseJudge,
-    name: &PackageName,
-    after: &Version,
-    extras: &[ExtraName],
-    allows: impl Fn(&Candidate) -> Option<String>,
-) -> Result<(search::SearchOutcome, Vec<CheckedRelease>), String> {
-    let releases = judge.newer_releases(name, after).await?;
-    let allows = &allows;
-    let outcome = oldest_passing(
-        &releases.versions,
-        releases.first_after_numpy2,
-        |version| async move {
-            let candidate = judge.judge(name, &version, extras).await;
-            if !candidate.is_ready() {
-                return (false, candidate.verdict.as_str().to_string());
-            }
-            match allows(&candidate) {
-                Some(reason) => (false, reason),
-                None => (true, candidate.verdict.as_str().to_string()),
-            }
-        },
-    )
-    .await;
-    let checked = outcome
-        .checked
-        .iter()
-        .map(
-            |Checked {
-                 version,
-                 passed,
-                 note,
-             }| CheckedRelease {
-                package: name.to_string(),
-                version: version.to_string(),
-                ready: *passed,
-                note: note.clone(),
-            },
-        )
-        .collect();
-    Ok((outcome, checked))
-}
-
-/// Make the tree allow `child` at `version`: for each installed parent whose requirement
-/// forbids it, either the project's own requirement changes, or the parent moves to its oldest
-/// ready release that allows it (and so on up, to [`CHAIN_DEPTH`]).
-///
-/// Returns the project requirement on `child` to change (if any) and the parent changes.
-async fn allow_upgrade(
+/// The changes a tool must make to reach the resolved tree: every package that moves or is
+/// added (those that leave need no command of their own), with the project's own requirement
+/// rewritten where it forbids the new release.
+fn actionable_changes(
     input: &PlanInput<'_>,
-    judge: &impl ReleaseJudge,
-    child: PackageId,
-    version: &Version,
-    depth: usize,
-    checked: &mut Vec<CheckedRelease>,
-) -> Result<(Option<ProjectChange>, Vec<Change>), String> {
-    let child_name = &input.project.package(child).name;
-    let mut direct = None;
-    let mut changes = Vec::new();
-    let mut parents = input.installed.parents(child);
-    parents.retain(|&parent| parent != child);
-    parents.sort();
-    for parent in parents {
-        let package = input.project.package(parent);
-        let extras = extras_of(input.installed, parent);
-        if input.graph.roots().contains(&parent) {
-            for declared in &package.declared {
-                let requirement = &declared.requirement;
-                if &requirement.name != child_name
-                    || !requirement
-                        .marker
-                        .evaluate(input.environment.markers(), &extras)
-                    || admits(requirement, version)
-                {
-                    continue;
-                }
-                direct = Some(ProjectChange {
-                    current: requirement.to_string(),
-                    declared_in: match &declared.via {
-                        DependencyKind::Normal => "main".to_string(),
-                        other => other.to_string(),
-                    },
-                });
-            }
-            continue;
-        }
-        let unreadable = |reason: &str| {
-            format!(
-                "cannot read what {} requires, to check it allows {child_name} {version}: {reason}",
-                package.display_id()
-            )
-        };
-        let read_now;
-        let requires_dist = match input.judged.get(&parent) {
-            Some((_, RequiresDist::Read(requires_dist))) => requires_dist.as_slice(),
-            Some((_, RequiresDist::NotRead)) => {
-                read_now = judge
-                    .locked_requirements(package, &extras)
-                    .await
-                    .map_err(|reason| unreadable(&reason))?;
-                read_now.as_slice()
-            }
-            Some((_, RequiresDist::Unreadable(reason))) => return Err(unreadable(reason)),
-            None => &[],
-        };
-        let forbidding = requirements_on(requires_dist, child_name, input.environment, &extras)
-            .into_iter()
-            .find(|requirement| !admits(requirement, version));
-        let Some(forbidding) = forbidding else {
+    resolution: &Resolution,
+    tree: &ResolvedTree,
+    changes: &[TreeChange],
+) -> Vec<Change> {
+    let mut actionable = Vec::new();
+    for change in changes {
+        let (Some(to), Ok(name)) = (&change.to, PackageName::new(change.package.clone())) else {
             continue;
         };
-        let Some(locked) = &package.version else {
-            return Err(format!(
-                "{} requires `{forbidding}`, and has no locked version to upgrade from",
-                package.name
-            ));
+        let Ok(version) = to.parse::<Version>() else {
+            continue;
         };
-        if depth + 1 >= CHAIN_DEPTH {
-            return Err(format!(
-                "{} {locked} requires `{forbidding}`, and the chain of parents to upgrade is longer than {CHAIN_DEPTH}",
-                package.name
-            ));
-        }
-        let environment = input.environment;
-        let (outcome, parent_checked) = search_ready(
-            judge,
-            &package.name,
-            locked,
-            &extras,
-            |candidate: &Candidate| {
-                requirements_on(&candidate.requires_dist, child_name, environment, &extras)
-                    .into_iter()
-                    .find(|requirement| !admits(requirement, version))
-                    .map(|requirement| format!("requires `{requirement}`"))
+        let project_requirement = project_requirement_on(input, &name, &version);
+        let locked = input.project.packages.iter().find(|package| {
+            package.name == name && package.version.as_ref().map(ToString::to_string) == change.from
+        });
+        // What a tool left free would take: fine when every release up to it was judged ready;
+        // else held below the first that regresses, or to exactly this release.
+        let (free, below) = newest_allowed(tree, &name, &version, resolution);
+        let exact = project_requirement.is_none() && !free && below.is_none();
+        actionable.push(Change {
+            package: change.package.clone(),
+            from: change.from.clone(),
+            to: to.clone(),
+            below: below.as_ref().map(ToString::to_string),
+            requirement: new_requirement(
+                &change.package,
+                &version,
+                below.as_ref(),
+                project_requirement.as_ref(),
+            ),
+            reason: if change.reason == "blocker" {
+                "blocker".to_string()
+            } else {
+                change.because.clone()
             },
-        )
-        .await
-        .map_err(|reason| format!("cannot list the releases of {}: {reason}", package.name))?;
-        checked.extend(parent_checked);
-        let Some(parent_version) = outcome.found else {
-            return Err(format!(
-                "{} {locked} requires `{forbidding}`, and no newer release of {} is both ready and allows {child_name} {version}",
-                package.name, package.name
-            ));
-        };
-        let (parent_direct, grandparents) = Box::pin(allow_upgrade(
-            input,
-            judge,
-            parent,
-            &parent_version,
-            depth + 1,
-            checked,
-        ))
-        .await?;
-        changes.extend(grandparents);
-        changes.push(change_for(
-            input,
-            parent,
-            &parent_version,
-            outcome.below.as_ref(),
-            parent_direct,
-            format!("{} {locked} requires `{forbidding}`", package.name),
-        ));
+            project_requirement,
+            line: locked.map(|package| package.line).filter(|&line| line > 0),
+            exact,
+        });
     }
-    Ok((direct, changes))
+    // What the blockers' moves stand on first, then the blockers.
+    actionable.sort_by_key(|change| change.reason == "blocker");
+    actionable
 }
 
-/// The change that moves `id` to `version`.
-fn change_for(
+/// Whether a tool left free to take the newest release of `name` the tree allows would still
+/// get a ready one (every listed release from `version` up to that newest was judged ready),
+/// and otherwise the first release above `version` judged not ready, when every one between
+/// was judged ready (a regression to stay below).
+fn newest_allowed(
+    tree: &ResolvedTree,
+    name: &PackageName,
+    version: &Version,
+    resolution: &Resolution,
+) -> (bool, Option<Version>) {
+    let Some(listed) = resolution.listed.get(name) else {
+        return (false, None);
+    };
+    let allowed = tree
+        .required_by(name)
+        .into_iter()
+        .fold(resolution::Ranges::full(), |range, (_, required)| {
+            range.intersection(required)
+        });
+    let judged: BTreeMap<&Version, Verdict> = resolution
+        .judged
+        .get(name)
+        .into_iter()
+        .flatten()
+        .map(|(version, verdict)| (version, *verdict))
+        .collect();
+    for candidate in listed
+        .iter()
+        .filter(|v| *v > version && allowed.contains(v))
+    {
+        match judged.get(candidate) {
+            Some(Verdict::Ready | Verdict::Unaffected) => continue,
+            Some(_) => return (false, Some(candidate.clone())),
+            None => return (false, None),
+        }
+    }
+    (true, None)
+}
+
+/// The project's own requirement on `name` that forbids `version`, if it declares one.
+fn project_requirement_on(
+    input: &PlanInput<'_>,
+    name: &PackageName,
+    version: &Version,
+) -> Option<ProjectChange> {
+    for &root in input.graph.roots() {
+        let package = input.project.package(root);
+        let extras = extras_of(input.installed, root);
+        for declared in &package.declared {
+            let requirement = &declared.requirement;
+            if &requirement.name != name
+                || !requirement
+                    .marker
+                    .evaluate(input.environment.markers(), &extras)
+                || admits(requirement, version)
+            {
+                continue;
+            }
+            return Some(ProjectChange {
+                current: requirement.to_string(),
+                declared_in: match &declared.via {
+                    DependencyKind::Normal => "main".to_string(),
+                    other => other.to_string(),
+                },
+            });
+        }
+    }
+    None
+}
+
+/// Each blocker's fix, read off the resolution.
+fn blocker_fixes(
+    input: &PlanInput<'_>,
+    resolution: Option<&Resolution>,
+    tree: Option<&ResolvedTree>,
+    changes: &[TreeChange],
+    actionable: &[Change],
+) -> BTreeMap<PackageId, Fix> {
+    let mut fixes = BTreeMap::new();
+    for (&id, (verdict, _)) in input.judged {
+        if !verdict.is_blocker() {
+            continue;
+        }
+        let package = input.project.package(id);
+        let name = &package.name;
+        let locked = package
+            .version
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        // The blocker's releases judged on the way, and those of the packages that move with it.
+        let with_it: Vec<PackageName> = std::iter::once(name.clone())
+            .chain(
+                tree.map(|tree| moved_ancestors(tree, name, actionable))
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|change| PackageName::new(change.package.clone()).ok()),
+            )
+            .collect();
+        let checked: Vec<CheckedRelease> = with_it
+            .iter()
+            .flat_map(|package| {
+                resolution
+                    .and_then(|r| r.judged.get(package))
+                    .into_iter()
+                    .flatten()
+                    .map(move |(version, verdict)| CheckedRelease {
+                        package: package.to_string(),
+                        version: version.to_string(),
+                        ready: matches!(verdict, Verdict::Ready | Verdict::Unaffected),
+                        note: verdict.as_str().to_string(),
+                    })
+            })
+            .collect();
+        let none = |kind: FixKind, message: String| Fix {
+            kind,
+            version: None,
+            below: None,
+            message,
+            change: None,
+            requires_parent_upgrades: Vec::new(),
+            commands: Vec::new(),
+            checked: checked.clone(),
+        };
+        if !matches!(package.source, PackageSource::Registry(_)) {
+            fixes.insert(
+                id,
+                none(
+                    FixKind::None,
+                    format!(
+                        "{name} comes from a {} source, not an index: no releases to search",
+                        package.source.kind()
+                    ),
+                ),
+            );
+            continue;
+        }
+        let outcome = resolution.map(|r| &r.outcome);
+        let resolved = matches!(outcome, Some(Outcome::Resolved(_)));
+        let moved = tree.filter(|tree| {
+            // In a partial tree a blocker that stays where it is holds numpy back.
+            resolved || tree.versions.get(name) != package.version.as_ref()
+        });
+        let fix = match (moved, outcome) {
+            (Some(tree), _) => {
+                let ancestors = moved_ancestors(tree, name, actionable);
+                let own = actionable.iter().find(|c| c.package == name.as_ref());
+                let via = if ancestors.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", with {}",
+                        ancestors
+                            .iter()
+                            .map(|c| match &c.from {
+                                Some(from) => format!("{} {from} → {}", c.package, c.to),
+                                None => format!("{} {} (new)", c.package, c.to),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let now = if resolved {
+                    ""
+                } else {
+                    " (it works with today's numpy too: an upgrade that helps now)"
+                };
+                // A parent kept without its requirements read may forbid this release.
+                let unconfirmed = tree.required_by(name).into_iter().find_map(|(parent, _)| {
+                    parent.filter(|p| tree.requirements_unknown.contains(*p))
+                });
+                match own {
+                    Some(change) if unconfirmed.is_some() => {
+                        let parent = unconfirmed.expect("checked above");
+                        let parent_id = tree
+                            .versions
+                            .get(parent)
+                            .map(|v| format!("{parent}=={v}"))
+                            .unwrap_or_else(|| parent.to_string());
+                        let why = tree.unverified.get(parent).cloned().unwrap_or_default();
+                        Fix {
+                            kind: FixKind::Pin,
+                            version: Some(change.to.clone()),
+                            below: change.below.clone(),
+                            message: format!(
+                                "{name} {} is ready, but the tree cannot be shown to take it: cannot read what {parent_id} requires, to check it allows {name} {} ({why}); pin numpy until it can",
+                                change.to, change.to
+                            ),
+                            change: None,
+                            requires_parent_upgrades: Vec::new(),
+                            commands: Vec::new(),
+                            checked: checked.clone(),
+                        }
+                    }
+                    Some(change) => {
+                        let mut all = ancestors.clone();
+                        all.push(change.clone());
+                        Fix {
+                            kind: FixKind::Upgrade,
+                            version: Some(change.to.clone()),
+                            below: change.below.clone(),
+                            message: format!("upgrade {name} {locked} → {}{via}{now}", change.to),
+                            change: Some(change.clone()),
+                            requires_parent_upgrades: ancestors.clone(),
+                            commands: input.tool.upgrade_commands(&all),
+                            checked: checked.clone(),
+                        }
+                    }
+                    None => {
+                        let because = changes
+                            .iter()
+                            .find(|c| c.package == name.as_ref())
+                            .map(|c| c.because.clone())
+                            .unwrap_or_default();
+                        let movers = moved_lock_ancestors(input, id, actionable);
+                        Fix {
+                            kind: FixKind::Remove,
+                            version: None,
+                            below: None,
+                            message: format!("{name} {locked} leaves the ready tree: {because}"),
+                            change: None,
+                            commands: input.tool.upgrade_commands(&movers),
+                            requires_parent_upgrades: movers,
+                            checked: checked.clone(),
+                        }
+                    }
+                }
+            }
+            (None, Some(Outcome::Blocked(explanation))) => none(
+                FixKind::Pin,
+                no_tree_message(input, name, &locked, &checked, explanation, true),
+            ),
+            (None, Some(Outcome::Incomplete(explanation))) => none(
+                FixKind::Pin,
+                no_tree_message(input, name, &locked, &checked, explanation, false),
+            ),
+            (None, _) => none(FixKind::None, String::new()),
+        };
+        fixes.insert(id, fix);
+    }
+    fixes
+}
+
+/// The fix message of a blocker that cannot move: what its own releases show. Why the tree as
+/// a whole is stuck is the readiness line's to say.
+fn no_tree_message(
+    input: &PlanInput<'_>,
+    name: &PackageName,
+    locked: &str,
+    checked: &[CheckedRelease],
+    explanation: &Explanation,
+    proven: bool,
+) -> String {
+    let target = input.target;
+    let own: Vec<&CheckedRelease> = checked
+        .iter()
+        .filter(|c| c.package == name.as_ref())
+        .collect();
+    let ready = own.iter().find(|c| c.ready);
+    let newer = own
+        .iter()
+        .filter(
+            |c| match (c.version.parse::<Version>(), locked.parse::<Version>()) {
+                (Ok(v), Ok(l)) => v > l,
+                _ => true,
+            },
+        )
+        .count();
+    // The other blockers the failure names: those that hold numpy back.
+    let others: Vec<String> = explanation
+        .packages
+        .iter()
+        .filter(|package| *package != name)
+        .filter(|package| {
+            input.judged.iter().any(|(id, (verdict, _))| {
+                verdict.is_blocker() && &input.project.package(*id).name == *package
+            })
+        })
+        .map(ToString::to_string)
+        .collect();
+    match ready {
+        Some(ready) if others.is_empty() => format!(
+            "{name} {} is ready, but the tree {} take it (see the readiness line): pin numpy until it can",
+            ready.version,
+            if proven {
+                "cannot"
+            } else {
+                "could not be shown to"
+            }
+        ),
+        Some(ready) => format!(
+            "{name} {} is ready, but the tree cannot take it while {} hold{} numpy back: pin numpy until it can",
+            ready.version,
+            others.join(", "),
+            if others.len() == 1 { "s" } else { "" }
+        ),
+        // What the failure says of this package itself (its parents' requirements on it).
+        None if proven && !explanation.facts_about(name).is_empty() => format!(
+            "no release of {name} that the tree allows is ready for NumPy {target}: {}; pin numpy until one is",
+            explanation.facts_about(name).join("; ")
+        ),
+        None if newer == 0 => format!(
+            "{name} has no release newer than {locked} for CPython {} that the tree allows: pin numpy until a ready one comes out",
+            input.environment.python
+        ),
+        None if proven => format!(
+            "none of the {newer} newer release{} of {name} is ready for NumPy {target}: pin numpy until one is",
+            if newer == 1 { "" } else { "s" }
+        ),
+        None => {
+            let unjudged: Vec<&String> = explanation
+                .missing
+                .iter()
+                .filter(|fact| fact.starts_with(&format!("{name} ")))
+                .collect();
+            let why = if unjudged.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; not judged: {}",
+                    unjudged
+                        .iter()
+                        .map(|fact| fact.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
+            format!(
+                "no ready release of {name} could be confirmed for NumPy {target} ({} judged{why}): pin numpy until one is",
+                own.len()
+            )
+        }
+    }
+}
+
+/// The changes on `name`'s path from the project in the resolved tree, nearest the project
+/// first, itself left out.
+fn moved_ancestors(tree: &ResolvedTree, name: &PackageName, actionable: &[Change]) -> Vec<Change> {
+    let path = tree.why(name);
+    path.iter()
+        .take(path.len().saturating_sub(1))
+        .filter_map(|step| {
+            let package = step.split("==").next().unwrap_or(step);
+            actionable.iter().find(|c| c.package == package).cloned()
+        })
+        .collect()
+}
+
+/// The changes among a package's ancestors in the lock (for a package that leaves the tree).
+fn moved_lock_ancestors(
     input: &PlanInput<'_>,
     id: PackageId,
-    version: &Version,
-    below: Option<&Version>,
-    project_requirement: Option<ProjectChange>,
-    reason: String,
-) -> Change {
-    let package = input.project.package(id);
-    let requirement = new_requirement(
-        package.name.as_ref(),
-        version,
-        below,
-        project_requirement.as_ref(),
-    );
-    Change {
-        package: package.name.to_string(),
-        from: package.version.as_ref().map(ToString::to_string),
-        to: version.to_string(),
-        below: below.map(ToString::to_string),
-        requirement,
-        reason,
-        project_requirement,
-        line: (package.line > 0).then_some(package.line),
+    actionable: &[Change],
+) -> Vec<Change> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec![id];
+    let mut found = Vec::new();
+    while let Some(at) = queue.pop() {
+        for parent in input.installed.parents(at) {
+            if !seen.insert(parent) {
+                continue;
+            }
+            let name = input.project.package(parent).name.as_ref();
+            if let Some(change) = actionable.iter().find(|c| c.package == name) {
+                found.push(change.clone());
+            }
+            queue.push(parent);
+        }
     }
+    found.sort_by(|a, b| a.package.cmp(&b.package));
+    found
 }
 
 /// The requirement to write: exact when the project pins exactly, else a floor (and the
@@ -688,64 +848,55 @@ pub(crate) fn extras_of(installed: &InstalledSet, id: PackageId) -> Vec<ExtraNam
         .unwrap_or_default()
 }
 
-fn display(input: &PlanInput<'_>, id: PackageId) -> String {
-    let package = input.project.package(id);
-    match &package.version {
-        Some(version) => format!("{} {version}", package.name),
-        None => package.name.to_string(),
-    }
-}
-
-/// The project's verdict, and every change merged into one set of commands.
+/// The project's verdict, and every change in one set of commands.
 fn readiness(
     input: &PlanInput<'_>,
+    resolution: Option<&Resolution>,
+    tree_changes: Vec<TreeChange>,
+    changes: Vec<Change>,
     fixes: &BTreeMap<PackageId, Fix>,
     pin: Option<&PinSuggestion>,
 ) -> Readiness {
-    let mut merged: BTreeMap<String, Change> = BTreeMap::new();
-    for fix in fixes.values().filter(|fix| fix.kind == FixKind::Upgrade) {
-        for change in fix.requires_parent_upgrades.iter().chain(&fix.change) {
-            merge(&mut merged, change.clone());
+    let target = input.target;
+    let display = |id: PackageId| {
+        let package = input.project.package(id);
+        match &package.version {
+            Some(version) => format!("{} {version}", package.name),
+            None => package.name.to_string(),
         }
-    }
-    let mut changes: Vec<Change> = merged.into_values().collect();
-    // Parents first, in the order they were found; the blockers after them; numpy last.
-    changes.sort_by_key(|change| change.reason == "blocker");
-    let numpy_change = numpy_change(input);
-    let blocked_by: Vec<String> = fixes
-        .iter()
-        .filter(|(_, fix)| fix.kind != FixKind::Upgrade)
-        .map(|(&id, _)| display(input, id))
-        .collect();
-    let unverified: Vec<String> = input
+    };
+    // The blockers with no ready release the tree can take: those that did not move.
+    let blockers: Vec<String> = input
         .judged
         .iter()
-        .filter(|(_, (verdict, _))| matches!(verdict, Verdict::Suspect | Verdict::Unknown))
-        .map(|(&id, (verdict, _))| format!("{} ({})", display(input, id), verdict.as_str()))
+        .filter(|(id, (verdict, _))| {
+            verdict.is_blocker()
+                && fixes
+                    .get(id)
+                    .is_none_or(|fix| !matches!(fix.kind, FixKind::Upgrade | FixKind::Remove))
+        })
+        .map(|(&id, _)| display(id))
         .collect();
     let broken: Vec<String> = input
         .judged
         .iter()
         .filter(|(_, (verdict, _))| *verdict == Verdict::BinaryBlocker)
-        .map(|(&id, _)| display(input, id))
+        .map(|(&id, _)| display(id))
         .collect();
     let numpy2_locked = input
         .locked_numpy
         .iter()
         .any(|v| v.release().first().is_some_and(|&major| major >= 2));
-
-    let target = input.target;
     let upgrades = |changes: &[Change]| {
         changes
             .iter()
             .map(|c| match &c.from {
                 Some(from) => format!("{} {from} → {}", c.package, c.to),
-                None => format!("{} → {}", c.package, c.to),
+                None => format!("{} {} (new)", c.package, c.to),
             })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let has = |names: &[String]| if names.len() == 1 { "has" } else { "have" };
     // A pin that would break a package needing a newer NumPy is no remedy: say so instead.
     let pin_remedy = match pin {
         Some(pin) if !pin.conflicts.is_empty() => format!(
@@ -760,109 +911,164 @@ fn readiness(
         Some(pin) => format!("pin `{}` until a ready release comes out", pin.requirement),
         None => "hold numpy back until a ready release comes out".to_string(),
     };
-    let (status, mut message) = if numpy2_locked && !broken.is_empty() {
-        let remedy = if blocked_by.is_empty() {
+    let numpy_change = numpy_change(input);
+    let mut all = changes.clone();
+    all.extend(numpy_change.clone());
+    let tree = match resolution.map(|r| &r.outcome) {
+        Some(Outcome::Resolved(tree)) => Some(tree),
+        _ => None,
+    };
+    let unverified: Vec<String> = match tree {
+        Some(tree) => tree
+            .unverified
+            .iter()
+            .map(|(name, why)| {
+                let version = tree
+                    .versions
+                    .get(name)
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default();
+                format!("{name}{version} ({why})")
+            })
+            .collect(),
+        None => input
+            .judged
+            .iter()
+            .filter(|(_, (verdict, _))| matches!(verdict, Verdict::Suspect | Verdict::Unknown))
+            .map(|(&id, (verdict, _))| format!("{} ({})", display(id), verdict.as_str()))
+            .collect(),
+    };
+    let explanation = match resolution.map(|r| &r.outcome) {
+        Some(Outcome::Blocked(explanation) | Outcome::Incomplete(explanation)) => {
+            Some(explanation.clone())
+        }
+        _ => None,
+    };
+    // While no ready tree exists, the upgrades that exist still help; numpy stays.
+    let help_now = input.tool.upgrade_commands(&changes);
+    let (status, message, commands, blocked_by) = match resolution.map(|r| &r.outcome) {
+        Some(Outcome::Blocked(explanation)) => {
+            let message = format!(
+                "blocked: no ready tree exists for NumPy {target}: {}; {pin_remedy}",
+                explanation.summary()
+            );
+            if numpy2_locked && !broken.is_empty() {
+                (
+                    ReadinessStatus::Broken,
+                    broken_message(input, &broken, &message),
+                    help_now,
+                    blockers,
+                )
+            } else {
+                (ReadinessStatus::Blocked, message, help_now, blockers)
+            }
+        }
+        Some(Outcome::Incomplete(explanation)) => (
+            ReadinessStatus::Incomplete,
             format!(
-                "fixed by {} upgrade(s): {}",
-                changes.len(),
-                upgrades(&changes)
-            )
-        } else {
-            format!(
-                "{} {} no ready release; {pin_remedy}",
-                blocked_by.join(", "),
-                has(&blocked_by)
-            )
-        };
-        (
+                "incomplete: no ready tree for NumPy {target} could be confirmed, because {}; {pin_remedy}",
+                explanation.missing.join("; ")
+            ),
+            help_now,
+            blockers,
+        ),
+        _ if numpy2_locked && !broken.is_empty() => (
             ReadinessStatus::Broken,
-            format!(
-                "broken: NumPy {} is locked next to 1.x-built extensions ({}), which fail at import today; {remedy}",
-                input
-                    .locked_numpy
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                broken.join(", ")
+            broken_message(
+                input,
+                &broken,
+                &format!("fixed by {} change(s): {}", all.len(), upgrades(&all)),
             ),
-        )
-    } else if !blocked_by.is_empty() {
-        (
-            ReadinessStatus::Blocked,
+            input.tool.upgrade_commands(&all),
+            Vec::new(),
+        ),
+        _ if !unverified.is_empty() => (
+            ReadinessStatus::Incomplete,
             format!(
-                "blocked: {} {} no ready release the tree can take; {pin_remedy}",
-                blocked_by.join(", "),
-                has(&blocked_by)
+                "incomplete: for NumPy {target}, {}, except what could not be judged: {}",
+                if changes.is_empty() {
+                    "nothing blocks the move".to_string()
+                } else {
+                    format!(
+                        "ready after {} change{} ({})",
+                        all.len(),
+                        plural(all.len()),
+                        upgrades(&all)
+                    )
+                },
+                unverified.join(", ")
             ),
-        )
-    } else if changes.is_empty()
-        && numpy_change
-            .as_ref()
-            .is_none_or(|c| c.project_requirement.is_none())
-    {
-        (
-            ReadinessStatus::Ready,
-            format!("ready now: nothing in the tree blocks NumPy {target}"),
-        )
-    } else {
-        let mut all = changes.clone();
-        all.extend(
-            numpy_change
-                .clone()
-                .filter(|c| c.project_requirement.is_some()),
-        );
-        (
+            input.tool.upgrade_commands(&all),
+            Vec::new(),
+        ),
+        _ if changes.is_empty()
+            && numpy_change
+                .as_ref()
+                .is_none_or(|c| c.project_requirement.is_none()) =>
+        {
+            (
+                ReadinessStatus::Ready,
+                format!("ready now: nothing in the tree blocks NumPy {target}"),
+                input.tool.upgrade_commands(&all),
+                Vec::new(),
+            )
+        }
+        _ => (
             ReadinessStatus::ReadyAfterUpgrades,
             format!(
                 "ready after {} change{}: {}",
                 all.len(),
-                if all.len() == 1 { "" } else { "s" },
+                plural(all.len()),
                 upgrades(&all)
             ),
-        )
+            input.tool.upgrade_commands(&all),
+            Vec::new(),
+        ),
     };
-    if !unverified.is_empty() {
-        message.push_str(&format!(
-            " (not covered: {} package(s) could not be judged: {})",
-            unverified.len(),
-            unverified.join(", ")
-        ));
-    }
-    // While blocked, the upgrades that exist still help; numpy itself stays where it is.
-    let mut all = changes;
-    if blocked_by.is_empty() {
-        all.extend(numpy_change);
-    }
-    let commands = input.tool.upgrade_commands(&all);
+    let resolution_report = resolution.map(|resolution| ResolutionReport {
+        outcome: match resolution.outcome {
+            Outcome::Resolved(_) => "resolved",
+            Outcome::Blocked(_) => "blocked",
+            Outcome::Incomplete(_) => "incomplete",
+        },
+        changes: tree_changes,
+        releases_judged: resolution.judged.values().map(Vec::len).sum(),
+        rounds: resolution.rounds,
+        explanation,
+    });
+    // Without a ready tree, numpy itself stays where it is.
+    let changes = if resolution.is_some_and(|r| !matches!(r.outcome, Outcome::Resolved(_))) {
+        changes
+    } else {
+        all
+    };
     Readiness {
         status,
         message,
-        changes: all,
+        changes,
         commands,
         blocked_by,
         unverified,
+        resolution: resolution_report,
     }
 }
 
-/// Keep the higher of two changes to one package, with any project requirement either asks for.
-fn merge(merged: &mut BTreeMap<String, Change>, change: Change) {
-    match merged.get_mut(&change.package) {
-        None => {
-            merged.insert(change.package.clone(), change);
-        }
-        Some(existing) => {
-            let newer = |c: &Change| c.to.parse::<Version>().ok();
-            let requirement = existing
-                .project_requirement
-                .clone()
-                .or(change.project_requirement.clone());
-            if newer(&change) > newer(existing) {
-                *existing = change;
-            }
-            existing.project_requirement = requirement;
-        }
-    }
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// The message of a lock whose NumPy 2 sits next to 1.x-built extensions.
+fn broken_message(input: &PlanInput<'_>, broken: &[String], remedy: &str) -> String {
+    format!(
+        "broken: NumPy {} is locked next to 1.x-built extensions ({}), which fail at import today; {remedy}",
+        input
+            .locked_numpy
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        broken.join(", ")
+    )
 }
 
 /// Moving numpy itself to the target: the project's capping requirement, and the lock.
@@ -922,14 +1128,12 @@ fn numpy_change(input: &PlanInput<'_>) -> Option<Change> {
         reason: "numpy".to_string(),
         project_requirement,
         line,
+        exact: false,
     })
 }
 
 /// The pin that keeps today's lock working while any blocker remains.
-fn pin_suggestion(
-    input: &PlanInput<'_>,
-    fixes: &BTreeMap<PackageId, Fix>,
-) -> Option<PinSuggestion> {
+fn pin_suggestion(input: &PlanInput<'_>, required: bool) -> Option<PinSuggestion> {
     let numpy = PackageName::new("numpy".to_string()).expect("valid name");
     let two = Version::new([2]);
     let mut bound: Option<UpperBound> = None;
@@ -963,7 +1167,11 @@ fn pin_suggestion(
             _ => None,
         };
         if let Some(from_package) = from_package {
-            because.push(display(input, id));
+            let package = input.project.package(id);
+            because.push(match &package.version {
+                Some(version) => format!("{} {version}", package.name),
+                None => package.name.to_string(),
+            });
             bound = Some(match bound {
                 Some(bound) => bound.min(from_package),
                 None => from_package,
@@ -972,7 +1180,6 @@ fn pin_suggestion(
     }
     let bound = bound?;
     let requirement = format!("numpy{bound}");
-    let required = fixes.values().any(|fix| fix.kind != FixKind::Upgrade);
 
     let mut conflicts = Vec::new();
     for (&id, (_, requires_dist)) in input.judged {
@@ -982,8 +1189,12 @@ fn pin_suggestion(
             if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
                 && pin::conflicts_with(specifiers, &bound)
             {
+                let package = input.project.package(id);
                 conflicts.push(PinConflict {
-                    package: display(input, id),
+                    package: match &package.version {
+                        Some(version) => format!("{} {version}", package.name),
+                        None => package.name.to_string(),
+                    },
                     requirement: requirement.to_string(),
                 });
             }
@@ -1020,146 +1231,4 @@ fn pin_suggestion(
 /// Whether `specifiers` already keep numpy within `bound`.
 fn holds(specifiers: &VersionSpecifiers, bound: &UpperBound) -> bool {
     pin::upper_bound(specifiers).is_some_and(|own| own.clone().min(bound.clone()) == own)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-    use std::str::FromStr;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use super::*;
-    use crate::environment::{Platform, PythonVersion};
-    use crate::lockfile::{LockFormat, parse_lockfile};
-
-    const LOCK: &str = r#"version = 1
-requires-python = ">=3.11"
-
-[[package]]
-name = "app"
-version = "0.1.0"
-source = { virtual = "." }
-dependencies = [{ name = "blocker" }]
-
-[package.metadata]
-requires-dist = [{ name = "blocker", specifier = "==1.0.0" }]
-
-[[package]]
-name = "blocker"
-version = "1.0.0"
-source = { registry = "https://pypi.org/simple" }
-"#;
-
-    /// Releases 1.1.0 and 1.2.0 of `blocker`; 1.2.0 is ready. Counts the searches it serves.
-    #[derive(Default)]
-    struct CountingJudge {
-        listings: AtomicUsize,
-    }
-
-    impl ReleaseJudge for CountingJudge {
-        async fn newer_releases(
-            &self,
-            _name: &PackageName,
-            _after: &Version,
-        ) -> Result<NewerReleases, String> {
-            self.listings.fetch_add(1, Ordering::SeqCst);
-            Ok(NewerReleases {
-                versions: vec![
-                    Version::from_str("1.1.0").unwrap(),
-                    Version::from_str("1.2.0").unwrap(),
-                ],
-                first_after_numpy2: None,
-            })
-        }
-
-        async fn judge(
-            &self,
-            _name: &PackageName,
-            version: &Version,
-            _extras: &[ExtraName],
-        ) -> Candidate {
-            let ready = *version >= Version::from_str("1.2.0").unwrap();
-            Candidate {
-                verdict: if ready {
-                    Verdict::Ready
-                } else {
-                    Verdict::BinaryBlocker
-                },
-                requires_dist: Vec::new(),
-            }
-        }
-
-        async fn locked_requirements(
-            &self,
-            package: &LockedPackage,
-            _extras: &[ExtraName],
-        ) -> Result<Vec<String>, String> {
-            // The blocker's only parent is the project, whose requirements are in the lock.
-            Err(format!("{} is not a parent here", package.name))
-        }
-    }
-
-    /// Plan the fixes of the lock above, whose `blocker` is a binary blocker, with `searched`
-    /// as what the audit searched early; returns the fix found.
-    fn plan_with(judge: &CountingJudge, search_early: bool) -> Fix {
-        let project =
-            parse_lockfile(Path::new("uv.lock"), LockFormat::UvLock, LOCK.as_bytes()).unwrap();
-        let graph = DependencyGraph::new(&project);
-        let environment = TargetEnvironment::new(
-            PythonVersion::new(3, 11),
-            Platform::from_str("linux").unwrap(),
-        );
-        let installed = graph.installed(&project, &environment);
-        let blocker = project
-            .ids()
-            .find(|&id| project.package(id).name.as_ref() == "blocker")
-            .unwrap();
-        let judged = BTreeMap::from([(
-            blocker,
-            (Verdict::BinaryBlocker, RequiresDist::Read(Vec::new())),
-        )]);
-        let mut searched = BTreeMap::new();
-        if search_early {
-            let extras = extras_of(&installed, blocker);
-            let search = futures::executor::block_on(search_blocker(
-                judge,
-                project.package(blocker),
-                extras,
-            ));
-            searched.insert(blocker, search.unwrap());
-        }
-        let target = Version::from_str("2.0.0").unwrap();
-        let tool = Tool::of(&project);
-        let input = PlanInput {
-            project: &project,
-            graph: &graph,
-            installed: &installed,
-            environment: &environment,
-            target: &target,
-            judged: &judged,
-            locked_numpy: &[],
-            project_requirements: &[],
-            tool: &tool,
-            searched: &searched,
-        };
-        let mut plan = futures::executor::block_on(plan(&input, judge));
-        plan.fixes.remove(&blocker).unwrap()
-    }
-
-    #[test]
-    fn a_blocker_searched_early_is_not_searched_again() {
-        let judge = CountingJudge::default();
-        let fix = plan_with(&judge, true);
-        assert_eq!(fix.version.as_deref(), Some("1.2.0"), "{fix:?}");
-        assert_eq!(
-            judge.listings.load(Ordering::SeqCst),
-            1,
-            "one search, early"
-        );
-        // Without an early search, planning searches itself, to the same fix.
-        let judge = CountingJudge::default();
-        let fix = plan_with(&judge, false);
-        assert_eq!(fix.version.as_deref(), Some("1.2.0"), "{fix:?}");
-        assert_eq!(judge.listings.load(Ordering::SeqCst), 1);
-    }
 }

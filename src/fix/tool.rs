@@ -111,16 +111,22 @@ impl Tool {
             }
             ToolKind::Poetry => {
                 let mut commands = add_commands("poetry add", &direct, uv_group_flag);
-                // `poetry update` moves a package to the newest release the tree allows; a
-                // regression above the ready release needs a bound, which only `add` can give.
-                let (bounded, free): (Vec<&Change>, Vec<&Change>) =
-                    transitive.iter().partition(|change| change.below.is_some());
+                // `poetry update` moves a package to the newest release the tree allows; where
+                // that is not the release found ready, only `add` can hold it there.
+                let (bounded, free): (Vec<&Change>, Vec<&Change>) = transitive
+                    .iter()
+                    .partition(|change| change.below.is_some() || change.exact);
                 if !free.is_empty() {
                     let names: Vec<&str> = free.iter().map(|c| c.package.as_str()).collect();
                     commands.push(format!("poetry update {}", names.join(" ")));
                 }
                 for change in bounded {
-                    commands.push(format!("poetry add {}", quote(&change.requirement)));
+                    let requirement = if change.exact {
+                        change.exact()
+                    } else {
+                        change.requirement.clone()
+                    };
+                    commands.push(format!("poetry add {}", quote(&requirement)));
                 }
                 commands
             }
@@ -264,11 +270,11 @@ impl Tool {
 
 /// For tools that only update what the project lists: `update` for the project's own
 /// requirements that still admit the locked release, `raise` with the new requirement for the
-/// rest.
+/// rest (exactly the release found ready, where the tool left free would take another).
 fn update_then_raise(changes: &[&Change], update: &str, raise: &str) -> Vec<String> {
     let (listed, unlisted): (Vec<&Change>, Vec<&Change>) = changes
         .iter()
-        .partition(|change| change.project_requirement.is_some());
+        .partition(|change| change.project_requirement.is_some() && !change.exact);
     let mut commands = Vec::new();
     if !listed.is_empty() {
         let names: Vec<&str> = listed.iter().map(|c| c.package.as_str()).collect();
@@ -277,7 +283,13 @@ fn update_then_raise(changes: &[&Change], update: &str, raise: &str) -> Vec<Stri
     if !unlisted.is_empty() {
         let requirements: Vec<String> = unlisted
             .iter()
-            .map(|change| quote(&change.requirement))
+            .map(|change| {
+                quote(&if change.exact {
+                    change.exact()
+                } else {
+                    change.requirement.clone()
+                })
+            })
             .collect();
         commands.push(format!("{raise} {}", requirements.join(" ")));
     }
@@ -413,6 +425,7 @@ mod tests {
                 declared_in: place.to_string(),
             }),
             line: Some(12),
+            exact: false,
         }
     }
 

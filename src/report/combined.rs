@@ -107,6 +107,7 @@ fn status_name(status: ReadinessStatus) -> &'static str {
         ReadinessStatus::Ready => "ready",
         ReadinessStatus::ReadyAfterUpgrades => "ready-after-upgrades",
         ReadinessStatus::Blocked => "blocked",
+        ReadinessStatus::Incomplete => "incomplete",
         ReadinessStatus::Broken => "broken",
     }
 }

@@ -70,6 +70,7 @@ fn header(audit: &Audit, text: &mut String) {
     let marker = match readiness.status {
         ReadinessStatus::Ready => "✅",
         ReadinessStatus::ReadyAfterUpgrades => "🟡",
+        ReadinessStatus::Incomplete => "❔",
         ReadinessStatus::Blocked | ReadinessStatus::Broken => "❌",
     };
     line(text, &format!("{marker} {}", inline(&readiness.message)));
@@ -409,6 +410,9 @@ fn next_steps(audit: &Audit, text: &mut String) {
             ReadinessStatus::Ready => "To move to the target:",
             ReadinessStatus::ReadyAfterUpgrades => "To make the tree ready and move to the target:",
             ReadinessStatus::Broken if readiness.blocked_by.is_empty() => "To repair the lock:",
+            ReadinessStatus::Incomplete => {
+                "To reach the tree found (what could not be judged aside):"
+            }
             _ => "Upgrades that help now (numpy stays where it is):",
         };
         line(text, title);
@@ -812,6 +816,7 @@ pub(in crate::report) mod tests {
                 commands: Vec::new(),
                 blocked_by: Vec::new(),
                 unverified: Vec::new(),
+                resolution: None,
             },
             pin_suggestion: None,
             packages: vec![

@@ -71,7 +71,7 @@ pub(super) fn render_findings(
     let readiness = &audit.readiness;
     let tone = match readiness.status {
         ReadinessStatus::Ready => Verdict::Ready,
-        ReadinessStatus::ReadyAfterUpgrades => Verdict::Suspect,
+        ReadinessStatus::ReadyAfterUpgrades | ReadinessStatus::Incomplete => Verdict::Suspect,
         ReadinessStatus::Blocked | ReadinessStatus::Broken => Verdict::DeclaredBlocker,
     };
     writeln!(out, "{}", paint.verdict(tone, &readiness.message))?;
@@ -231,7 +231,7 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
     }
     if let Some(fix) = &package.fix {
         let label = match fix.kind {
-            FixKind::Upgrade => paint.verdict(Verdict::Ready, "fix:"),
+            FixKind::Upgrade | FixKind::Remove => paint.verdict(Verdict::Ready, "fix:"),
             FixKind::Pin | FixKind::None => paint.verdict(Verdict::Unknown, "fix:"),
         };
         for (index, line) in wrap(&fix.message, terminal_width().saturating_sub(9))
@@ -270,6 +270,9 @@ fn next_steps(audit: &Audit, paint: &Paint, out: &mut dyn Write) -> std::io::Res
             ReadinessStatus::Ready => "to move to the target",
             ReadinessStatus::ReadyAfterUpgrades => "to make the tree ready and move to the target",
             ReadinessStatus::Broken if readiness.blocked_by.is_empty() => "to repair the lock",
+            ReadinessStatus::Incomplete => {
+                "to reach the tree found (what could not be judged aside)"
+            }
             _ => "upgrades that help now (numpy stays where it is)",
         };
         writeln!(out)?;

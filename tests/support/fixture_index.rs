@@ -92,6 +92,8 @@ pub enum FaultTarget {
     Metadata(String),
     /// The project's distribution files, whole or ranged.
     File(String),
+    /// One release's distribution files and `.metadata` files: (project, version).
+    Release(String, String),
 }
 
 /// How a faulty response goes wrong.
@@ -704,19 +706,32 @@ fn respond(shared: &Shared, request: &Request) -> Response {
     } else {
         None
     };
-    let fault = target.as_ref().and_then(|target| {
-        shared
-            .options
-            .faults
-            .iter()
-            .enumerate()
-            .find(|(position, fault)| {
-                fault_matches(&fault.target, target)
-                    && fault
-                        .times
-                        .is_none_or(|times| (stats.faulted(*position) as u64) < times)
-            })
+    // A file request is also a request for its release's files.
+    let release = path.strip_prefix("/files/").and_then(|filename| {
+        let file = shared.catalog.files.get(filename).or_else(|| {
+            filename
+                .strip_suffix(".metadata")
+                .and_then(|wheel| shared.catalog.files.get(wheel))
+        })?;
+        Some(FaultTarget::Release(
+            file.project.clone(),
+            file.version.clone(),
+        ))
     });
+    let fault = shared
+        .options
+        .faults
+        .iter()
+        .enumerate()
+        .find(|(position, fault)| {
+            [target.as_ref(), release.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|target| fault_matches(&fault.target, target))
+                && fault
+                    .times
+                    .is_none_or(|times| (stats.faulted(*position) as u64) < times)
+        });
     if let Some((position, _)) = fault {
         stats.faults.push(position);
     }
@@ -799,6 +814,9 @@ fn fault_matches(fault: &FaultTarget, request: &FaultTarget) -> bool {
         (FaultTarget::Page(a), FaultTarget::Page(b))
         | (FaultTarget::Metadata(a), FaultTarget::Metadata(b))
         | (FaultTarget::File(a), FaultTarget::File(b)) => normalize_name(a) == *b,
+        (FaultTarget::Release(project, version), FaultTarget::Release(b, v)) => {
+            normalize_name(project) == *b && version == v
+        }
         _ => false,
     }
 }
