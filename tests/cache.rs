@@ -590,3 +590,55 @@ fn a_postgres_cache_that_refuses_us_costs_speed_not_the_audit() {
     );
     assert!(!run.stdout.contains("wrong-s3cret-password"));
 }
+
+/// Issue 16: scans cached by the scanner before it stopped taking a bare `numpy._core` for a
+/// 2.x build are not trusted. A scan stored under the old version that says tensorkit 0.1.59
+/// is 2.x-built (what that scanner concluded) is ignored, the wheel is scanned again, and the
+/// verdict is the blocker it is.
+#[tokio::test]
+async fn scans_cached_by_the_scanner_before_the_chooser_rule_are_redone() {
+    let index = start(0);
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_str().unwrap().to_string();
+    let check = |dir: String, url: String| {
+        tokio::task::spawn_blocking(move || {
+            np2audit(&[
+                "check",
+                "tensorkit==0.1.59",
+                "--index-url",
+                &url,
+                "--cache-dir",
+                &dir,
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "linux",
+                "--target",
+                "2.0.2",
+                "--format",
+                "json",
+                "--no-fail",
+            ])
+        })
+    };
+    let first = check(dir.clone(), index.simple_url()).await.unwrap();
+    assert_eq!(verdicts(&first)[0].2, "binary-blocker", "{}", first.stderr);
+
+    // What scanner version 4 stored for it: the bare `numpy._core` read as a 2.x build.
+    let mut connection =
+        sqlx::SqliteConnection::connect(&sqlite_url(&cache.path().join("np2audit.sqlite3")))
+            .await
+            .unwrap();
+    let old = r#"{"build":{"kind":"numpy2","member":"tensorkit/_tensorkit.cpython-311-x86_64-linux-gnu.so","oldest_numpy":null,"strings":["numpy._core"]},"scanned":["tensorkit/_tensorkit.cpython-311-x86_64-linux-gnu.so"],"unscanned":[]}"#;
+    let updated = sqlx::query("UPDATE wheel_scans SET scanner_version = 4, result_json = $1 WHERE filename LIKE 'tensorkit-0.1.59-%'")
+        .bind(old)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(updated.rows_affected(), 1);
+    connection.close().await.unwrap();
+
+    let again = check(dir, index.simple_url()).await.unwrap();
+    assert_eq!(verdicts(&again)[0].2, "binary-blocker", "{}", again.stderr);
+    assert!(requests(&again) > 0, "the old scan was not taken as it is");
+}

@@ -24,7 +24,12 @@ use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 /// its extension module in `triton/_C/libtriton.so`).
 /// 4: known system libraries vendored by auditwheel, delocate or delvewheel (`<dist>.libs/`,
 /// `.dylibs/`: BLAS, compiler runtimes, codecs) are not scanned.
-pub const SCANNER_VERSION: u32 = 4;
+/// 5: a bare `numpy._core` no longer shows a 2.x build (pybind11's run-time chooser holds it
+/// beside 1.x import code in tensorstore 0.1.59–0.1.61); only NumPy 2's import strings do. A
+/// 2.x-built object no longer ends a wheel's scan: any 1.x-built object makes it a blocker. A
+/// lookup through `numpy.core.multiarray` without a version choice (pybind11 < 2.12, rust-numpy
+/// < 0.22) is told from the version-aware chooser: it keeps 1.x's struct layout.
+pub const SCANNER_VERSION: u32 = 5;
 
 /// The result of scanning one wheel's shared objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
