@@ -454,7 +454,6 @@ pub async fn run(
         .iter()
         .map(|(id, judgement)| (*id, judgement.summary()))
         .collect();
-    progress.stage("resolving a ready tree");
     let mut plan = fix::plan(
         &fix::PlanInput {
             project,
@@ -467,6 +466,7 @@ pub async fn run(
             locked_numpy: &locked_numpy,
             project_requirements: &project_requirements,
             tool: &settings.tool,
+            progress,
         },
         &context,
     )

@@ -46,6 +46,18 @@ impl Progress {
         self.bar.inc(1);
     }
 
+    /// Resolving a ready tree: releases judged so far (counted with [`Self::judged_one`]).
+    pub fn resolving(&self) {
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} resolving a ready tree: {pos} releases judged · {msg}",
+            )
+            .expect("valid template"),
+        );
+        self.bar.set_length(0);
+        self.bar.set_position(0);
+    }
+
     /// Another stage, without a count.
     pub fn stage(&self, what: &'static str) {
         self.bar.set_style(

@@ -271,6 +271,8 @@ pub struct PlanInput<'a> {
     pub locked_numpy: &'a [Version],
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
+    /// Shows the resolution's releases judged.
+    pub progress: &'a crate::progress::Progress,
 }
 
 /// The plan: a fix per blocker, the readiness verdict and the pin.
@@ -321,6 +323,7 @@ pub async fn plan(input: &PlanInput<'_>, judge: &impl ReleaseJudge) -> Plan {
         .values()
         .any(|(verdict, _)| !matches!(verdict, Verdict::Ready | Verdict::Unaffected));
     let resolution = if must_move {
+        input.progress.resolving();
         Some(resolution::resolve(input, judge).await)
     } else {
         None

@@ -388,8 +388,12 @@ pub fn parse_lockfile(
             message: "an installed environment is read with `np2audit env`, not as a file".into(),
         }),
     }?;
+    let text = String::from_utf8_lossy(bytes);
     let mut project = LockedProject {
-        generated_by: source::generator_command(&String::from_utf8_lossy(bytes)),
+        generated_by: source::generator_command(&text),
+        requires_python: project
+            .requires_python
+            .or_else(|| source::generator_python(&text)),
         ..project
     };
     declare_compiled_inputs(&mut project)?;
@@ -425,15 +429,32 @@ fn declare_compiled_inputs(project: &mut LockedProject) -> Result<(), LockfileEr
     let [root] = project.roots[..] else {
         return Ok(());
     };
-    if project.format != LockFormat::Requirements
-        || !from_pyproject
-        || !project.package(root).declared.is_empty()
-    {
+    if project.format != LockFormat::Requirements || !project.package(root).declared.is_empty() {
         return Ok(());
     }
-    if let Some(pyproject) = pyproject::read_pyproject(&project.path)? {
-        project.packages[root.0].declared = pyproject.declared;
+    if from_pyproject {
+        if let Some(pyproject) = pyproject::read_pyproject(&project.path)? {
+            project.packages[root.0].declared = pyproject.declared;
+        }
+        return Ok(());
     }
+    // `pip-compile requirements.in`: the input beside the output holds what the project asks
+    // for, exact pins included (`spacy==3.7.5`), which fix advice must rewrite there.
+    let Some(input) = command
+        .split_whitespace()
+        .find(|word| word.ends_with(".in") && !word.starts_with('-'))
+    else {
+        return Ok(());
+    };
+    let path = project
+        .path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(input);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    project.packages[root.0].declared = requirements::input_requirements(&path, &bytes)?;
     Ok(())
 }
 

@@ -55,6 +55,29 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, Lockfile
     collector.build(path)
 }
 
+/// Every requirement of an input file (`requirements.in` a compiler read), pinned or not, and
+/// of the files it includes: the project's own requirements, as the project writes them.
+pub(super) fn input_requirements(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<DeclaredRequirement>, LockfileError> {
+    let mut collector = Collector::default();
+    let top = FileFrame {
+        key: file_key(path),
+        path: path.to_path_buf(),
+    };
+    collector.read_file(&top, bytes, false, &mut Vec::new())?;
+    Ok(collector
+        .entries
+        .into_iter()
+        .filter_map(|(entry, _)| entry.requirement)
+        .map(|requirement| DeclaredRequirement {
+            requirement,
+            via: DependencyKind::Normal,
+        })
+        .collect())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading lines
 

@@ -368,6 +368,7 @@ impl Driver<'_, '_> {
                 }
                 (Need::Judge(name, version), Fetched::Judged(candidate)) => {
                     self.judged_count += 1;
+                    self.input.progress.judged_one();
                     let requires_dist = match candidate.verdict {
                         Verdict::Unknown if candidate.requires_dist.is_empty() => {
                             Err(candidate.summary.clone())
