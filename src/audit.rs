@@ -1229,10 +1229,17 @@ impl JudgeContext<'_> {
                     strings: strings.clone(),
                     ..Evidence::new(
                         EvidenceCode::RuntimeLookup,
-                        format!(
-                            "{member} picks NumPy's module at run time ({}: the chooser of pybind11 2.12+ or rust-numpy 0.22+, between `numpy._core` and `numpy.core` by NumPy's version) and compiles in no NumPy import code: works under NumPy 2",
-                            quoted(strings.iter())
-                        ),
+                        if strings.iter().any(|s| s == "numpy._core") {
+                            format!(
+                                "{member} picks NumPy's module at run time ({}: the chooser of pybind11 2.12+ or rust-numpy 0.22+, between `numpy._core` and `numpy.core` by NumPy's version) and compiles in no NumPy import code: works under NumPy 2",
+                                quoted(strings.iter())
+                            )
+                        } else {
+                            format!(
+                                "{member} names NumPy's modules ({}) but reads no C-API table through them and compiles in no NumPy import code: works under NumPy 2 through the `numpy.core` compatibility module",
+                                quoted(strings.iter())
+                            )
+                        },
                     )
                 });
                 (false, true, false)
@@ -1266,10 +1273,17 @@ impl JudgeContext<'_> {
                     strings: strings.clone(),
                     ..Evidence::new(
                         EvidenceCode::WeakTrace,
-                        format!(
-                            "{member} carries {} but none of the strings that tell a 1.x build from a 2.x one{when}",
-                            quoted(strings.iter())
-                        ),
+                        if strings.iter().any(|s| s == "flatiter") {
+                            format!(
+                                "{member} is a Cython module that checks NumPy's type sizes at import ({}) but shows no NumPy version string: Cython 3.2 and later compress a module's strings, and a module that cimports numpy only through a .pxd never runs `import_array`. Built against NumPy 1.x it fails at import; which NumPy built it cannot be read{when}",
+                                quoted(strings.iter())
+                            )
+                        } else {
+                            format!(
+                                "{member} carries {} but none of the strings that tell a 1.x build from a 2.x one{when}",
+                                quoted(strings.iter())
+                            )
+                        },
                     )
                 });
                 (false, true, true)

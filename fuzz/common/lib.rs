@@ -414,7 +414,8 @@ pub fn check_shared_object(bytes: &[u8]) {
     let has = |label: &str| whole.strings.iter().any(|string| string == label);
     let numpy1_import = has("numpy.core._multiarray_umath")
         || has("numpy.core.multiarray failed to import")
-        || has("module compiled against ABI version");
+        || has("module compiled against ABI version")
+        || has("module compiled against API version");
     // Only NumPy 2's import strings show a 2.x build; a bare `numpy._core` never does.
     assert_eq!(
         matches!(whole.build, SharedObjectBuild::NumPy2 { .. }),
@@ -499,6 +500,7 @@ pub fn check_wheel(whole: &[u8]) {
         WheelBuild::NumPy2 { member, .. }
         | WheelBuild::NumPy1 { member, .. }
         | WheelBuild::RuntimeLookup { member, .. }
+        | WheelBuild::LegacyLookup { member, .. }
         | WheelBuild::Weak { member, .. } => {
             assert!(scans.iter().any(|(name, _)| *name == member));
         }

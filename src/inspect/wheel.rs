@@ -61,6 +61,13 @@ pub enum SharedObjectBuild {
     /// keep NumPy 1.x's struct layout compiled in, and some calls go wrong: qdldl 0.1.5.post3
     /// and mapbox-earcut 1.0.1 return wrong numbers, tokenizers 0.19.1 panics. Not conclusive.
     LegacyLookup,
+    /// A Cython module that checks NumPy's type sizes at import (`flatiter` among the types it
+    /// imports, Cython's "size changed" check) but shows neither NumPy's import code nor the
+    /// `.pxd`'s version string: Cython 3.2 and later compress a module's Python strings, and a
+    /// module that cimports numpy only through a `.pxd` never runs `import_array`. Built
+    /// against 1.x, it fails at import ("numpy.dtype size changed"); built against 2.x, it has
+    /// the same plain strings. Not conclusive alone (see [`combine`]).
+    CythonTypeCheck,
     /// Only weak traces (e.g. `_ARRAY_API` alone): not conclusive.
     Weak,
     /// No NumPy C-API strings.
@@ -77,7 +84,9 @@ enum Marker {
     CythonImport2,
     /// NumPy 1.16–1.26 headers' import, kept by 2.x headers as a fallback.
     Umath1,
-    /// Cython's error when numpy's C-API import fails, from NumPy 1.x's `__init__.pxd`.
+    /// Cython's error when numpy's C-API import fails, from NumPy 1.x's `__init__.pxd`. Not when
+    /// it is followed by " (auto-generated": that C literal is Cython's own (`NumpyImportArray.c`,
+    /// Cython 3.0 to 3.3) and is in 2.x builds too.
     CythonImport1,
     /// NumPy < 1.16 headers' import, and the run-time lookups of pybind11 before 2.12 and
     /// rust-numpy before 0.22.
@@ -86,6 +95,9 @@ enum Marker {
     ArrayApi,
     /// The ABI check in NumPy's generated import code (1.x, and 2.x next to its import string).
     AbiCheck,
+    /// NumPy 1.x headers' feature-version check (2.x headers word it "module was compiled
+    /// against NumPy C-API version").
+    ApiCheck1,
     /// NumPy 2.x headers' feature-version check, which names the oldest supported NumPy.
     CApiVersion,
     /// `numpy._core` anywhere: part of every NumPy-2 string, and alone the module name a
@@ -93,10 +105,16 @@ enum Marker {
     Core2Token,
     /// The version test of pybind11's run-time chooser (`numpy.lib.NumpyVersion`).
     NumpyVersion,
+    /// Cython's check of an imported type's size ("… size changed, may indicate binary
+    /// incompatibility"), in every Cython module that imports extension types.
+    CythonTypeCheck,
+    /// `flatiter` as a C string of its own: one of the NumPy types Cython imports, by name,
+    /// for a module that cimports numpy.
+    NumpyTypes,
 }
 
 impl Marker {
-    const ALL: [Marker; 10] = [
+    const ALL: [Marker; 13] = [
         Marker::Import2,
         Marker::CythonImport2,
         Marker::Umath1,
@@ -104,9 +122,12 @@ impl Marker {
         Marker::Multiarray1,
         Marker::ArrayApi,
         Marker::AbiCheck,
+        Marker::ApiCheck1,
         Marker::CApiVersion,
         Marker::Core2Token,
         Marker::NumpyVersion,
+        Marker::CythonTypeCheck,
+        Marker::NumpyTypes,
     ];
 
     const fn pattern(self) -> &'static [u8] {
@@ -121,6 +142,9 @@ impl Marker {
             Marker::CApiVersion => b"module was compiled against NumPy C-API version 0x",
             Marker::Core2Token => b"numpy._core",
             Marker::NumpyVersion => b"NumpyVersion",
+            Marker::ApiCheck1 => b"module compiled against API version",
+            Marker::CythonTypeCheck => b"size changed, may indicate binary incompatibility",
+            Marker::NumpyTypes => b"\0flatiter\0",
         }
     }
 
@@ -137,6 +161,9 @@ impl Marker {
             Marker::AbiCheck => "module compiled against ABI version",
             Marker::Core2Token => "numpy._core",
             Marker::NumpyVersion => "NumpyVersion",
+            Marker::ApiCheck1 => "module compiled against API version",
+            Marker::CythonTypeCheck => "size changed, may indicate binary incompatibility",
+            Marker::NumpyTypes => "flatiter",
         }
     }
 }
@@ -176,11 +203,27 @@ const LONGEST_MATCH: usize = {
     }
     let version_string = Marker::CApiVersion.pattern().len() + VERSION_TAIL_MAX;
     if version_string > longest {
-        version_string
-    } else {
-        longest
+        longest = version_string;
     }
+    let auto_generated = Marker::CythonImport1.pattern().len() + AUTO_GENERATED.len();
+    if auto_generated > longest {
+        longest = auto_generated;
+    }
+    let cython_abi = CYTHON_ABI.len() + CYTHON_ABI_MAX;
+    if cython_abi > longest {
+        longest = cython_abi;
+    }
+    longest
 };
+
+/// What follows Cython's own `numpy.core.multiarray failed to import` literal, which is not
+/// the `.pxd`'s 1.x string.
+const AUTO_GENERATED: &[u8] = b" (auto-generated";
+
+/// Cython's shared ABI module name, `_cython_3_2_9`: which Cython compiled an object.
+const CYTHON_ABI: &[u8] = b"_cython_3_";
+/// Digits and underscores read after [`CYTHON_ABI`], at most.
+const CYTHON_ABI_MAX: usize = 12;
 
 /// Bytes kept from the end of one chunk so that matches straddling into the next are seen.
 const OVERLAP: usize = LONGEST_MATCH - 1;
@@ -233,6 +276,8 @@ fn parse_version_tail(rest: &[u8]) -> VersionTail {
 pub struct SignatureScanner {
     found: [bool; Marker::ALL.len()],
     oldest_numpy: Option<String>,
+    /// The Cython that compiled the object (`3_2_9`), from its ABI module name.
+    cython: Option<String>,
     /// The last [`OVERLAP`] bytes fed so far.
     carry: Vec<u8>,
 }
@@ -248,6 +293,7 @@ impl SignatureScanner {
         SignatureScanner {
             found: [false; Marker::ALL.len()],
             oldest_numpy: None,
+            cython: None,
             carry: Vec::with_capacity(2 * OVERLAP),
         }
     }
@@ -285,7 +331,16 @@ impl SignatureScanner {
         self.has(Marker::Import2) && self.oldest_numpy.is_some()
     }
 
-    pub fn finish(self) -> SharedObjectScan {
+    pub fn finish(mut self) -> SharedObjectScan {
+        // A `.pxd` string at the very end, with nothing after it to say it is Cython's own.
+        let carry = std::mem::take(&mut self.carry);
+        let pattern = Marker::CythonImport1.pattern();
+        for start in memchr::memmem::find_iter(&carry, pattern) {
+            let rest = &carry[start + pattern.len()..];
+            if rest.len() < AUTO_GENERATED.len() && AUTO_GENERATED.starts_with(rest) {
+                self.found[Marker::CythonImport1 as usize] = true;
+            }
+        }
         let numpy2_strings = self.has(Marker::Import2) || self.has(Marker::CythonImport2);
         let strings = Marker::ALL
             .into_iter()
@@ -297,6 +352,7 @@ impl SignatureScanner {
         SharedObjectScan {
             build: self.build(),
             strings,
+            cython: self.cython,
         }
     }
 
@@ -315,15 +371,23 @@ impl SignatureScanner {
             SharedObjectBuild::NumPy2 {
                 oldest_numpy: self.oldest_numpy.clone(),
             }
-        } else if has(Marker::Umath1) || has(Marker::CythonImport1) || has(Marker::AbiCheck) {
+        } else if has(Marker::Umath1)
+            || has(Marker::CythonImport1)
+            || has(Marker::AbiCheck)
+            || has(Marker::ApiCheck1)
+        {
             SharedObjectBuild::NumPy1
         } else if has(Marker::CythonImport2) {
             SharedObjectBuild::NumPy2 {
                 oldest_numpy: self.oldest_numpy.clone(),
             }
-        } else if has(Marker::Multiarray1) {
+        } else if has(Marker::NumpyTypes) && has(Marker::CythonTypeCheck) {
+            SharedObjectBuild::CythonTypeCheck
+        } else if has(Marker::Multiarray1) && has(Marker::ArrayApi) {
+            // Reads the C-API table it found through `numpy.core.multiarray`.
             SharedObjectBuild::LegacyLookup
-        } else if has(Marker::Core2Token) {
+        } else if has(Marker::Core2Token) || has(Marker::Multiarray1) {
+            // Names NumPy's modules, reads no C-API table through them: a Python-level lookup.
             SharedObjectBuild::RuntimeLookup
         } else if has(Marker::ArrayApi) || has(Marker::CApiVersion) {
             SharedObjectBuild::Weak
@@ -335,11 +399,41 @@ impl SignatureScanner {
     fn search(&mut self, haystack: &[u8]) {
         let finders = &*FINDERS;
         for marker in Marker::ALL {
-            if marker == Marker::CApiVersion || self.has(marker) {
+            if matches!(marker, Marker::CApiVersion | Marker::CythonImport1) || self.has(marker) {
                 continue;
             }
             if finders[marker as usize].find(haystack).is_some() {
                 self.found[marker as usize] = true;
+            }
+        }
+        if !self.has(Marker::CythonImport1) {
+            let pattern_len = Marker::CythonImport1.pattern().len();
+            for start in finders[Marker::CythonImport1 as usize].find_iter(haystack) {
+                let rest = &haystack[start + pattern_len..];
+                // Cut off before it can be told: the seam with the next chunk decides.
+                if rest.len() < AUTO_GENERATED.len() && AUTO_GENERATED.starts_with(rest) {
+                    continue;
+                }
+                if !rest.starts_with(AUTO_GENERATED) {
+                    self.found[Marker::CythonImport1 as usize] = true;
+                    break;
+                }
+            }
+        }
+        if self.cython.is_none() {
+            for start in memchr::memmem::find_iter(haystack, CYTHON_ABI) {
+                let rest = &haystack[start + CYTHON_ABI.len()..];
+                let length = rest
+                    .iter()
+                    .take(CYTHON_ABI_MAX)
+                    .take_while(|byte| byte.is_ascii_digit() || **byte == b'_')
+                    .count();
+                if length == rest.len() || length == 0 {
+                    // Cut off, or not a version: the seam, or a later copy, decides.
+                    continue;
+                }
+                self.cython = Some(format!("3_{}", String::from_utf8_lossy(&rest[..length])));
+                break;
             }
         }
         if self.oldest_numpy.is_some() {
@@ -361,6 +455,9 @@ impl SignatureScanner {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedObjectScan {
     pub build: SharedObjectBuild,
+    /// The Cython that compiled it (`3_2_9`), when its ABI module name shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cython: Option<String>,
     /// The marker strings found, as text, in a fixed order, deduplicated (e.g.
     /// `["numpy.core._multiarray_umath", "_ARRAY_API", "module compiled against ABI version"]`).
     /// A marker inside a longer one counts as found (`numpy.core.multiarray` within
@@ -430,16 +527,33 @@ pub enum WheelBuild {
 }
 
 /// Combines per-object scans (in scan order) into the wheel's verdict, worst first: a 1.x-built
-/// object; else a lookup that keeps 1.x's layout; else an object that cannot be told (weak
-/// traces), since *ready* needs every object that could hold NumPy's import code clean; else a
-/// 2.x-built one; else a run-time chooser.
+/// object; else a lookup that keeps 1.x's layout; else an object that cannot be told (a Cython
+/// type check with no version string, weak traces), since *ready* needs every object that could
+/// hold NumPy's import code clean; else a 2.x-built one; else a run-time chooser.
 /// Within each kind the first in scan order is named. `total_shared_objects` counts the wheel's
 /// shared objects, scanned or not.
+///
+/// A Cython module whose build its strings do not show ([`SharedObjectBuild::CythonTypeCheck`])
+/// counts as 2.x-built when an object of the same wheel compiled by the same Cython release is
+/// 2.x-built: they came from one build, against one NumPy. Otherwise it cannot be told.
 pub fn combine(scans: &[(String, SharedObjectScan)], total_shared_objects: usize) -> WheelBuild {
+    let numpy2_cythons: Vec<&str> = scans
+        .iter()
+        .filter(|(_, scan)| matches!(scan.build, SharedObjectBuild::NumPy2 { .. }))
+        .filter_map(|(_, scan)| scan.cython.as_deref())
+        .collect();
+    let untold = |scan: &SharedObjectScan| {
+        scan.build == SharedObjectBuild::CythonTypeCheck
+            && scan
+                .cython
+                .as_deref()
+                .is_none_or(|cython| !numpy2_cythons.contains(&cython))
+    };
     let first =
         |wanted: fn(&SharedObjectBuild) -> bool| scans.iter().find(|(_, scan)| wanted(&scan.build));
     let chosen = first(|build| *build == SharedObjectBuild::NumPy1)
         .or_else(|| first(|build| *build == SharedObjectBuild::LegacyLookup))
+        .or_else(|| scans.iter().find(|(_, scan)| untold(scan)))
         .or_else(|| first(|build| *build == SharedObjectBuild::Weak))
         .or_else(|| first(|build| matches!(build, SharedObjectBuild::NumPy2 { .. })))
         .or_else(|| first(|build| *build == SharedObjectBuild::RuntimeLookup));
@@ -462,10 +576,10 @@ pub fn combine(scans: &[(String, SharedObjectScan)], total_shared_objects: usize
         SharedObjectBuild::NumPy1 => WheelBuild::NumPy1 { member, strings },
         SharedObjectBuild::RuntimeLookup => WheelBuild::RuntimeLookup { member, strings },
         SharedObjectBuild::LegacyLookup => WheelBuild::LegacyLookup { member, strings },
-        // Only Weak is left: NoNumpy scans are never chosen.
-        SharedObjectBuild::Weak | SharedObjectBuild::NoNumpy => {
-            WheelBuild::Weak { member, strings }
-        }
+        // Only these are left: NoNumpy scans are never chosen.
+        SharedObjectBuild::Weak
+        | SharedObjectBuild::CythonTypeCheck
+        | SharedObjectBuild::NoNumpy => WheelBuild::Weak { member, strings },
     }
 }
 
@@ -562,6 +676,66 @@ mod tests {
         ])
     }
 
+    const CYTHON_AUTO_IMPORT: &str = "numpy.core.multiarray failed to import (auto-generated because you didn't call 'numpy.import_array()' after cimporting numpy; use '<void>numpy._import_array' to disable if you are certain you don't need it).";
+    const CYTHON_SIZE_CHECK: &str = "%.200s.%.200s size changed, may indicate binary incompatibility. Expected %zd from C header, got %zd from PyObject";
+
+    fn cython_type_check_alone() -> Vec<u8> {
+        object(&[
+            "\0numpy",
+            "\0ndarray",
+            "\0flatiter",
+            "\0broadcast",
+            CYTHON_SIZE_CHECK,
+            "_cython_3_2_9.cython_function_or_method",
+        ])
+    }
+
+    #[test]
+    fn the_cython_that_compiled_an_object_is_read_from_its_abi_name() {
+        let scan = scan_bytes(&cython_type_check_alone());
+        assert_eq!(scan.cython.as_deref(), Some("3_2_9"));
+        assert_eq!(scan_bytes(b"_cython_3_\0").cython, None);
+        // Cut anywhere, the name is still read whole.
+        let bytes = cython_type_check_alone();
+        for split in 0..bytes.len() {
+            let mut scanner = SignatureScanner::new();
+            scanner.feed(&bytes[..split]);
+            scanner.feed(&bytes[split..]);
+            assert_eq!(
+                scanner.finish().cython.as_deref(),
+                Some("3_2_9"),
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn cythons_auto_generated_import_error_is_not_the_pxds_1x_string() {
+        // Alone with NumPy 1.x headers' import code, the 1.x headers decide.
+        let with_1x = object(&[
+            CYTHON_AUTO_IMPORT,
+            "numpy.core._multiarray_umath",
+            API_CHECK_1,
+        ]);
+        assert_eq!(scan_bytes(&with_1x).build, SharedObjectBuild::NumPy1);
+        // The literal alone is no 1.x string; the .pxd's string is, also at the very end.
+        let auto = scan_bytes(CYTHON_AUTO_IMPORT.as_bytes());
+        assert!(
+            !auto
+                .strings
+                .contains(&"numpy.core.multiarray failed to import".to_string())
+        );
+        assert_eq!(
+            scan_bytes(b"\0numpy.core.multiarray failed to import").build,
+            SharedObjectBuild::NumPy1
+        );
+        assert_eq!(
+            scan_bytes(b"\0numpy.core.multiarray failed to import (auto").build,
+            SharedObjectBuild::NumPy1,
+            "a prefix of Cython's suffix that the object ends on is not Cython's literal"
+        );
+    }
+
     fn pybind11_runtime_lookup() -> Vec<u8> {
         object(&[
             "numpy.core.multiarray",
@@ -650,6 +824,49 @@ mod tests {
                     "numpy.core._multiarray_umath",
                     "_ARRAY_API",
                     "module compiled against ABI version",
+                    "module compiled against API version",
+                ],
+            ),
+            (
+                // Cython's own literal, in 2.x builds too (scipy 1.18.1, statsmodels 0.15.0).
+                "Cython's auto-inserted import_array beside NumPy 2.x headers",
+                object(&[
+                    "numpy._core._multiarray_umath",
+                    "numpy.core._multiarray_umath",
+                    "_ARRAY_API",
+                    ABI_CHECK,
+                    C_API_CHECK_2,
+                    CYTHON_AUTO_IMPORT,
+                ]),
+                NumPy2 {
+                    oldest_numpy: Some("1.23".into()),
+                },
+                vec![
+                    "numpy._core._multiarray_umath",
+                    "numpy.core._multiarray_umath",
+                    "numpy.core.multiarray",
+                    "_ARRAY_API",
+                    "module compiled against ABI version",
+                    "module was compiled against NumPy C-API version",
+                ],
+            ),
+            (
+                // A Python-level `numpy.core.multiarray` (a pickle helper's name) reads no C-API
+                // table: not the legacy lookup pybind11 < 2.12 and rust-numpy < 0.22 do.
+                "numpy.core.multiarray named without the C-API table",
+                object(&["numpy.core.multiarray", "_reconstruct"]),
+                RuntimeLookup,
+                vec!["numpy.core.multiarray"],
+            ),
+            (
+                // Cython 3.2+ with compressed strings, numpy cimported only through a .pxd
+                // (no import_array): what a 1.x and a 2.x build alike leave in plain bytes.
+                "Cython 3.2+ type check alone",
+                cython_type_check_alone(),
+                CythonTypeCheck,
+                vec![
+                    "size changed, may indicate binary incompatibility",
+                    "flatiter",
                 ],
             ),
             (
@@ -718,6 +935,7 @@ mod tests {
                     "numpy.core.multiarray",
                     "_ARRAY_API",
                     "module compiled against ABI version",
+                    "module compiled against API version",
                     "numpy._core",
                     "NumpyVersion",
                 ],
@@ -1017,6 +1235,7 @@ mod tests {
         SharedObjectScan {
             build,
             strings: vec!["x".into()],
+            cython: None,
         }
     }
 
@@ -1096,6 +1315,36 @@ mod tests {
         );
         assert_eq!(combine(&[], 0), WheelBuild::PurePython);
         assert_eq!(combine(&[], 2), WheelBuild::NoNumpy { shared_objects: 2 });
+    }
+
+    #[test]
+    fn a_cython_type_check_counts_as_2x_beside_a_2x_object_of_the_same_cython_only() {
+        let cython = |build: SharedObjectBuild, version: &str| SharedObjectScan {
+            build,
+            strings: vec!["x".into()],
+            cython: Some(version.into()),
+        };
+        let same = vec![
+            (
+                "a.so".to_string(),
+                cython(SharedObjectBuild::CythonTypeCheck, "3_2_9"),
+            ),
+            ("b.so".to_string(), cython(numpy2("1.23"), "3_2_9")),
+        ];
+        assert!(matches!(combine(&same, 2), WheelBuild::NumPy2 { member, .. } if member == "b.so"));
+        let other = vec![
+            (
+                "a.so".to_string(),
+                cython(SharedObjectBuild::CythonTypeCheck, "3_3_1"),
+            ),
+            ("b.so".to_string(), cython(numpy2("1.23"), "3_2_9")),
+        ];
+        assert!(matches!(combine(&other, 2), WheelBuild::Weak { member, .. } if member == "a.so"));
+        let alone = vec![(
+            "a.so".to_string(),
+            cython(SharedObjectBuild::CythonTypeCheck, "3_2_9"),
+        )];
+        assert!(matches!(combine(&alone, 1), WheelBuild::Weak { .. }));
     }
 
     /// The rule is the same whichever order the objects were scanned in.
