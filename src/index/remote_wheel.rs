@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
@@ -49,6 +49,11 @@ enum Source {
     /// The whole file, downloaded once into a temporary file (the host ignores `Range`).
     Spool(Arc<Mutex<File>>),
 }
+
+/// Members this close to each other are fetched in one request ([`RemoteWheel::read_small_members`]).
+const SPAN_GAP: u64 = 64 * 1024;
+/// The most one such request asks for.
+const MAX_SPAN: u64 = 4 * 1024 * 1024;
 
 pub struct RemoteWheel {
     http: HttpClient,
@@ -311,6 +316,69 @@ impl RemoteWheel {
             other => other,
         };
         data.map(<[u8]>::to_vec).map_err(|e| self.zip_error(e))
+    }
+
+    /// Small members whole, decompressed (each at most `max_output` bytes), with as few
+    /// requests as their places in the file allow: members close to each other (gaps under
+    /// [`SPAN_GAP`]) come in one range request of at most [`MAX_SPAN`] bytes, so a package's
+    /// hundred `.py` modules cost a few requests, not a hundred. A member that cannot be read
+    /// (corrupt, larger than `max_output`) gives its error in its place; the index failing fails
+    /// the whole read.
+    pub async fn read_small_members(
+        &self,
+        entries: &[&ZipEntry],
+        max_output: u64,
+    ) -> Result<Vec<(String, Result<Vec<u8>, IndexError>)>, IndexError> {
+        let mut ordered: Vec<&ZipEntry> = entries.to_vec();
+        ordered.sort_by_key(|entry| entry.local_header_offset);
+        let mut spans: Vec<(Range<u64>, Vec<&ZipEntry>)> = Vec::new();
+        for entry in ordered {
+            let range = zipfile::member_fetch_range(entry, self.directory_offset);
+            match spans.last_mut() {
+                Some((span, members))
+                    if range.start <= span.end.saturating_add(SPAN_GAP)
+                        && range.end.saturating_sub(span.start) <= MAX_SPAN =>
+                {
+                    span.end = span.end.max(range.end);
+                    members.push(entry);
+                }
+                _ => spans.push((range, vec![entry])),
+            }
+        }
+        let fetched = futures::future::try_join_all(
+            spans
+                .iter()
+                .map(|(span, _)| self.fetch_range(span.start, span.end)),
+        )
+        .await?;
+        let mut read = Vec::new();
+        for ((span, members), bytes) in spans.iter().zip(fetched) {
+            for entry in members {
+                let at =
+                    usize::try_from(entry.local_header_offset - span.start).unwrap_or(usize::MAX);
+                let member = match bytes.get(at..) {
+                    Some(from_header) => match zipfile::member_data_from_header(from_header, entry)
+                    {
+                        Ok(data) => Ok(data.to_vec()),
+                        // A local extra field longer than the allowance: fetch it alone.
+                        Err(ZipError::Truncated { .. }) => self.compressed_member(entry).await,
+                        Err(error) => Err(self.zip_error(error)),
+                    },
+                    None => self.compressed_member(entry).await,
+                };
+                let inflated = member.and_then(|data| {
+                    let mut out = Vec::new();
+                    zipfile::inflate_member(entry, &data, max_output, |chunk| {
+                        out.extend_from_slice(chunk);
+                        ControlFlow::Continue(())
+                    })
+                    .map_err(|error| self.zip_error(error))?;
+                    Ok(out)
+                });
+                read.push((entry.name.clone(), inflated));
+            }
+        }
+        Ok(read)
     }
 
     /// Stream one member's decompressed bytes into `sink`, in chunks of at most 64 KiB, until the

@@ -2,6 +2,8 @@
 //! compiled code was built against (`wheel.rs`). Nothing here prints.
 
 pub mod metadata;
+pub mod removed;
+pub mod source;
 pub mod wheel;
 
 use std::collections::{HashMap, VecDeque};
@@ -388,6 +390,67 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
         unscanned,
         libraries_not_scanned: Vec::new(),
     })
+}
+
+/// The most Python source (compressed) one wheel's source scan reads.
+const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest module it reads.
+const MAX_MODULE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Scan a wheel's Python modules for what NumPy removed ([`source`]): only those members,
+/// fetched in a few range requests.
+pub async fn scan_wheel_sources(
+    wheel: &RemoteWheel,
+    table: &removed::RemovedTable,
+) -> Result<source::SourceScan, IndexError> {
+    let mut budget = MAX_SOURCE_BYTES;
+    // Modules past the budget are not read, and the scan says so (never a silent skip).
+    let (modules, too_large): (Vec<&ZipEntry>, Vec<&ZipEntry>) = wheel
+        .entries()
+        .iter()
+        .filter(|entry| source::is_scanned_module(&entry.name))
+        .partition(|entry| {
+            let fits =
+                entry.compressed_size <= budget && entry.uncompressed_size <= MAX_MODULE_BYTES;
+            if fits {
+                budget -= entry.compressed_size;
+            }
+            fits
+        });
+    let read = wheel.read_small_members(&modules, MAX_MODULE_BYTES).await?;
+    Ok(source::scan_modules(
+        read.into_iter()
+            .map(|(name, bytes)| (name, bytes.map_err(|error| error.to_string())))
+            .chain(too_large.into_iter().map(|entry| {
+                (
+                    entry.name.clone(),
+                    Err(format!(
+                        "{} bytes, past the source scan's budget",
+                        entry.uncompressed_size
+                    )),
+                )
+            })),
+        table,
+    ))
+}
+
+/// Scan installed Python modules on disk: `files` are (name as recorded, path).
+pub fn scan_source_files(
+    files: &[(String, std::path::PathBuf)],
+    table: &removed::RemovedTable,
+) -> source::SourceScan {
+    source::scan_modules(
+        files
+            .iter()
+            .filter(|(name, _)| source::is_scanned_module(name))
+            .map(|(name, path)| {
+                (
+                    name.clone(),
+                    std::fs::read(path).map_err(|error| error.to_string()),
+                )
+            }),
+        table,
+    )
 }
 
 /// Scan installed shared objects on disk — extension modules first, each group smallest
