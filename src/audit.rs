@@ -2,11 +2,12 @@
 //! into one [`Audit`] that every report format renders. Checks never print.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use pep440_rs::Version;
-use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
+use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, VersionOrUrl};
 use serde::Serialize;
 
 use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
@@ -15,6 +16,8 @@ use crate::graph::{self, DependencyGraph, InstalledSet, WhyIndex};
 use crate::index::filename::file_version;
 use crate::index::{InFlight, IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self, DeclaredNumpy};
+use crate::inspect::removed::RemovedTable;
+use crate::inspect::source::{SOURCE_SCANNER_VERSION, SourceScan};
 use crate::inspect::wheel::WheelBuild;
 use crate::inspect::{self, ScanBudget, WheelScan};
 use crate::installed::InstalledFacts;
@@ -29,6 +32,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// against 2.x headers.
 pub const NUMPY2_FIRST_CANDIDATE: &str = "2024-03-30";
 
+/// How many uses of removed names a package's evidence lists before it counts the rest.
+const SOURCE_USES_SHOWN: usize = 5;
+
 /// How many why-paths each package lists.
 pub const WHY_PATH_LIMIT: usize = 5;
 
@@ -38,6 +44,8 @@ pub const WHY_PATH_LIMIT: usize = 5;
 pub enum Verdict {
     DeclaredBlocker,
     BinaryBlocker,
+    /// Its Python code uses, when imported, a name the target NumPy removed.
+    SourceBlocker,
     Suspect,
     Unknown,
     Ready,
@@ -45,9 +53,10 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::DeclaredBlocker,
         Verdict::BinaryBlocker,
+        Verdict::SourceBlocker,
         Verdict::Suspect,
         Verdict::Unknown,
         Verdict::Ready,
@@ -58,6 +67,7 @@ impl Verdict {
         match self {
             Verdict::DeclaredBlocker => "declared-blocker",
             Verdict::BinaryBlocker => "binary-blocker",
+            Verdict::SourceBlocker => "source-blocker",
             Verdict::Suspect => "suspect",
             Verdict::Unknown => "unknown",
             Verdict::Ready => "ready",
@@ -66,7 +76,10 @@ impl Verdict {
     }
 
     pub fn is_blocker(self) -> bool {
-        matches!(self, Verdict::DeclaredBlocker | Verdict::BinaryBlocker)
+        matches!(
+            self,
+            Verdict::DeclaredBlocker | Verdict::BinaryBlocker | Verdict::SourceBlocker
+        )
     }
 }
 
@@ -119,6 +132,10 @@ pub enum EvidenceCode {
     UploadPredatesNumpy2,
     /// An `ignore` entry of the configuration matched, but its `until` date has passed.
     IgnoreExpired,
+    /// Its Python code uses a name (or call form) the target NumPy removed.
+    RemovedName,
+    /// Python modules that could not be read or parsed: the source scan does not cover them.
+    SourceUnread,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +214,56 @@ pub struct ProjectRequirement {
     pub line: Option<usize>,
 }
 
+/// The scan of the project's own Python code for names the target NumPy removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectCode {
+    /// The directory scanned (the one holding the project's `pyproject.toml`).
+    pub root: String,
+    /// Python files read.
+    pub modules: usize,
+    /// Uses of what the target removed, by file and line.
+    pub uses: Vec<ProjectCodeUse>,
+    /// Files that did not parse or could not be read: the scan does not cover them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+}
+
+/// A use, in the project's own Python code, of a name the target NumPy removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectCodeUse {
+    /// Relative to [`ProjectCode::root`].
+    pub file: String,
+    pub line: usize,
+    /// The removed name or call form.
+    pub name: String,
+    pub removed_in: String,
+    pub replacement: String,
+    /// The release note section it comes from.
+    pub source: String,
+    /// Runs when the module is imported (else when a function is called).
+    pub at_import: bool,
+}
+
+impl ProjectCodeUse {
+    /// What the use is and what to write instead, in a sentence.
+    pub fn message(&self) -> String {
+        let replacement = if self.replacement.is_empty() {
+            String::new()
+        } else {
+            format!("; use `{}` instead", self.replacement)
+        };
+        let when = if self.at_import {
+            "when the module is imported"
+        } else {
+            "when called"
+        };
+        format!(
+            "uses `{}`, removed in NumPy {} ({}): it fails {when}{replacement}",
+            self.name, self.removed_in, self.source
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetInfo {
     pub numpy: String,
@@ -217,6 +284,7 @@ pub struct LockfileInfo {
 pub struct Summary {
     pub declared_blocker: usize,
     pub binary_blocker: usize,
+    pub source_blocker: usize,
     pub suspect: usize,
     pub unknown: usize,
     pub ready: usize,
@@ -235,9 +303,10 @@ impl Summary {
             String::new()
         };
         format!(
-            "{} declared-blocker, {} binary-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{hidden}",
+            "{} declared-blocker, {} binary-blocker, {} source-blocker, {} suspect, {} unknown, {} ready, {} unaffected; {} not in this environment{hidden}",
             self.declared_blocker,
             self.binary_blocker,
+            self.source_blocker,
             self.suspect,
             self.unknown,
             self.ready,
@@ -264,6 +333,10 @@ pub struct Audit {
     pub locked_numpy: Vec<String>,
     /// The project's own requirements on numpy: usually the first line to change.
     pub project_requirements: Vec<ProjectRequirement>,
+    /// The project's own Python code, scanned for names the target NumPy removed (absent
+    /// when not scanned: `check`, `env`, `--no-project-code`, or no project beside the lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_code: Option<ProjectCode>,
     /// The verdict for the whole project, with every change the move needs.
     pub readiness: Readiness,
     /// The numpy pin that keeps the lock working while blockers remain.
@@ -279,8 +352,13 @@ pub struct Audit {
 
 impl Audit {
     pub fn has_blockers(&self) -> bool {
-        self.summary.declared_blocker + self.summary.binary_blocker > 0
+        self.summary.declared_blocker + self.summary.binary_blocker + self.summary.source_blocker
+            > 0
             || self.project_requirements.iter().any(|r| r.excludes_target)
+            || self
+                .project_code
+                .as_ref()
+                .is_some_and(|code| !code.uses.is_empty())
     }
 }
 
@@ -298,13 +376,26 @@ pub struct AuditSettings {
     /// The tool whose commands fixes are spelled in.
     pub tool: Tool,
     pub progress: crate::progress::Progress,
-    /// Wheel scans under way, shared by every audit of the run (see [`Scans`]).
-    pub scans: Arc<Scans>,
+    /// Scans under way, shared by every audit of the run (see [`RunScans`]).
+    pub scans: Arc<RunScans>,
+    /// The project's own Python code to scan for removed names: its directory.
+    pub project_code: Option<PathBuf>,
+}
+
+/// Wheel and source scans under way, by key: audits of several lockfiles that meet the same
+/// wheel at once read it once.
+#[derive(Default)]
+pub struct RunScans {
+    pub wheels: Scans,
+    pub sources: SourceScans,
 }
 
 /// Wheel scans under way, by file key: audits of several lockfiles that meet the same wheel at
 /// once read it once.
 pub type Scans = InFlight<Result<WheelScan, IndexError>>;
+
+/// Source scans under way, by key, shared the same way.
+pub type SourceScans = InFlight<Result<SourceScan, IndexError>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -326,6 +417,11 @@ pub async fn run(
         Some(version) => (version.clone(), "option"),
         None => (newest_numpy(client, environment.python).await?, "index"),
     };
+    // The project's own code is read beside the index work: it needs nothing from it.
+    let project_code = settings.project_code.clone().map(|root| {
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || scan_project_code(&root, &target))
+    });
     let graph = DependencyGraph::new(project);
     let installed = graph.installed(project, environment);
     let numpy = PackageName::new("numpy".to_string()).expect("valid name");
@@ -358,7 +454,8 @@ pub async fn run(
         budget: settings.scan_budget,
         numpy2_locked,
         installed: settings.installed.as_ref(),
-        scans: &settings.scans,
+        scans: &settings.scans.wheels,
+        source_scans: &settings.scans.sources,
     };
     let progress = &settings.progress;
     let releases: Vec<(PackageName, Version)> = to_judge
@@ -488,6 +585,7 @@ pub async fn run(
         *match package.verdict {
             Verdict::DeclaredBlocker => &mut summary.declared_blocker,
             Verdict::BinaryBlocker => &mut summary.binary_blocker,
+            Verdict::SourceBlocker => &mut summary.source_blocker,
             Verdict::Suspect => &mut summary.suspect,
             Verdict::Unknown => &mut summary.unknown,
             Verdict::Ready => &mut summary.ready,
@@ -501,6 +599,21 @@ pub async fn run(
         .collect();
     not_in_environment.sort();
     summary.not_in_environment = not_in_environment.len();
+
+    let project_code = match project_code {
+        Some(scan) => Some(scan.await.expect("the project code scan does not panic")),
+        None => None,
+    };
+    if let Some(code) = project_code.as_ref().filter(|code| !code.uses.is_empty()) {
+        let files: BTreeSet<&str> = code.uses.iter().map(|found| found.file.as_str()).collect();
+        plan.readiness.message.push_str(&format!(
+            ", and {} use{} of names NumPy {target} removed in the project's own code ({} file{}; see project code)",
+            code.uses.len(),
+            fix::plural(code.uses.len()),
+            files.len(),
+            fix::plural(files.len()),
+        ));
+    }
 
     Ok(Audit {
         schema_version: SCHEMA_VERSION,
@@ -517,6 +630,7 @@ pub async fn run(
         index_url: client.display_url(),
         locked_numpy: locked_numpy.iter().map(ToString::to_string).collect(),
         project_requirements,
+        project_code,
         readiness: plan.readiness,
         pin_suggestion: plan.pin,
         incomplete: packages.iter().any(|p| p.failed),
@@ -529,6 +643,33 @@ pub async fn run(
             cache_hits: client.cache_hits(),
         },
     })
+}
+
+/// Scan the project's own Python files under `root` and keep the uses of what `target` removed.
+fn scan_project_code(root: &std::path::Path, target: &Version) -> ProjectCode {
+    let table = RemovedTable::shipped();
+    let scan = inspect::source::scan_project(root, table);
+    let uses = scan
+        .uses
+        .iter()
+        .filter_map(|found| Some((found, table.named(&found.path)?)))
+        .filter(|(found, entry)| entry.removed_in() <= *target && runs_under(found, target))
+        .map(|(found, entry)| ProjectCodeUse {
+            file: found.file.clone(),
+            line: found.line,
+            name: found.path.clone(),
+            removed_in: entry.removed_in.clone(),
+            replacement: entry.replacement.clone(),
+            source: entry.source.clone(),
+            at_import: found.at_import && found.definite,
+        })
+        .collect();
+    ProjectCode {
+        root: root.display().to_string(),
+        modules: scan.modules,
+        uses,
+        unreadable: scan.unreadable.into_iter().chain(scan.unread).collect(),
+    }
 }
 
 /// The requirements of `packages` (judged without them), read at once, or why they cannot be.
@@ -602,6 +743,7 @@ struct JudgeContext<'a> {
     numpy2_locked: bool,
     installed: Option<&'a BTreeMap<PackageId, InstalledFacts>>,
     scans: &'a Scans,
+    source_scans: &'a SourceScans,
 }
 
 impl Judgement {
@@ -624,6 +766,9 @@ impl Judgement {
             Verdict::BinaryBlocker => find(EvidenceCode::Numpy1Build)
                 .map(|e| format!("{} is built against NumPy 1.x", member(e)))
                 .unwrap_or_else(|| "built against NumPy 1.x".to_string()),
+            Verdict::SourceBlocker => find(EvidenceCode::RemovedName)
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "uses a name NumPy removed".to_string()),
             Verdict::Suspect => {
                 if let Some(e) = find(EvidenceCode::LegacyLookup) {
                     format!("{} looks NumPy up with 1.x's layout compiled in", member(e))
@@ -664,6 +809,82 @@ impl Judgement {
             Verdict::Ready | Verdict::Unaffected => self.verdict.as_str().to_string(),
         }
     }
+}
+
+/// Whether the release blocks the target whatever its Python code does: its build is 1.x or
+/// a requirement on numpy that applies here (markers of the environment, the lock's extras)
+/// excludes the target.
+fn already_blocks(
+    metadata: Option<&Result<String, IndexError>>,
+    scan: &Result<Option<WheelScan>, IndexError>,
+    environment: &MarkerEnvironment,
+    extras: &[ExtraName],
+    target: &Version,
+) -> bool {
+    let built_against_1 =
+        matches!(scan, Ok(Some(scan)) if matches!(scan.build, WheelBuild::NumPy1 { .. }));
+    let excludes = metadata.and_then(|m| m.as_ref().ok()).is_some_and(|text| {
+        let parsed = metadata::parse_core_metadata(text);
+        !metadata::check_declared(&parsed.requires_dist, environment, extras, target)
+            .excluding
+            .is_empty()
+    });
+    built_against_1 || excludes
+}
+
+/// Whether a use happens under the target: the NumPy version tests around it admit it.
+fn runs_under(found: &inspect::source::SourceUse, target: &Version) -> bool {
+    found.requires.as_ref().is_none_or(|requires| {
+        requires
+            .parse::<pep440_rs::VersionSpecifiers>()
+            .map_or(true, |specifiers| specifiers.contains(target))
+    })
+}
+
+/// What a use is, when it fails, and what to write instead, in a sentence.
+fn removed_name_message(
+    found: &inspect::source::SourceUse,
+    entry: &inspect::removed::Removed,
+) -> String {
+    let replacement = if entry.replacement.is_empty() {
+        String::new()
+    } else {
+        format!("; use `{}` instead", entry.replacement)
+    };
+    let when = match (found.at_import, found.definite) {
+        (true, true) => "it fails when the module is imported",
+        (true, false) => "it may fail when the module is imported (the calls may not reach it)",
+        (false, _) => "it fails when called",
+    };
+    let via = if found.via.is_empty() {
+        String::new()
+    } else {
+        format!(" through {}", found.via.join(" → "))
+    };
+    format!(
+        "{}:{} uses `{}`{via}, removed in NumPy {} ({}): {when}{replacement}",
+        found.file, found.line, found.path, entry.removed_in, entry.source
+    )
+}
+
+/// Whether a release depends on numpy: a requirement on it in its metadata (under any marker),
+/// or compiled code that uses its C-API. Only such releases have their Python modules read.
+fn depends_on_numpy(
+    metadata: Option<&Result<String, IndexError>>,
+    scan: &Result<Option<WheelScan>, IndexError>,
+) -> bool {
+    let requires = metadata.and_then(|m| m.as_ref().ok()).is_some_and(|text| {
+        metadata::parse_core_metadata(text)
+            .requires_dist
+            .iter()
+            .filter_map(|line| crate::requirement::parse(line).ok())
+            .any(|requirement| requirement.name.as_ref() == "numpy")
+    });
+    let uses_capi = matches!(scan, Ok(Some(scan)) if !matches!(
+        scan.build,
+        WheelBuild::NoNumpy { .. } | WheelBuild::PurePython
+    ));
+    requires || uses_capi
 }
 
 /// What judging one package found, before why-paths are attached.
@@ -758,13 +979,20 @@ impl JudgeContext<'_> {
             yanked: None,
             core_metadata: crate::index::CoreMetadata::Available,
         };
-        let mut judgement = self.conclude(
-            &installed,
-            false,
-            Some(Ok(facts.metadata.clone())),
-            scan,
-            extras,
-        );
+        let metadata = Some(Ok(facts.metadata.clone()));
+        let source = if depends_on_numpy(metadata.as_ref(), &scan) {
+            let modules = facts.python_modules.clone();
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    inspect::scan_source_files(&modules, RemovedTable::shipped())
+                })
+                .await
+                .map_err(|e| IndexError::Client(e.to_string())),
+            )
+        } else {
+            None
+        };
+        let mut judgement = self.conclude(&installed, false, metadata, scan, source, extras);
         if facts.shared_objects.is_empty() {
             for evidence in &mut judgement.evidence {
                 if evidence.code == EvidenceCode::PurePython {
@@ -982,8 +1210,139 @@ impl JudgeContext<'_> {
             );
             (Some(metadata), scan.map(Some))
         };
+        // A release that depends on numpy has its Python modules read for what NumPy removed,
+        // unless its build or its metadata already blocks the target.
+        let source = if depends_on_numpy(metadata.as_ref(), &scan)
+            && !already_blocks(
+                metadata.as_ref(),
+                &scan,
+                self.environment.markers(),
+                extras,
+                self.target,
+            ) {
+            Some(self.source_scan(wheel).await)
+        } else {
+            None
+        };
         self.client.release_wheel(wheel).await;
-        self.conclude(wheel, closest, metadata, scan, extras)
+        self.conclude(wheel, closest, metadata, scan, source, extras)
+    }
+
+    /// Scan a wheel's Python modules, from the cache when they were scanned before with the
+    /// same table.
+    async fn source_scan(&self, wheel: &ProjectFile) -> Result<SourceScan, IndexError> {
+        let table = RemovedTable::shipped();
+        let key = format!("{}#source:{:016x}", file_key(wheel), table.fingerprint);
+        self.source_scans
+            .run(&key, || self.source_scan_once(wheel, &key))
+            .await
+    }
+
+    async fn source_scan_once(
+        &self,
+        wheel: &ProjectFile,
+        key: &str,
+    ) -> Result<SourceScan, IndexError> {
+        let table = RemovedTable::shipped();
+        let cache = self.client.cache();
+        if let Some(json) = cache.scan(key, SOURCE_SCANNER_VERSION).await?
+            && let Ok(scan) = serde_json::from_str(&json)
+        {
+            self.client.note_cache_hit();
+            return Ok(scan);
+        }
+        if self.client.is_offline() {
+            return Err(IndexError::Offline {
+                what: format!("the source scan of {}", wheel.filename),
+            });
+        }
+        let remote = self.client.shared_wheel(wheel).await?;
+        let scan = inspect::scan_wheel_sources(&remote, table).await?;
+        let json = serde_json::to_string(&scan).expect("source scans serialise");
+        cache
+            .store_scan(key, SOURCE_SCANNER_VERSION, &wheel.filename, &json)
+            .await?;
+        Ok(scan)
+    }
+
+    /// Evidence from a source scan, for the target: returns (a use that fails at import
+    /// whenever the module is imported, any use).
+    fn source_evidence(
+        &self,
+        wheel: &ProjectFile,
+        scan: &SourceScan,
+        evidence: &mut Vec<Evidence>,
+    ) -> (bool, bool) {
+        let table = RemovedTable::shipped();
+        let applies: Vec<(&inspect::source::SourceUse, &inspect::removed::Removed)> = scan
+            .uses
+            .iter()
+            .filter_map(|found| Some((found, table.named(&found.path)?)))
+            .filter(|(found, entry)| {
+                entry.removed_in() <= *self.target && runs_under(found, self.target)
+            })
+            .collect();
+        let blocks = |found: &inspect::source::SourceUse| found.at_import && found.definite;
+        // What fails at import first: it decides.
+        let mut ordered = applies.clone();
+        ordered.sort_by_key(|(found, _)| (!blocks(found), !found.at_import));
+        for (found, entry) in ordered.iter().take(SOURCE_USES_SHOWN) {
+            evidence.push(Evidence {
+                file: Some(wheel.filename.clone()),
+                member: Some(format!("{}:{}", found.file, found.line)),
+                strings: vec![found.path.clone()],
+                ..Evidence::new(
+                    EvidenceCode::RemovedName,
+                    removed_name_message(found, entry),
+                )
+            });
+        }
+        if applies.len() > SOURCE_USES_SHOWN {
+            evidence.push(Evidence::new(
+                EvidenceCode::RemovedName,
+                format!(
+                    "and {} more use(s) of names NumPy {} removed",
+                    applies.len() - SOURCE_USES_SHOWN,
+                    self.target
+                ),
+            ));
+        }
+        if !scan.unreadable.is_empty() {
+            evidence.push(Evidence::new(
+                EvidenceCode::SourceUnread,
+                format!(
+                    "{} of {} Python module(s) do not parse (they fail to import under any NumPy), so the source scan does not cover them: {}",
+                    scan.unreadable.len(),
+                    scan.modules,
+                    scan.unreadable
+                        .iter()
+                        .take(3)
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if !scan.unread.is_empty() {
+            evidence.push(Evidence::new(
+                EvidenceCode::SourceUnread,
+                format!(
+                    "{} of {} Python module(s) could not be read, so what they use is unknown: {}",
+                    scan.unread.len(),
+                    scan.modules,
+                    scan.unread
+                        .iter()
+                        .take(3)
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        (
+            applies.iter().any(|(found, _)| blocks(found)),
+            !applies.is_empty() || !scan.unread.is_empty(),
+        )
     }
 
     /// The verdict from what was learned about one distribution, wherever it came from (the
@@ -995,6 +1354,7 @@ impl JudgeContext<'_> {
         closest: bool,
         metadata: Option<Result<String, IndexError>>,
         scan: Result<Option<WheelScan>, IndexError>,
+        source: Option<Result<SourceScan, IndexError>>,
         extras: &[ExtraName],
     ) -> Judgement {
         let mut evidence = Vec::new();
@@ -1088,10 +1448,32 @@ impl JudgeContext<'_> {
             }
         }
 
+        // Source check: what the Python modules use of what the target removed.
+        let mut source_blocker = false;
+        match &source {
+            None => {}
+            Some(Ok(found)) => {
+                let (at_import, any) = self.source_evidence(wheel, found, &mut evidence);
+                source_blocker = at_import;
+                // Only inside functions: fails when called, not at import.
+                suspect |= any && !at_import;
+            }
+            Some(Err(error)) => {
+                failed |= !matches!(
+                    error,
+                    IndexError::NotFound { .. } | IndexError::BadResponse { .. }
+                );
+                unknown = true;
+                evidence.push(failure_evidence(error, "source scan"));
+            }
+        }
+
         let verdict = if !declared.excluding.is_empty() {
             Verdict::DeclaredBlocker
         } else if binary_blocker {
             Verdict::BinaryBlocker
+        } else if source_blocker {
+            Verdict::SourceBlocker
         } else if unknown {
             Verdict::Unknown
         } else if suspect || closest {

@@ -165,6 +165,10 @@ pub struct LockArgs {
     /// ready to paste (nothing when no pin is needed; one lockfile only).
     #[arg(long, conflicts_with_all = ["graph", "recursive"])]
     pub suggest_pins: bool,
+    /// Do not scan the project's own Python files (beside its pyproject.toml) for names the
+    /// target NumPy removed.
+    #[arg(long)]
+    pub no_project_code: bool,
     #[command(flatten)]
     pub audit: AuditArgs,
 }
@@ -226,8 +230,8 @@ pub struct AuditArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Which findings fail the run (exit 1), comma-separated: declared, binary, suspect,
-    /// unknown [default: declared,binary; config: fail-on].
+    /// Which findings fail the run (exit 1), comma-separated: declared, binary, source,
+    /// suspect, unknown [default: declared,binary,source; config: fail-on].
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_enum)]
     pub fail_on: Option<Vec<FailOn>>,
     /// Exit 0 whatever the findings, unless the audit could not run (exit 2) or was incomplete (3).
@@ -244,6 +248,8 @@ pub struct AuditArgs {
 pub enum FailOn {
     Declared,
     Binary,
+    /// Source blockers, and the project's own code using a name the target NumPy removed.
+    Source,
     Suspect,
     Unknown,
 }

@@ -22,6 +22,8 @@ pub struct InstalledFacts {
     pub metadata: String,
     /// Shared objects the distribution installed (from its `RECORD`), as (record path, file).
     pub shared_objects: Vec<(String, PathBuf)>,
+    /// Python modules it installed that the source scan reads, the same way.
+    pub python_modules: Vec<(String, PathBuf)>,
 }
 
 #[derive(Debug)]
@@ -181,9 +183,13 @@ pub fn read(
                     .map_err(|_| parse_error(format!("`Version: {v}` is not a PEP 440 version")))
             })
             .transpose()?;
-        let shared_objects = std::fs::read_to_string(dist_info.join("RECORD"))
-            .map(|record| record_shared_objects(&record, site_packages))
-            .unwrap_or_default();
+        let record = std::fs::read_to_string(dist_info.join("RECORD")).unwrap_or_default();
+        let shared_objects = record_shared_objects(&record, site_packages);
+        let python_modules = record_files(
+            &record,
+            site_packages,
+            crate::inspect::source::is_scanned_module,
+        );
         let id = PackageId(packages.len());
         packages[0].dependencies.push(LockedDependency {
             package: id,
@@ -210,6 +216,7 @@ pub fn read(
                     .unwrap_or_default(),
                 metadata,
                 shared_objects,
+                python_modules,
             },
         );
     }
@@ -255,6 +262,15 @@ fn installed_from(dist_info: &Path, index: &str) -> PackageSource {
 
 /// Shared objects listed in a `RECORD` (CSV: path, hash, size), resolved against site-packages.
 fn record_shared_objects(record: &str, site_packages: &Path) -> Vec<(String, PathBuf)> {
+    record_files(record, site_packages, is_shared_object)
+}
+
+/// The files a `RECORD` lists that `keep` wants, resolved against site-packages.
+fn record_files(
+    record: &str,
+    site_packages: &Path,
+    keep: fn(&str) -> bool,
+) -> Vec<(String, PathBuf)> {
     record
         .lines()
         .filter_map(|line| {
@@ -262,7 +278,7 @@ fn record_shared_objects(record: &str, site_packages: &Path) -> Vec<(String, Pat
             let path = line
                 .strip_prefix('"')
                 .map_or_else(|| line.split(',').next(), |rest| rest.split('"').next())?;
-            is_shared_object(path).then(|| (path.to_string(), site_packages.join(path)))
+            keep(path).then(|| (path.to_string(), site_packages.join(path)))
         })
         .filter(|(_, file)| file.is_file())
         .collect()

@@ -214,7 +214,15 @@ async fn audit_target(
         );
         return Outcome::Skipped;
     }
-    match run::audit_lockfile(project, &args.audit, session, Progress::hidden()).await {
+    match run::audit_lockfile(
+        project,
+        &args.audit,
+        session,
+        Progress::hidden(),
+        !args.no_project_code,
+    )
+    .await
+    {
         Ok(audited) => Outcome::Audited {
             status: run::exit_status(&audited.audit, &audited.settings),
             audit: Box::new(audited.audit),

@@ -12,12 +12,13 @@ use crate::cli::FailOn;
 use crate::config::IgnoreEntry;
 
 /// What fails the run by default.
-pub const DEFAULT_FAIL_ON: [FailOn; 2] = [FailOn::Declared, FailOn::Binary];
+pub const DEFAULT_FAIL_ON: [FailOn; 3] = [FailOn::Declared, FailOn::Binary, FailOn::Source];
 
 fn fails_on(verdict: Verdict) -> Option<FailOn> {
     match verdict {
         Verdict::DeclaredBlocker => Some(FailOn::Declared),
         Verdict::BinaryBlocker => Some(FailOn::Binary),
+        Verdict::SourceBlocker => Some(FailOn::Source),
         Verdict::Suspect => Some(FailOn::Suspect),
         Verdict::Unknown => Some(FailOn::Unknown),
         Verdict::Ready | Verdict::Unaffected => None,
@@ -218,11 +219,18 @@ impl Baseline {
 }
 
 /// Whether the audit's findings fail the run under `fail_on`. Suppressed findings never do;
-/// the project's own numpy cap counts as a declared blocker.
+/// the project's own numpy cap counts as a declared blocker, its own uses of removed names as
+/// source blockers.
 pub fn fails(audit: &Audit, fail_on: &[FailOn]) -> bool {
     let project_cap = fail_on.contains(&FailOn::Declared)
         && audit.project_requirements.iter().any(|r| r.excludes_target);
+    let project_code = fail_on.contains(&FailOn::Source)
+        && audit
+            .project_code
+            .as_ref()
+            .is_some_and(|code| !code.uses.is_empty());
     project_cap
+        || project_code
         || audit.packages.iter().any(|package| {
             package.suppressed.is_none()
                 && fails_on(package.verdict).is_some_and(|kind| fail_on.contains(&kind))

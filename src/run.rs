@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 
-use crate::audit::{self, Audit, AuditSettings, Scans, Stats};
+use crate::audit::{self, Audit, AuditSettings, RunScans, Stats};
 use crate::cache_command;
 use crate::check;
 use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource, LockArgs};
@@ -21,7 +21,7 @@ use crate::fix::Tool;
 use crate::index::{Cache, HttpClient, HttpSettings, IndexClient, auth};
 use crate::inspect::ScanBudget;
 use crate::installed;
-use crate::lockfile::{self, LockedProject, PackageSource};
+use crate::lockfile::{self, LockFormat, LockedProject, PackageSource};
 use crate::policy;
 use crate::progress::Progress;
 use crate::report::{self, OutputFormat, Style};
@@ -119,8 +119,16 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
                     },
                     error: error.into(),
                 })?;
-            let mut audit =
-                audit_project(&project, &client, &settings, python, false, &Arc::default()).await?;
+            let mut audit = audit_project(
+                &project,
+                &client,
+                &settings,
+                python,
+                false,
+                &Arc::default(),
+                None,
+            )
+            .await?;
             settle(&mut audit, &args.audit, &settings)?;
             finish(&audit, &args.audit, &settings)
         }
@@ -138,7 +146,14 @@ async fn audit_one_lockfile(args: &LockArgs, progress: Progress) -> Result<ExitS
         audit,
         settings,
         python,
-    } = audit_lockfile(project, &args.audit, &session, progress).await?;
+    } = audit_lockfile(
+        project,
+        &args.audit,
+        &session,
+        progress,
+        !args.no_project_code,
+    )
+    .await?;
     if let Some(format) = args.graph {
         let environment = TargetEnvironment::new(python, settings.platform.clone());
         let edges = export::edges(&project, Some(&environment));
@@ -170,6 +185,7 @@ pub(crate) async fn audit_lockfile(
     args: &AuditArgs,
     session: &Session,
     progress: Progress,
+    scan_project_code: bool,
 ) -> Result<Audited, Failure> {
     for warning in &project.warnings {
         tracing::warn!("{warning}");
@@ -196,8 +212,21 @@ pub(crate) async fn audit_lockfile(
         .or_else(|| lock_registry(&project))
         .unwrap_or_else(|| settings::PYPI_SIMPLE.to_string());
     let client = session.client(&settings, &index_url).await?;
-    let mut audit =
-        audit_project(&project, &client, &settings, python, true, &session.scans).await?;
+    let project_code = if scan_project_code && path != Path::new("-") {
+        project_root(&settings.project_dir, project.format)
+    } else {
+        None
+    };
+    let mut audit = audit_project(
+        &project,
+        &client,
+        &settings,
+        python,
+        true,
+        &session.scans,
+        project_code,
+    )
+    .await?;
     settle(&mut audit, args, &settings)?;
     Ok(Audited {
         project,
@@ -205,6 +234,35 @@ pub(crate) async fn audit_lockfile(
         settings,
         python,
     })
+}
+
+/// The project a lockfile belongs to: the directory that holds `pyproject.toml`, `setup.py` or
+/// `setup.cfg`. uv, Poetry and PDM always write their lock beside the project's
+/// `pyproject.toml`, so only that folder counts; other inputs (`requirements/base.txt`,
+/// `Pipfile.lock`, `pylock.toml`) may sit below the project, so the search goes up, not leaving
+/// the git repository. None when there is none: a lockfile alone names no code to scan.
+fn project_root(lock_folder: &Path, format: LockFormat) -> Option<PathBuf> {
+    let start = std::path::absolute(lock_folder).ok()?;
+    let is_project = |folder: &Path| {
+        ["pyproject.toml", "setup.py", "setup.cfg"]
+            .iter()
+            .any(|marker| folder.join(marker).is_file())
+    };
+    if matches!(
+        format,
+        LockFormat::UvLock | LockFormat::PoetryLock | LockFormat::PdmLock
+    ) {
+        return is_project(&start).then_some(start);
+    }
+    for folder in start.ancestors() {
+        if is_project(folder) {
+            return Some(folder.to_path_buf());
+        }
+        if folder.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 /// Read the lockfile a graph command names, and the environment it is restricted to, if any.
@@ -295,7 +353,7 @@ pub(crate) struct Session {
     /// By the index URL as given and where its credentials come from: lockfiles naming the same
     /// index with different credentials (another uv index name) get their own client.
     clients: tokio::sync::Mutex<HashMap<String, Arc<IndexClient>>>,
-    pub scans: Arc<Scans>,
+    pub scans: Arc<RunScans>,
 }
 
 impl Session {
@@ -385,7 +443,8 @@ async fn audit_project(
     settings: &Settings,
     python: PythonVersion,
     show_lockfile: bool,
-    scans: &Arc<Scans>,
+    scans: &Arc<RunScans>,
+    project_code: Option<PathBuf>,
 ) -> Result<Audit, Failure> {
     let audit_settings = AuditSettings {
         environment: TargetEnvironment::new(python, settings.platform.clone()),
@@ -401,6 +460,7 @@ async fn audit_project(
         },
         progress: settings.progress.clone(),
         scans: scans.clone(),
+        project_code,
     };
     run_audit(project, client, &audit_settings).await
 }
@@ -444,6 +504,7 @@ async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitSta
         tool: Tool::pip(),
         progress: settings.progress.clone(),
         scans: Arc::default(),
+        project_code: None,
     };
     let mut audit = run_audit(&environment.project, &client, &audit_settings).await?;
     settle(&mut audit, &args.audit, &settings)?;
@@ -596,4 +657,37 @@ fn highlights(project: &LockedProject, audit: &Audit) -> export::Highlights {
         }
     }
     highlights
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_is_beside_a_tools_lock_and_above_a_requirements_file() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("app/requirements")).unwrap();
+        std::fs::write(
+            root.join("app/pyproject.toml"),
+            "[project]\nname = \"app\"\n",
+        )
+        .unwrap();
+        let app = std::path::absolute(root.join("app")).unwrap();
+
+        assert_eq!(project_root(&app, LockFormat::UvLock), Some(app.clone()));
+        assert_eq!(
+            project_root(&app.join("requirements"), LockFormat::Requirements),
+            Some(app.clone())
+        );
+        // A uv, Poetry or PDM lock is written beside its pyproject.toml: none beside it, no
+        // project.
+        assert_eq!(
+            project_root(&app.join("requirements"), LockFormat::PoetryLock),
+            None
+        );
+        // The search stops at the repository's root.
+        assert_eq!(project_root(root, LockFormat::Requirements), None);
+    }
 }

@@ -197,6 +197,7 @@ fn summarize(combined: &Combined) -> CombinedSummary {
 fn add(totals: &mut Summary, summary: &Summary) {
     totals.declared_blocker += summary.declared_blocker;
     totals.binary_blocker += summary.binary_blocker;
+    totals.source_blocker += summary.source_blocker;
     totals.suspect += summary.suspect;
     totals.unknown += summary.unknown;
     totals.ready += summary.ready;
@@ -374,8 +375,8 @@ fn render_json(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> 
 fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
     let summary = summarize(combined);
     let mut text = format!("# np2audit: {} lockfiles\n\n", combined.entries.len());
-    text.push_str("| lockfile | readiness | declared | binary | suspect | unknown | ready | unaffected | exit |\n");
-    text.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    text.push_str("| lockfile | readiness | declared | binary | source | suspect | unknown | ready | unaffected | exit |\n");
+    text.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for line in &summary.lockfiles {
         let lockfile = match &line.format {
             Some(format) => format!("{} ({})", code(&line.path), escape(format)),
@@ -393,6 +394,7 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
                 ),
                 counts.declared_blocker.to_string(),
                 counts.binary_blocker.to_string(),
+                counts.source_blocker.to_string(),
                 counts.suspect.to_string(),
                 counts.unknown.to_string(),
                 counts.ready.to_string(),
@@ -403,7 +405,7 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
                     "⚠️ error: {}",
                     line.error.as_deref().map(inline).unwrap_or_default()
                 )];
-                cells.resize(7, String::new());
+                cells.resize(8, String::new());
                 cells
             }
         };

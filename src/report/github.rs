@@ -37,9 +37,27 @@ pub(super) fn annotations(audit: &Audit, out: &mut dyn Write) -> std::io::Result
         command(out, "error", file, requirement.line, &title, &message)?;
     }
 
+    if let Some(code) = &audit.project_code {
+        for found in &code.uses {
+            let path = display_path(&Path::new(&code.root).join(&found.file).to_string_lossy());
+            let title = format!(
+                "np2audit: {} was removed in NumPy {}",
+                found.name, found.removed_in
+            );
+            command(
+                out,
+                "error",
+                Some(&path),
+                Some(found.line),
+                &title,
+                &found.message(),
+            )?;
+        }
+    }
+
     for package in audit.packages.iter().filter(|p| p.suppressed.is_none()) {
         let (level, title) = match package.verdict {
-            Verdict::DeclaredBlocker | Verdict::BinaryBlocker => (
+            Verdict::DeclaredBlocker | Verdict::BinaryBlocker | Verdict::SourceBlocker => (
                 "error",
                 format!(
                     "np2audit: {} blocks NumPy {}",

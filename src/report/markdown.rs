@@ -15,6 +15,7 @@ pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
     let mut text = String::new();
     header(audit, &mut text);
     project_requirements(audit, &mut text);
+    project_code(audit, &mut text);
     let shown: Vec<&PackageReport> = audit
         .packages
         .iter()
@@ -162,6 +163,39 @@ fn project_requirements(audit: &Audit, text: &mut String) {
                 code(&requirement.requirement),
                 escape(&requirement.declared_in),
                 escape(&audit.target.numpy)
+            ),
+        );
+    }
+    blank(text);
+}
+
+fn project_code(audit: &Audit, text: &mut String) {
+    let Some(scan) = audit.project_code.as_ref().filter(|c| !c.uses.is_empty()) else {
+        return;
+    };
+    line(text, &format!("### Project code ({})", scan.uses.len()));
+    blank(text);
+    for found in scan.uses.iter().take(super::table::PROJECT_CODE_SHOWN) {
+        let file = display_path(
+            &std::path::Path::new(&scan.root)
+                .join(&found.file)
+                .to_string_lossy(),
+        );
+        line(
+            text,
+            &format!(
+                "- ❌ {} {}",
+                code(&format!("{file}:{}", found.line)),
+                escape(&found.message())
+            ),
+        );
+    }
+    if scan.uses.len() > super::table::PROJECT_CODE_SHOWN {
+        line(
+            text,
+            &format!(
+                "- … and {} more (the JSON report lists every one)",
+                scan.uses.len() - super::table::PROJECT_CODE_SHOWN
             ),
         );
     }
@@ -809,6 +843,7 @@ pub(in crate::report) mod tests {
             index_url: String::new(),
             locked_numpy: vec!["1.26.4".to_string()],
             project_requirements: Vec::new(),
+            project_code: None,
             readiness: Readiness {
                 status: ReadinessStatus::Blocked,
                 message: "blocked: 100% \"odd|pkg\"".to_string(),

@@ -10,7 +10,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::audit::{Audit, EvidenceCode, PackageReport, ProjectRequirement, Verdict};
+use crate::audit::{
+    Audit, EvidenceCode, PackageReport, ProjectCodeUse, ProjectRequirement, Verdict,
+};
 use crate::fix::{FixKind, PinSuggestion};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -28,21 +30,27 @@ enum Rule {
     Suspect,
     Unknown,
     ProjectNumpyCap,
+    SourceBlocker,
+    ProjectRemovedName,
 }
 
 impl Rule {
-    const ALL: [Rule; 5] = [
+    /// New rules go at the end: a rule's index and id never change.
+    const ALL: [Rule; 7] = [
         Rule::DeclaredBlocker,
         Rule::BinaryBlocker,
         Rule::Suspect,
         Rule::Unknown,
         Rule::ProjectNumpyCap,
+        Rule::SourceBlocker,
+        Rule::ProjectRemovedName,
     ];
 
     fn for_verdict(verdict: Verdict) -> Option<Rule> {
         match verdict {
             Verdict::DeclaredBlocker => Some(Rule::DeclaredBlocker),
             Verdict::BinaryBlocker => Some(Rule::BinaryBlocker),
+            Verdict::SourceBlocker => Some(Rule::SourceBlocker),
             Verdict::Suspect => Some(Rule::Suspect),
             Verdict::Unknown => Some(Rule::Unknown),
             Verdict::Ready | Verdict::Unaffected => None,
@@ -60,6 +68,8 @@ impl Rule {
             Rule::Suspect => "NP2003",
             Rule::Unknown => "NP2004",
             Rule::ProjectNumpyCap => "NP2005",
+            Rule::SourceBlocker => "NP2006",
+            Rule::ProjectRemovedName => "NP2007",
         }
     }
 
@@ -71,6 +81,8 @@ impl Rule {
             Rule::Suspect => "suspect",
             Rule::Unknown => "unknown",
             Rule::ProjectNumpyCap => "project-numpy-cap",
+            Rule::SourceBlocker => "source-blocker",
+            Rule::ProjectRemovedName => "project-removed-name",
         }
     }
 
@@ -81,12 +93,18 @@ impl Rule {
             Rule::Suspect => "Suspect",
             Rule::Unknown => "Unknown",
             Rule::ProjectNumpyCap => "ProjectNumpyCap",
+            Rule::SourceBlocker => "SourceBlocker",
+            Rule::ProjectRemovedName => "ProjectRemovedName",
         }
     }
 
     fn level(self) -> &'static str {
         match self {
-            Rule::DeclaredBlocker | Rule::BinaryBlocker | Rule::ProjectNumpyCap => "error",
+            Rule::DeclaredBlocker
+            | Rule::BinaryBlocker
+            | Rule::ProjectNumpyCap
+            | Rule::SourceBlocker
+            | Rule::ProjectRemovedName => "error",
             Rule::Suspect => "warning",
             Rule::Unknown => "note",
         }
@@ -99,6 +117,12 @@ impl Rule {
             Rule::Suspect => "A locked package may not work with NumPy 2",
             Rule::Unknown => "A locked package could not be judged for NumPy 2",
             Rule::ProjectNumpyCap => "The project's own numpy requirement excludes NumPy 2",
+            Rule::SourceBlocker => {
+                "A locked package's Python code uses, at import, a name the target NumPy removed"
+            }
+            Rule::ProjectRemovedName => {
+                "The project's own Python code uses a name the target NumPy removed"
+            }
         }
     }
 
@@ -130,6 +154,15 @@ impl Rule {
             Rule::ProjectNumpyCap => {
                 "The project itself requires numpy with a specifier that excludes the target \
                  NumPy version (for example `numpy<2`): nothing else can move until it changes."
+            }
+            Rule::SourceBlocker => {
+                "A Python module of the release the target environment installs uses a name or \
+                 call form that the target NumPy removed (or made an error), at module level, in \
+                 a class body, a decorator or a default argument: importing it fails."
+            }
+            Rule::ProjectRemovedName => {
+                "A Python file of the project itself uses a name or call form that the target \
+                 NumPy removed (or made an error): that code fails under the target."
             }
         }
     }
@@ -164,12 +197,22 @@ impl Rule {
                  requirements file) so that it admits NumPy 2, after the blockers it protects \
                  against are upgraded, then re-lock."
             }
+            Rule::SourceBlocker => {
+                "Upgrade the package to its oldest release that no longer uses the removed name \
+                 (np2audit names it and the command). When none exists, hold numpy below the \
+                 release that removed it with the suggested pin."
+            }
+            Rule::ProjectRemovedName => {
+                "Replace the removed name with what the release notes name (np2audit gives it), \
+                 or guard the use with a NumPy version test."
+            }
         }
     }
 
     fn help_markdown(self) -> String {
         let verdict = match self {
             Rule::ProjectNumpyCap => "project requirement".to_string(),
+            Rule::ProjectRemovedName => "project code".to_string(),
             _ => format!("`{}` verdict", self.slug()),
         };
         format!(
@@ -188,6 +231,8 @@ impl Rule {
             Rule::Suspect => &["numpy2", "dependencies", "needs-review"],
             Rule::Unknown => &["numpy2", "dependencies", "not-judged"],
             Rule::ProjectNumpyCap => &["numpy2", "dependencies", "blocker", "project"],
+            Rule::SourceBlocker => &["numpy2", "dependencies", "blocker", "python-api"],
+            Rule::ProjectRemovedName => &["numpy2", "python-api", "project"],
         }
     }
 
@@ -282,6 +327,11 @@ pub(super) fn run(audit: &Audit, cwd: Option<&Path>) -> Value {
         .filter(|r| r.excludes_target)
     {
         results.push(project_result(audit, requirement, artifact.as_ref()));
+    }
+    if let Some(code) = &audit.project_code {
+        for found in &code.uses {
+            results.push(project_code_result(&code.root, found, cwd));
+        }
     }
     for package in &audit.packages {
         if let Some(rule) = Rule::for_verdict(package.verdict) {
@@ -497,6 +547,32 @@ fn project_result(
             "package": requirement.package,
             "requirement": requirement.requirement,
             "declaredIn": requirement.declared_in,
+        }),
+    );
+    Value::Object(result)
+}
+
+fn project_code_result(root: &str, found: &ProjectCodeUse, cwd: Option<&Path>) -> Value {
+    let rule = Rule::ProjectRemovedName;
+    let path = Path::new(root).join(&found.file);
+    let artifact = artifact_location(&path.to_string_lossy(), cwd);
+    let logical = json!({ "name": found.file, "fullyQualifiedName": found.name });
+    let text = format!("{}:{} {}", found.file, found.line, found.message());
+    let mut result = result_skeleton(rule, text, artifact.as_ref(), Some(found.line), logical);
+    // The line is left out: an edit above the use must not make it a new finding.
+    let fingerprint_source = format!("{}:{}:{}", rule.slug(), found.file, found.name);
+    result.insert(
+        "partialFingerprints".into(),
+        json!({ FINGERPRINT_KEY: fnv1a64_hex(&fingerprint_source) }),
+    );
+    result.insert(
+        "properties".into(),
+        json!({
+            "name": found.name,
+            "removedIn": found.removed_in,
+            "replacement": found.replacement,
+            "source": found.source,
+            "atImport": found.at_import,
         }),
     );
     Value::Object(result)

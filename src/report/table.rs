@@ -7,6 +7,9 @@ use super::Style;
 use crate::audit::{Audit, EvidenceCode, PackageReport, Stats, Verdict, by_verdict};
 use crate::fix::{FixKind, ReadinessStatus};
 
+/// Uses of removed names in the project's code that the table lists; JSON and SARIF list all.
+pub(super) const PROJECT_CODE_SHOWN: usize = 30;
+
 pub(super) struct Paint {
     pub color: bool,
 }
@@ -27,7 +30,7 @@ impl Paint {
     }
     pub fn verdict(&self, verdict: Verdict, text: &str) -> String {
         let code = match verdict {
-            Verdict::DeclaredBlocker | Verdict::BinaryBlocker => "1;31",
+            Verdict::DeclaredBlocker | Verdict::BinaryBlocker | Verdict::SourceBlocker => "1;31",
             Verdict::Suspect | Verdict::Unknown => "1;33",
             Verdict::Ready => "32",
             Verdict::Unaffected => "2",
@@ -100,6 +103,37 @@ pub(super) fn render_findings(
                 requirement.requirement,
                 requirement.declared_in,
                 audit.target.numpy
+            )?;
+        }
+    }
+
+    if let Some(code) = audit.project_code.as_ref().filter(|c| !c.uses.is_empty()) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} ({} use{} of names NumPy {} removed; {} file{} read under {})",
+            paint.verdict(Verdict::SourceBlocker, "project code"),
+            code.uses.len(),
+            crate::fix::plural(code.uses.len()),
+            audit.target.numpy,
+            code.modules,
+            crate::fix::plural(code.modules),
+            super::github::display_path(&code.root)
+        )?;
+        for found in code.uses.iter().take(PROJECT_CODE_SHOWN) {
+            writeln!(
+                out,
+                "  {}:{} {}",
+                paint.bold(&found.file),
+                found.line,
+                found.message()
+            )?;
+        }
+        if code.uses.len() > PROJECT_CODE_SHOWN {
+            writeln!(
+                out,
+                "  … and {} more (`--format json` lists every one)",
+                code.uses.len() - PROJECT_CODE_SHOWN
             )?;
         }
     }

@@ -353,7 +353,9 @@ impl<'a> Provider<'a> {
             return Ok(Err(Unusable::NotReady(judged.summary)));
         }
         match judged.verdict {
-            Verdict::BinaryBlocker => return Ok(Err(Unusable::NotReady(judged.summary))),
+            Verdict::BinaryBlocker | Verdict::SourceBlocker => {
+                return Ok(Err(Unusable::NotReady(judged.summary)));
+            }
             Verdict::Suspect | Verdict::Unknown if !keep_as_is => {
                 return Ok(Err(Unusable::Unjudged(format!(
                     "{}: {}",

@@ -9,6 +9,23 @@ use sqlx::Row;
 
 use super::{Backend, Cache, CacheError, now};
 use crate::inspect::SCANNER_VERSION;
+use crate::inspect::removed::RemovedTable;
+use crate::inspect::source::SOURCE_SCANNER_VERSION;
+
+/// Scans no run reads again: binary scans by another scanner version, and source scans by
+/// another source scanner or against another table of removed names. Binds: `$1` the binary
+/// scanner's version, `$2` the current source scans' key pattern, `$3` the source scanner's.
+macro_rules! stale_scans {
+    () => {
+        "NOT ((file_key NOT LIKE '%#source:%' AND scanner_version = $1) \
+         OR (file_key LIKE $2 AND scanner_version = $3))"
+    };
+}
+
+/// The `LIKE` pattern of the keys source scans are stored under with today's table.
+fn current_source_keys() -> String {
+    format!("%#source:{:016x}", RemovedTable::shipped().fingerprint)
+}
 
 /// Every table, in the order `info` lists them, with what a row of it is.
 const TABLES: [(&str, &str); 5] = [
@@ -82,11 +99,15 @@ impl Cache {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(&self.pool)
                 .await?;
-        let stale_scans: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM wheel_scans WHERE scanner_version <> $1")
-                .bind(i64::from(SCANNER_VERSION))
-                .fetch_one(&self.pool)
-                .await?;
+        let stale_scans: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM wheel_scans WHERE ",
+            stale_scans!()
+        ))
+        .bind(i64::from(SCANNER_VERSION))
+        .bind(current_source_keys())
+        .bind(i64::from(SOURCE_SCANNER_VERSION))
+        .fetch_one(&self.pool)
+        .await?;
         let row = sqlx::query(
             "SELECT MIN(fetched_at) AS oldest, MAX(fetched_at) AS newest FROM project_pages",
         )
@@ -175,6 +196,13 @@ impl Cache {
         };
         let now = now() as i64;
         let mut transaction = self.pool.begin().await?;
+        let stale = sqlx::query(concat!("DELETE FROM wheel_scans WHERE ", stale_scans!()))
+            .bind(i64::from(SCANNER_VERSION))
+            .bind(current_source_keys())
+            .bind(i64::from(SOURCE_SCANNER_VERSION))
+            .execute(&mut *transaction)
+            .await?;
+        *cleaned.rows.entry("wheel_scans").or_default() += stale.rows_affected();
         let mut run = async |table: &'static str, sql: &str, bind: Option<i64>| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
             if let Some(value) = bind {
@@ -184,12 +212,6 @@ impl Cache {
             *cleaned.rows.entry(table).or_default() += done.rows_affected();
             Ok::<(), sqlx::Error>(())
         };
-        run(
-            "wheel_scans",
-            "DELETE FROM wheel_scans WHERE scanner_version <> $1",
-            Some(i64::from(SCANNER_VERSION)),
-        )
-        .await?;
         run(
             "hosts_without_ranges",
             "DELETE FROM hosts_without_ranges WHERE checked_at < $1",
