@@ -630,7 +630,7 @@ async fn scans_cached_by_the_scanner_before_the_chooser_rule_are_redone() {
             .await
             .unwrap();
     let old = r#"{"build":{"kind":"numpy2","member":"tensorkit/_tensorkit.cpython-311-x86_64-linux-gnu.so","oldest_numpy":null,"strings":["numpy._core"]},"scanned":["tensorkit/_tensorkit.cpython-311-x86_64-linux-gnu.so"],"unscanned":[]}"#;
-    let updated = sqlx::query("UPDATE wheel_scans SET scanner_version = 4, result_json = $1 WHERE filename LIKE 'tensorkit-0.1.59-%'")
+    let updated = sqlx::query("UPDATE wheel_scans SET scanner_version = 4, result_json = $1 WHERE filename LIKE 'tensorkit-0.1.59-%' AND file_key NOT LIKE '%#source:%'")
         .bind(old)
         .execute(&mut connection)
         .await

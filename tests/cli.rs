@@ -62,7 +62,9 @@ fn fixture_lock() -> String {
         .to_string()
 }
 
-/// Audit the fixture project's lock against `index` with a fresh or given cache.
+/// Audit the fixture project's lock against `index` with a fresh or given cache. The lock lives
+/// inside this repository, whose own Python scripts are no part of the fixture project: its
+/// project code is tested on its own.
 fn audit_fixture(index: &FixtureIndex, cache: &Path, extra: &[&str]) -> Outcome {
     let lock = fixture_lock();
     let url = index.simple_url();
@@ -76,6 +78,7 @@ fn audit_fixture(index: &FixtureIndex, cache: &Path, extra: &[&str]) -> Outcome 
         &url,
         "--cache-dir",
         &cache,
+        "--no-project-code",
     ];
     args.extend_from_slice(extra);
     np2audit(&args, None)
@@ -927,4 +930,308 @@ fn a_python_outside_the_locks_requires_python_is_warned_about() {
         "{}",
         graph.stderr
     );
+}
+
+/// Issue 18: a package's Python modules are read for names NumPy removed, and judged against
+/// the target: at import a source blocker, only in functions suspect, guarded uses nothing.
+#[test]
+fn removed_names_in_python_modules_are_judged_against_the_target() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let url = index.simple_url();
+    let cache_dir = cache.path().display().to_string();
+    let check = |target: &str| -> Outcome {
+        np2audit(
+            &[
+                "check",
+                "oldnames==1.0.0",
+                "oldnames==1.1.0",
+                "oldnames==1.2.0",
+                "oldnames==2.0.0",
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "linux",
+                "--target",
+                target,
+                "--index-url",
+                &url,
+                "--cache-dir",
+                &cache_dir,
+                "--format",
+                "json",
+            ],
+            None,
+        )
+    };
+    let removed = |report: &Value, version: &str| -> Vec<(String, String, String)> {
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["version"] == version)
+            .unwrap()["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["code"] == "removed-name")
+            .map(|e| {
+                (
+                    e["member"].as_str().unwrap_or_default().to_string(),
+                    e["strings"][0].as_str().unwrap_or_default().to_string(),
+                    e["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+
+    index.reset_stats();
+    let early = check("2.0.2");
+    assert_eq!(early.code, 1, "{}", early.stderr);
+    let early = early.json();
+    assert_eq!(
+        verdicts(&early),
+        pairs(&[
+            ("oldnames 1.0.0", "source-blocker"),
+            ("oldnames 1.1.0", "suspect"),
+            ("oldnames 1.2.0", "ready"),
+            ("oldnames 2.0.0", "ready"),
+        ])
+    );
+    // The use at import decides, with its place, the NumPy that removed it and the replacement.
+    let blocking = removed(&early, "1.0.0");
+    let (member, name, message) = &blocking[0];
+    assert_eq!(
+        (member.as_str(), name.as_str()),
+        ("oldnames/__init__.py:5", "numpy.float_")
+    );
+    assert!(
+        message.contains("removed in NumPy 2.0")
+            && message.contains("it fails when the module is imported")
+            && message.contains("`numpy.float64`"),
+        "{message}"
+    );
+    assert!(
+        blocking
+            .iter()
+            .any(|(member, name, message)| member == "oldnames/util.py:5"
+                && name == "numpy.product"
+                && message.contains("fails when called")),
+        "{blocking:?}"
+    );
+    // Lazily imported numpy, inside functions: suspect, "fails when called"; `in1d` is still
+    // there in 2.0.
+    let lazy = removed(&early, "1.1.0");
+    assert_eq!(
+        lazy.iter()
+            .map(|(m, n, _)| (m.as_str(), n.as_str()))
+            .collect::<Vec<_>>(),
+        [("oldnames/util.py:4", "numpy.product")],
+        "{lazy:?}"
+    );
+    assert!(lazy[0].2.contains("fails when called"), "{lazy:?}");
+    assert!(
+        removed(&early, "1.2.0").is_empty(),
+        "guarded uses are no uses"
+    );
+    // The 2 MB tests module of 1.2.0 is never fetched: only the modules the scan reads are.
+    let wheel = index
+        .file_bytes("oldnames-1.2.0-py3-none-any.whl")
+        .unwrap()
+        .len() as u64;
+    assert!(wheel > 2_000_000, "{wheel}");
+    assert!(
+        index.stats().bytes_sent < wheel / 4,
+        "{} bytes sent for a {wheel}-byte wheel",
+        index.stats().bytes_sent
+    );
+
+    // The same wheels under a later target: `in1d` is gone in 2.4, and the registry decorator
+    // that looks the decorated function's name up on numpy fails at import.
+    let late = check("2.4.6");
+    assert_eq!(late.code, 1, "{}", late.stderr);
+    let late = late.json();
+    assert_eq!(
+        verdicts(&late),
+        pairs(&[
+            ("oldnames 1.0.0", "source-blocker"),
+            ("oldnames 1.1.0", "suspect"),
+            ("oldnames 1.2.0", "ready"),
+            ("oldnames 2.0.0", "source-blocker"),
+        ])
+    );
+    let registry = removed(&late, "2.0.0");
+    let (member, name, message) = &registry[0];
+    assert!(member.starts_with("oldnames/__init__.py:"), "{registry:?}");
+    assert_eq!(name, "numpy.in1d");
+    assert!(
+        message.contains("through register()") && message.contains("`numpy.isin`"),
+        "{message}"
+    );
+    assert!(
+        removed(&late, "1.1.0")
+            .iter()
+            .any(|(m, n, _)| m == "oldnames/util.py:10" && n == "numpy.in1d")
+    );
+
+    // `--fail-on` without source: the source blockers no longer fail the run.
+    let lenient = np2audit(
+        &[
+            "check",
+            "oldnames==2.0.0",
+            "--python-version",
+            "3.11",
+            "--target",
+            "2.4.6",
+            "--index-url",
+            &url,
+            "--cache-dir",
+            &cache_dir,
+            "--fail-on",
+            "declared,binary",
+        ],
+        None,
+    );
+    assert_eq!(lenient.code, 0, "{}{}", lenient.stdout, lenient.stderr);
+    assert!(
+        lenient.stdout.contains("source-blocker"),
+        "{}",
+        lenient.stdout
+    );
+}
+
+/// A project beside its lock: the fixture project's lock with its own Python code.
+fn project_with_code() -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    std::fs::copy(fixture_lock(), root.join("uv.lock")).unwrap();
+    let files = [
+        (
+            "pyproject.toml",
+            "[project]\nname = \"fixture-app\"\nversion = \"0.1.0\"\n",
+        ),
+        (".gitignore", "build/\n"),
+        (
+            "src/fixture_app/__init__.py",
+            "import numpy as np\n\nEPS = np.finfo(np.float_).eps\n",
+        ),
+        (
+            "src/fixture_app/stats.py",
+            "import numpy as np\n\n\ndef area(y):\n    return np.product(y)\n\n\n\
+             try:\n    from numpy import in1d\nexcept ImportError:\n    in1d = np.isin\n",
+        ),
+        (
+            "tests/test_stats.py",
+            "import numpy\n\n\ndef test_total():\n    assert numpy.product([2, 3]) == 6\n",
+        ),
+        // Ignored by .gitignore, and hidden: not the project's code.
+        (
+            "build/lib/generated.py",
+            "import numpy as np\nX = np.float_\n",
+        ),
+        (".venv/lib/site.py", "import numpy as np\nX = np.float_\n"),
+    ];
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    project
+}
+
+/// Issue 18: `lock` scans the project's own Python files beside `pyproject.toml` (honouring
+/// `.gitignore`) and reports each use of what the target removed, in every format.
+#[test]
+fn the_projects_own_code_is_checked_against_the_target() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let cache = tempfile::tempdir().unwrap();
+    let project = project_with_code();
+    let url = index.simple_url();
+    let cache_dir = cache.path().display().to_string();
+    let run = |extra: &[&str]| -> Outcome {
+        let mut args = vec![
+            "lock",
+            "uv.lock",
+            "--python-platform",
+            "linux",
+            "--index-url",
+            &url,
+            "--cache-dir",
+            &cache_dir,
+        ];
+        args.extend_from_slice(extra);
+        np2audit(&args, Some(project.path()))
+    };
+    let stable_here = |text: &str| {
+        let root = std::fs::canonicalize(project.path()).unwrap();
+        stable(text, &index)
+            .replace(&root.display().to_string(), "<project>")
+            .replace(&project.path().display().to_string(), "<project>")
+    };
+
+    let json = run(&["--format", "json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let report = json.json();
+    let code = &report["project_code"];
+    assert_eq!(code["modules"], 3, "{code}");
+    let uses: Vec<(String, u64, String, bool)> = code["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["file"].as_str().unwrap().to_string(),
+                u["line"].as_u64().unwrap(),
+                u["name"].as_str().unwrap().to_string(),
+                u["at_import"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            ("src/fixture_app/__init__.py", 3, "numpy.float_", true),
+            ("src/fixture_app/stats.py", 5, "numpy.product", false),
+            ("tests/test_stats.py", 5, "numpy.product", false),
+        ]
+        .map(|(f, l, n, i)| (f.to_string(), l, n.to_string(), i))
+    );
+    assert!(
+        report["readiness"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 uses of names NumPy 2.3.5 removed in the project's own code"),
+        "{}",
+        report["readiness"]
+    );
+
+    for (format, snapshot) in [
+        ("table", "project-code.table.txt"),
+        ("markdown", "project-code.md"),
+        ("sarif", "project-code.sarif"),
+        ("github", "project-code.github.txt"),
+    ] {
+        let out = run(&["--format", format]);
+        assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+        assert_snapshot(snapshot, &stable_here(&out.stdout));
+    }
+
+    // The project's code alone fails a run that fails only on source findings; the flag turns
+    // the scan off.
+    let source_only = run(&["--fail-on", "source"]);
+    assert_eq!(source_only.code, 1, "{}", source_only.stderr);
+    let off = run(&[
+        "--fail-on",
+        "source",
+        "--no-project-code",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(off.code, 0, "{}", off.stderr);
+    assert!(off.json()["project_code"].is_null());
 }

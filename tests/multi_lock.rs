@@ -24,7 +24,8 @@ const FOUND: [&str; 4] = [
     "testdata/multi/web/poetry.lock",
 ];
 
-/// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE`, from the
+/// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE
+/// --no-project-code`, from the
 /// repository root.
 fn lock(index: &FixtureIndex, cache: &Path, args: &[&str]) -> Run {
     let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();

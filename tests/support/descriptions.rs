@@ -13,7 +13,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::normalize_name;
-use super::wheel_builder::{self, Hostile, HostileMetadata, SharedObjectSpec, WheelSpec};
+use super::wheel_builder::{
+    self, Hostile, HostileMetadata, PythonFileSpec, SharedObjectSpec, WheelSpec,
+};
 
 /// One `<normalized-name>.toml` file.
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,8 @@ struct FileDescription {
     tag: String,
     #[serde(default)]
     shared_objects: Vec<SharedObjectSpec>,
+    #[serde(default)]
+    python_files: Vec<PythonFileSpec>,
     upload_time: Option<String>,
     /// Serve the wheel's METADATA as `<file>.metadata` (and advertise it); false leaves clients
     /// only the wheel's own METADATA member.
@@ -256,6 +260,7 @@ fn build_project(dir: &Path, path: &Path, description: ProjectDescription) -> Pr
                     package: &package,
                     metadata: &metadata,
                     shared_objects: &file.shared_objects,
+                    python_files: &file.python_files,
                     stored: file.stored,
                 };
                 let bytes = match file.hostile {

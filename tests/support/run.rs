@@ -39,7 +39,8 @@ pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str
     audit_lock_args(index, cache, &args)
 }
 
-/// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE`.
+/// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE
+/// --no-project-code`.
 pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> Run {
     let output = isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
         .arg("lock")
@@ -52,6 +53,8 @@ pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> R
         ])
         .arg("--cache-dir")
         .arg(cache)
+        // The fixture locks live inside this repository, whose own scripts are not theirs.
+        .arg("--no-project-code")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run np2audit");

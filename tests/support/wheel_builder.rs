@@ -168,8 +168,32 @@ pub struct WheelSpec<'a> {
     /// The bytes of `.dist-info/METADATA` (also served as the `.metadata` file).
     pub metadata: &'a [u8],
     pub shared_objects: &'a [SharedObjectSpec],
+    /// Python modules beside `__init__.py` (an `__init__.py` here replaces the default one).
+    pub python_files: &'a [PythonFileSpec],
     /// Store members uncompressed instead of deflating them.
     pub stored: bool,
+}
+
+/// A Python module of a wheel, as a description gives it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonFileSpec {
+    /// Path inside the wheel: `pkg/io.py`.
+    pub name: String,
+    pub text: String,
+    /// Pad the module with comment lines up to this many bytes (a large module, cheaply).
+    #[serde(default)]
+    pub size: Option<usize>,
+}
+
+impl PythonFileSpec {
+    fn bytes(&self) -> Vec<u8> {
+        let mut text = self.text.clone();
+        while text.len() < self.size.unwrap_or(0) {
+            text.push_str("# padding that a scan must not need to read\n");
+        }
+        text.into_bytes()
+    }
 }
 
 /// The distribution name as it appears in wheel and sdist filenames: runs of `-_.` become `_`
@@ -234,10 +258,17 @@ pub fn build_wheel(spec: &WheelSpec) -> Vec<u8> {
 /// The members of a wheel, in order, with their uncompressed bytes.
 fn wheel_members(spec: &WheelSpec) -> Vec<(String, Vec<u8>)> {
     let dist_info = format!("{}-{}.dist-info", spec.distribution, spec.version);
-    let mut members: Vec<(String, Vec<u8>)> = vec![(
-        format!("{}/__init__.py", spec.package),
-        format!("__version__ = \"{}\"\n", spec.version).into_bytes(),
-    )];
+    let init = format!("{}/__init__.py", spec.package);
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    if !spec.python_files.iter().any(|file| file.name == init) {
+        members.push((
+            init,
+            format!("__version__ = \"{}\"\n", spec.version).into_bytes(),
+        ));
+    }
+    for file in spec.python_files {
+        members.push((file.name.clone(), file.bytes()));
+    }
     for shared_object in spec.shared_objects {
         let size = shared_object.size.unwrap_or(DEFAULT_SHARED_OBJECT_SIZE);
         let bytes = shared_object_bytes(&shared_object.name, shared_object.signature, size);
