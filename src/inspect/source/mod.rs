@@ -65,7 +65,7 @@ pub struct ModuleScan {
 
 /// Bump when the source scan changes what it finds: cached source scans are redone (the
 /// table's own fingerprint is part of their key as well).
-pub const SOURCE_SCANNER_VERSION: u32 = 3;
+pub const SOURCE_SCANNER_VERSION: u32 = 5;
 
 /// What the source scan found in one release (whatever the target: the verdict picks the uses
 /// of what the target removed).
@@ -93,25 +93,51 @@ pub fn scan_modules(
     modules: impl IntoIterator<Item = (String, Result<Vec<u8>, String>)>,
     table: &RemovedTable,
 ) -> SourceScan {
-    let mut scan = SourceScan::default();
-    let mut walked = Vec::new();
+    let mut scanner = ModuleScanner::new(table);
     for (path, bytes) in modules {
-        scan.modules += 1;
+        scanner.add(path, bytes);
+    }
+    scanner.finish()
+}
+
+/// Modules scanned as they arrive: each is parsed and walked at once and only what it does is
+/// kept, so a release's text is never held whole; calls between them are resolved at the end.
+pub struct ModuleScanner<'a> {
+    table: &'a RemovedTable,
+    scan: SourceScan,
+    walked: Vec<facts::ModuleFacts>,
+}
+
+impl<'a> ModuleScanner<'a> {
+    pub fn new(table: &'a RemovedTable) -> Self {
+        ModuleScanner {
+            table,
+            scan: SourceScan::default(),
+            walked: Vec::new(),
+        }
+    }
+
+    /// One module: its bytes, or why they could not be read.
+    pub fn add(&mut self, path: String, bytes: Result<Vec<u8>, String>) {
+        self.scan.modules += 1;
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(why) => {
-                scan.unread.push(format!("{path}: {why}"));
-                continue;
+                self.scan.unread.push(format!("{path}: {why}"));
+                return;
             }
         };
         let text = String::from_utf8_lossy(&bytes);
-        match walk::walk_module(&path, &text, table) {
-            Some(facts) => walked.push(facts),
-            None => scan.unreadable.push(path),
+        match walk::walk_module(&path, &text, self.table) {
+            Some(facts) => self.walked.push(facts),
+            None => self.scan.unreadable.push(path),
         }
     }
-    scan.uses = resolve::Program::new(&walked, table).uses();
-    scan
+
+    pub fn finish(mut self) -> SourceScan {
+        self.scan.uses = resolve::Program::new(&self.walked, self.table).uses();
+        self.scan
+    }
 }
 
 /// Scan the project's own Python files under `root`: every `.py` file the project's
@@ -732,6 +758,58 @@ np.product = None
             at_import,
             [(9, "numpy.in1d", true), (13, "numpy.float_", true)],
             "setting `np.product` is no use of it: {scan:#?}"
+        );
+    }
+
+    /// matplotlib 3.11, scipy 1.17, joblib 1.6: the new name first, the removed one as the
+    /// fallback of a probe that only imports from numpy. The fallback never runs under a NumPy
+    /// that has the new name (all of them import under NumPy 2.4.6).
+    #[test]
+    fn the_fallback_of_a_numpy_probe_runs_only_where_the_probe_fails() {
+        let source = "\
+import numpy as np
+
+try:
+    from numpy.exceptions import VisibleDeprecationWarning
+except ImportError:
+    from numpy import VisibleDeprecationWarning
+
+def solve(a, b):
+    try:
+        from numpy.linalg._linalg import _makearray
+    except ImportError:
+        from numpy.linalg.linalg import _makearray
+    return _makearray(a)
+
+try:
+    from numpy import in1d
+except ImportError:
+    FALLBACK = np.float_
+
+try:
+    import matplotlib
+except ImportError:
+    ALIAS = np.float_
+
+if sys.platform == 'win32':
+    WINDOWS = np.float_
+";
+        let scan = release(&[("m.py", source)]);
+        let told: Vec<(usize, &str, bool, Option<&str>)> = scan
+            .iter()
+            .map(|u| (u.line, u.path.as_str(), u.definite, u.requires.as_deref()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                // The probe uses `in1d` (removed in 2.4): its fallback runs from 2.4 on.
+                (18, "numpy.float_", true, Some(">=2.4")),
+                // After a probe of something else, the handler may run: never definite.
+                (23, "numpy.float_", false, None),
+                // A branch the scan cannot decide may not run at import either.
+                (26, "numpy.float_", false, None),
+            ],
+            "{scan:#?}"
         );
     }
 

@@ -10,7 +10,7 @@ use ruff_python_ast::{
 };
 use ruff_text_size::Ranged;
 
-use super::conditions::{self, Caught, Names, NumpyCondition, Test};
+use super::conditions::{self, Caught, Names, NumpyCondition, Op, Test};
 use super::facts::{
     Binding, Callee, Context, Effect, EffectKind, FunctionFacts, ModuleFacts, Parameter, Raises,
     Sink, Value, is_package, module_name,
@@ -34,11 +34,36 @@ pub fn walk_module(file: &str, text: &str, table: &RemovedTable) -> Option<Modul
         frames: vec![Frame::Top],
         context: Context::default(),
         guarded: 0,
+        caught_uses: Vec::new(),
         future_annotations: module.body.iter().any(is_future_annotations),
         classes: Vec::new(),
     };
     walker.body(&module.body);
-    Some(walker.facts)
+    let mut facts = walker.facts;
+    forget_unresolvable_calls(&mut facts);
+    Some(facts)
+}
+
+/// Longest string literal kept as a value.
+const MAX_STRING_VALUE: usize = 128;
+
+/// Calls to a global name the module never binds (builtins, names from `*` imports) can reach
+/// no code of the release: they are dropped once the module is walked, so a release with
+/// thousands of modules keeps only the calls the resolution can follow.
+fn forget_unresolvable_calls(facts: &mut ModuleFacts) {
+    let bindings = &facts.bindings;
+    let keep = |effect: &Effect| match &effect.kind {
+        EffectKind::Call {
+            callee: Callee::Global(dotted),
+            ..
+        } => bindings.contains_key(&dotted[0]),
+        _ => true,
+    };
+    facts.top.retain(keep);
+    facts.anonymous.retain(keep);
+    for function in facts.functions.values_mut() {
+        function.effects.retain(keep);
+    }
 }
 
 /// The package relative imports start from.
@@ -112,6 +137,9 @@ struct Walker<'a> {
     context: Context,
     /// How many guards enclose the code being walked: nothing under one counts.
     guarded: usize,
+    /// Table entries used where a handler catches what they raise, in walking order: what a
+    /// `try` body probes.
+    caught_uses: Vec<usize>,
     future_annotations: bool,
     /// The classes whose bodies enclose the code, innermost last.
     classes: Vec<String>,
@@ -137,6 +165,29 @@ impl Walker<'_> {
         self.frames.last().expect("the module frame")
     }
 
+    /// A `try` body that only imports from numpy or binds numpy attributes: it probes which
+    /// NumPy is installed.
+    fn is_numpy_probe(&self, body: &[Stmt]) -> bool {
+        let is_numpy = |module: &str| module == "numpy" || module.starts_with("numpy.");
+        !body.is_empty()
+            && body.iter().all(|stmt| match stmt {
+                Stmt::Import(import) => import
+                    .names
+                    .iter()
+                    .all(|alias| is_numpy(alias.name.as_str())),
+                Stmt::ImportFrom(import) => {
+                    import.level == 0
+                        && import
+                            .module
+                            .as_ref()
+                            .is_some_and(|module| is_numpy(module.as_str()))
+                }
+                Stmt::Assign(assign) => self.path_of(&assign.value).is_some(),
+                Stmt::Pass(_) => true,
+                _ => false,
+            })
+    }
+
     fn in_function_frame(&self) -> bool {
         !matches!(self.frame(), Frame::Top)
     }
@@ -154,9 +205,10 @@ impl Walker<'_> {
         if self.guarded > 0 {
             return;
         }
-        if let EffectKind::Use { raises, .. } = &kind
+        if let EffectKind::Use { raises, entry } = &kind
             && self.context.caught.catches(*raises)
         {
+            self.caught_uses.push(*entry);
             return;
         }
         let effect = Effect {
@@ -308,7 +360,10 @@ impl Walker<'_> {
                 }
                 Value::Unknown
             }
-            Expr::StringLiteral(string) => Value::Str(string.value.to_str().to_string()),
+            // Names and dtype codes are short; a long text (a message, a docstring) is none.
+            Expr::StringLiteral(string) if string.value.len() <= MAX_STRING_VALUE => {
+                Value::Str(string.value.to_str().to_string())
+            }
             Expr::NoneLiteral(_) => Value::None,
             _ => Value::Unknown,
         }
@@ -462,15 +517,36 @@ impl Walker<'_> {
                     .fold(Caught::default(), |caught, handler| {
                         caught.with(Caught::of_handler(handler))
                     });
+                let probed_from = self.caught_uses.len();
                 self.body_with(&try_.body, |context| {
                     context.caught = context.caught.with(caught)
                 });
-                let in_function = self.in_function_frame();
+                let probe = (caught.catches(Raises::Import) || caught.catches(Raises::Attribute))
+                    && self.is_numpy_probe(&try_.body);
+                // The NumPy from which the probe fails, when it uses what NumPy removed.
+                let probe_fails_from = self.caught_uses[probed_from..]
+                    .iter()
+                    .map(|&entry| self.table.entries[entry].removed_in())
+                    .min();
                 for handler in &try_.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    self.body_with(&handler.body, |context| {
-                        context.conditional |= in_function;
-                    });
+                    match (probe, &probe_fails_from) {
+                        // `try: from numpy.exceptions import X` / `except ImportError: from
+                        // numpy import X`: the fallback runs only under a NumPy that lacks
+                        // what the body imports — older than any target, since the body uses
+                        // nothing NumPy removed.
+                        (true, None) => {}
+                        (true, Some(version)) => {
+                            let from = NumpyCondition::single(Op::Ge, version.to_string());
+                            self.body_with(&handler.body, |context| {
+                                context.numpy = context.numpy.and(&from);
+                            });
+                        }
+                        // Runs only when something else failed: the uses may happen.
+                        (false, _) => {
+                            self.body_with(&handler.body, |context| context.conditional = true);
+                        }
+                    }
                 }
                 self.body(&try_.orelse);
                 self.body(&try_.finalbody);
@@ -805,7 +881,7 @@ impl Walker<'_> {
             }
             return;
         }
-        let in_function = self.in_function_frame();
+        // A branch whose test the scan cannot read may not run, at import as when called.
         // What the previous tests being false says: starts as "nothing".
         let mut remaining: Option<NumpyCondition> = Some(NumpyCondition::default());
         let mut remaining_params: Option<Vec<super::facts::ParamTest>> = Some(Vec::new());
@@ -844,7 +920,7 @@ impl Walker<'_> {
                         };
                     }
                     Test::Other => {
-                        conditional = in_function;
+                        conditional = true;
                         remaining_params = None;
                     }
                 }
@@ -859,7 +935,7 @@ impl Walker<'_> {
                 context.numpy = current.and(&numpy);
                 match &params {
                     Some(params) => context.param_tests.extend(params.iter().cloned()),
-                    None => context.conditional |= in_function,
+                    None => context.conditional = true,
                 }
                 context.conditional |= conditional;
             });
