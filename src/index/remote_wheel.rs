@@ -54,6 +54,8 @@ enum Source {
 const SPAN_GAP: u64 = 64 * 1024;
 /// The most one such request asks for.
 const MAX_SPAN: u64 = 4 * 1024 * 1024;
+/// Range requests of one wheel's small members in flight at once.
+const SPANS_IN_FLIGHT: usize = 4;
 
 pub struct RemoteWheel {
     http: HttpClient,
@@ -321,14 +323,15 @@ impl RemoteWheel {
     /// Small members whole, decompressed (each at most `max_output` bytes), with as few
     /// requests as their places in the file allow: members close to each other (gaps under
     /// [`SPAN_GAP`]) come in one range request of at most [`MAX_SPAN`] bytes, so a package's
-    /// hundred `.py` modules cost a few requests, not a hundred. A member that cannot be read
-    /// (corrupt, larger than `max_output`) gives its error in its place; the index failing fails
-    /// the whole read.
+    /// hundred `.py` modules cost a few requests, not a hundred. Each member goes to `sink` as
+    /// its request completes, in file order. A member that cannot be read (corrupt, larger than
+    /// `max_output`) gives its error in its place; the index failing fails the whole read.
     pub async fn read_small_members(
         &self,
         entries: &[&ZipEntry],
         max_output: u64,
-    ) -> Result<Vec<(String, Result<Vec<u8>, IndexError>)>, IndexError> {
+        mut sink: impl AsyncFnMut(String, Result<Vec<u8>, IndexError>),
+    ) -> Result<(), IndexError> {
         let mut ordered: Vec<&ZipEntry> = entries.to_vec();
         ordered.sort_by_key(|entry| entry.local_header_offset);
         let mut spans: Vec<(Range<u64>, Vec<&ZipEntry>)> = Vec::new();
@@ -345,17 +348,19 @@ impl RemoteWheel {
                 _ => spans.push((range, vec![entry])),
             }
         }
-        let fetched = futures::future::try_join_all(
-            spans
-                .iter()
-                .map(|(span, _)| self.fetch_range(span.start, span.end)),
-        )
-        .await?;
-        let mut read = Vec::new();
-        for ((span, members), bytes) in spans.iter().zip(fetched) {
+        // A few spans in flight, each handed on as it comes: a package with thousands of
+        // modules is never held whole.
+        use futures::StreamExt;
+        let mut fetched = futures::stream::iter(spans.iter())
+            .map(|(span, members)| async move {
+                let bytes = self.fetch_range(span.start, span.end).await?;
+                Ok::<_, IndexError>((span.start, members, bytes))
+            })
+            .buffered(SPANS_IN_FLIGHT);
+        while let Some(next) = fetched.next().await {
+            let (start, members, bytes) = next?;
             for entry in members {
-                let at =
-                    usize::try_from(entry.local_header_offset - span.start).unwrap_or(usize::MAX);
+                let at = usize::try_from(entry.local_header_offset - start).unwrap_or(usize::MAX);
                 let member = match bytes.get(at..) {
                     Some(from_header) => match zipfile::member_data_from_header(from_header, entry)
                     {
@@ -375,10 +380,10 @@ impl RemoteWheel {
                     .map_err(|error| self.zip_error(error))?;
                     Ok(out)
                 });
-                read.push((entry.name.clone(), inflated));
+                sink(entry.name.clone(), inflated).await;
             }
         }
-        Ok(read)
+        Ok(())
     }
 
     /// Stream one member's decompressed bytes into `sink`, in chunks of at most 64 KiB, until the

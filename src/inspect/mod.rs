@@ -396,12 +396,14 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
 const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 /// The largest module it reads.
 const MAX_MODULE_BYTES: u64 = 4 * 1024 * 1024;
+/// Modules read and waiting for the walker.
+const MODULES_QUEUED: usize = 16;
 
 /// Scan a wheel's Python modules for what NumPy removed ([`source`]): only those members,
 /// fetched in a few range requests.
 pub async fn scan_wheel_sources(
     wheel: &RemoteWheel,
-    table: &removed::RemovedTable,
+    table: &'static removed::RemovedTable,
 ) -> Result<source::SourceScan, IndexError> {
     let mut budget = MAX_SOURCE_BYTES;
     // Modules past the budget are not read, and the scan says so (never a silent skip).
@@ -417,21 +419,42 @@ pub async fn scan_wheel_sources(
             }
             fits
         });
-    let read = wheel.read_small_members(&modules, MAX_MODULE_BYTES).await?;
-    Ok(source::scan_modules(
-        read.into_iter()
-            .map(|(name, bytes)| (name, bytes.map_err(|error| error.to_string())))
-            .chain(too_large.into_iter().map(|entry| {
-                (
-                    entry.name.clone(),
-                    Err(format!(
-                        "{} bytes, past the source scan's budget",
-                        entry.uncompressed_size
-                    )),
-                )
-            })),
-        table,
-    ))
+    // Parsing is CPU work: it runs on a blocking thread, fed as the members arrive (a few
+    // at a time), so neither the runtime's threads nor memory hold a release's text whole.
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<(String, Result<Vec<u8>, String>)>(MODULES_QUEUED);
+    let past_budget: Vec<(String, Result<Vec<u8>, String>)> = too_large
+        .iter()
+        .map(|entry| {
+            let why = format!(
+                "{} bytes, past the source scan's budget",
+                entry.uncompressed_size
+            );
+            (entry.name.clone(), Err(why))
+        })
+        .collect();
+    let walker = tokio::task::spawn_blocking(move || {
+        let mut scanner = source::ModuleScanner::new(table);
+        while let Some((name, bytes)) = receiver.blocking_recv() {
+            scanner.add(name, bytes);
+        }
+        for (name, why) in past_budget {
+            scanner.add(name, why);
+        }
+        scanner.finish()
+    });
+    let read = wheel
+        .read_small_members(&modules, MAX_MODULE_BYTES, async |name, bytes| {
+            // The walker only stops early by panicking, which the join below reports.
+            let _ = sender
+                .send((name, bytes.map_err(|error| error.to_string())))
+                .await;
+        })
+        .await;
+    drop(sender);
+    let scan = walker.await.expect("the source walker does not panic");
+    read?;
+    Ok(scan)
 }
 
 /// Scan installed Python modules on disk: `files` are (name as recorded, path).
