@@ -3,7 +3,8 @@
 For each release in releases.txt: install its wheel alone (`pip install --no-deps
 --only-binary=:all: --target`) into a directory put in front of a base environment that has the
 target NumPy and the common run-time dependencies, import every extension module in a
-subprocess, and classify the outcome. Then compare with `np2audit check … --format json`.
+subprocess (and every module np2audit says fails at import on a name NumPy removed), and classify
+the outcome. Then compare with `np2audit check … --format json`.
 
     python3.11 -m venv /tmp/gt-base && /tmp/gt-base/bin/pip install numpy scipy pandas \
         scikit-learn numba matplotlib statsmodels astropy pyerfa cftime numexpr blosc2 pillow \
@@ -15,8 +16,8 @@ subprocess, and classify the outcome. Then compare with `np2audit check … --fo
 
 A module that fails for a reason that is not NumPy's (a missing or newer dependency) leaves its
 release unobserved; those are listed for a look by hand rather than counted. A module that fails
-on pure-Python use of something NumPy removed is counted apart (`python-api`): np2audit does not
-claim to see those.
+on pure-Python use of something NumPy removed must be a `source-blocker`, and a `source-blocker`
+must have a module that fails so.
 """
 import argparse, json, os, pathlib, re, shutil, subprocess, sys
 
@@ -42,8 +43,9 @@ NUMPY_BINARY = re.compile(r"numpy\.core\.multiarray failed to import|compiled ag
                           r"_ARRAY_API not found|dtype size changed|compiled using NumPy 1\.x", re.I)
 # Pure-Python use of what NumPy 2 removed: no byte string shows it (README: what ready does not
 # cover).
-NUMPY_PYTHON = re.compile(r"module 'numpy' has no attribute|was removed in the NumPy 2|"
-                          r"to a dtype not allowed", re.I)
+NUMPY_PYTHON = re.compile(r"module 'numpy[\w.]*' has no attribute|was removed in the NumPy 2|"
+                          r"to a dtype not allowed|cannot import name '\w+' from 'numpy|"
+                          r"No module named 'numpy\.", re.I)
 
 
 def stderr_by_module(stderr):
@@ -71,7 +73,24 @@ def extension_modules(target: pathlib.Path):
     return sorted(mods)
 
 
-def observe(python, work, spec):
+def flagged_modules(package):
+    """The modules np2audit says fail when imported, from `removed-name` evidence."""
+    mods = []
+    for e in package["evidence"]:
+        if e["code"] != "removed-name" or "fails when the module is imported" not in e["message"]:
+            continue
+        path = e.get("member", "").rsplit(":", 1)[0]
+        if not path.endswith(".py"):
+            continue
+        parts = path[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and all(IDENT.fullmatch(p) for p in parts):
+            mods.append(".".join(parts))
+    return mods
+
+
+def observe(python, work, spec, also=()):
     target = work / spec.replace("==", "-")
     if not target.exists():
         # Installed beside, then renamed: an interrupted install is never taken for a whole one.
@@ -83,7 +102,7 @@ def observe(python, work, spec):
         if r.returncode != 0:
             return "no-wheel", (r.stderr.strip().splitlines() or ["pip failed"])[-1]
         partial.rename(target)
-    mods = extension_modules(target)
+    mods = sorted(set(extension_modules(target)) | set(also))
     if not mods:
         return "ok", "no extension modules"
     try:
@@ -136,13 +155,16 @@ def main():
     for spec in specs:
         name, version = spec.split("==")
         p = verdicts[(re.sub(r"[-_.]+", "-", name).lower(), version)]
-        seen, detail = observe(args.python, work, spec)
+        seen, detail = observe(args.python, work, spec, flagged_modules(p))
         codes = {e["code"] for e in p["evidence"]}
+        source = p["verdict"] == "source-blocker"
         if seen == "numpy-python-fail":
-            outcome = "python-api"
+            # The source claim: a module fails on what NumPy removed exactly where one is named.
+            outcome = "agree" if source else "DISAGREE"
         elif seen in ("numpy-fail", "ok"):
             # The binary claim: a 1.x build found exactly where imports fail on NumPy.
-            outcome = "agree" if ("numpy1-build" in codes) == (seen == "numpy-fail") else "DISAGREE"
+            binary = ("numpy1-build" in codes) == (seen == "numpy-fail")
+            outcome = "agree" if binary and not (source and seen == "ok") else "DISAGREE"
         else:
             outcome = "unobserved"
         tally[outcome] = tally.get(outcome, 0) + 1
