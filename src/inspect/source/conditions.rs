@@ -177,6 +177,10 @@ pub trait Names {
     fn numpy_path(&self, expr: &Expr) -> Option<String>;
     /// The position of a parameter of the enclosing function.
     fn parameter(&self, name: &str) -> Option<usize>;
+    /// What a name was assigned, when that is a version test: `NUMPY_GE_200 = v >= (2, 0)`.
+    fn flag(&self, _name: &str) -> Option<NumpyCondition> {
+        None
+    }
 }
 
 /// Read an `if` test.
@@ -246,7 +250,9 @@ fn param_tests(test: &Expr, names: &dyn Names) -> Option<Vec<ParamTest>> {
 /// The NumPy versions a test holds for, when it is a version test the scan can read.
 pub fn version_condition(test: &Expr, names: &dyn Names) -> Option<NumpyCondition> {
     match test {
-        Expr::Name(name) => flag_condition(name.id.as_str()),
+        Expr::Name(name) => names
+            .flag(name.id.as_str())
+            .or_else(|| flag_condition(name.id.as_str())),
         Expr::Attribute(attribute) => flag_condition(attribute.attr.as_str()),
         Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => {
             version_condition(&unary.operand, names)?.negated()
@@ -312,6 +318,11 @@ fn flag_condition(name: &str) -> Option<NumpyCondition> {
         let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
         if parts.is_empty() || !parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
             continue;
+        }
+        // `GE_200` (dask: 2.0), `GE_125` (1.25), `GE_210` (2.1): digits run together say no
+        // version for sure; the assignment, when the scan sees it, does.
+        if parts.len() == 1 && parts[0].len() > 1 {
+            return None;
         }
         return Some(NumpyCondition::single(op, parts.join(".")));
     }

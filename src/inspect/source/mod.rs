@@ -65,7 +65,7 @@ pub struct ModuleScan {
 
 /// Bump when the source scan changes what it finds: cached source scans are redone (the
 /// table's own fingerprint is part of their key as well).
-pub const SOURCE_SCANNER_VERSION: u32 = 5;
+pub const SOURCE_SCANNER_VERSION: u32 = 6;
 
 /// What the source scan found in one release (whatever the target: the verdict picks the uses
 /// of what the target removed).
@@ -808,6 +808,73 @@ if sys.platform == 'win32':
                 (23, "numpy.float_", false, None),
                 // A branch the scan cannot decide may not run at import either.
                 (26, "numpy.float_", false, None),
+            ],
+            "{scan:#?}"
+        );
+    }
+
+    /// dask 2026.8: flags assigned a version test decide by what they were assigned; digits
+    /// run together in a flag's name (`GE_200` is 2.0, `GE_125` is 1.25) say nothing for sure.
+    #[test]
+    fn flags_assigned_a_version_test_are_read_from_the_assignment() {
+        let source = "\
+import numpy as np
+from packaging.version import Version
+
+_np_version = Version(np.__version__)
+NUMPY_GE_200 = _np_version.release >= (2, 0)
+
+if NUMPY_GE_200:
+    EPS = np.float64
+else:
+    EPS = np.float_
+
+if NUMPY_GE_210:
+    pass
+else:
+    X = np.float_
+";
+        let scan = release(&[("m.py", source)]);
+        let told: Vec<(usize, Option<&str>)> = scan
+            .iter()
+            .map(|u| (u.line, u.requires.as_deref()))
+            .collect();
+        // Line 10 runs only under NumPy < 2.0; line 15's flag is imported from nowhere the
+        // scan sees, and its name tells no version: the code guards itself.
+        assert_eq!(told, [(10, Some("<2.0"))], "{scan:#?}");
+    }
+
+    /// holoviews 1.23, datashader 0.19: a version test earlier in an `and`/`or` guards what
+    /// follows it.
+    #[test]
+    fn a_version_test_guards_the_rest_of_its_boolean_expression() {
+        let source = "\
+import numpy as np
+
+NUMPY_GE_2_0_0 = np.lib.NumpyVersion(np.__version__) >= '2.0.0'
+
+def is_number(obj):
+    if not NUMPY_GE_2_0_0 and isinstance(obj, np.float_):
+        return False
+    if np.__version__[0] < '2' and obj is np.float_:
+        return False
+    return NUMPY_GE_2_0_0 or obj is np.float_
+
+X = callable(np) and np.float_
+";
+        let scan = release(&[("m.py", source)]);
+        let told: Vec<(usize, bool, Option<&str>)> = scan
+            .iter()
+            .map(|u| (u.line, u.definite, u.requires.as_deref()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                (6, true, Some("<2.0.0")),
+                (8, true, Some("<2")),
+                (10, true, Some("<2.0.0")),
+                // After a test the scan cannot read, the rest may not run.
+                (12, false, None),
             ],
             "{scan:#?}"
         );

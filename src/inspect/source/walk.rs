@@ -115,6 +115,8 @@ struct Scope {
     locals: HashSet<String>,
     /// Imports made inside a function.
     imports: HashMap<String, Binding>,
+    /// Names assigned a NumPy version test: `NUMPY_GE_200 = _np_version.release >= (2, 0)`.
+    flags: HashMap<String, NumpyCondition>,
     class: bool,
     function: bool,
 }
@@ -157,6 +159,13 @@ impl Names for Walker<'_> {
         } else {
             None
         }
+    }
+
+    fn flag(&self, name: &str) -> Option<NumpyCondition> {
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.flags.get(name).cloned())
     }
 }
 
@@ -273,6 +282,7 @@ impl Walker<'_> {
         let scope = self.scope();
         scope.numpy.remove(name);
         scope.strings.remove(name);
+        scope.flags.remove(name);
         if scope.function {
             scope.locals.insert(name.to_string());
         }
@@ -641,7 +651,11 @@ impl Walker<'_> {
                 let id = name.id.as_str();
                 let numpy = value.and_then(|value| self.path_of(value));
                 let strings = value.and_then(|value| self.strings_of(value));
+                let flag = value.and_then(|value| conditions::version_condition(value, self));
                 self.bind_other(id);
+                if let Some(flag) = flag {
+                    self.scope().flags.insert(id.to_string(), flag);
+                }
                 if let Some(path) = numpy {
                     self.bind_numpy(id, path);
                     return;
@@ -1245,19 +1259,47 @@ impl<'s> Visitor<'s> for Expressions<'_, '_, 's> {
                 self.walker.lambda(lambda);
                 return;
             }
+            // `not NUMPY_GE_2 and isinstance(x, np.unicode_)`: what follows a test runs only
+            // when the test allows it (`and`: when it holds, `or`: when it does not).
+            Expr::BoolOp(bool_op) => {
+                let current = self.walker.context.clone();
+                let guarded = self.walker.guarded;
+                for value in &bool_op.values {
+                    self.visit_expr(value);
+                    match (conditions::read_test(value, self.walker), bool_op.op) {
+                        (Test::Version { then, .. }, ast::BoolOp::And) => {
+                            self.walker.context.numpy = self.walker.context.numpy.and(&then);
+                        }
+                        (
+                            Test::Version {
+                                otherwise: Some(otherwise),
+                                ..
+                            },
+                            ast::BoolOp::Or,
+                        ) => {
+                            self.walker.context.numpy = self.walker.context.numpy.and(&otherwise);
+                        }
+                        (Test::Version { .. } | Test::Guard, _) => self.walker.guarded += 1,
+                        _ => self.walker.context.conditional = true,
+                    }
+                }
+                self.walker.context = current;
+                self.walker.guarded = guarded;
+                return;
+            }
             Expr::If(if_) => {
                 self.visit_expr(&if_.test);
-                let in_function = self.walker.in_function_frame();
                 let current = self.walker.context.clone();
                 let (then, otherwise, guard, conditional) =
                     match conditions::read_test(&if_.test, self.walker) {
                         Test::Version { then, otherwise } => (Some(then), otherwise, 0, false),
                         Test::Guard => (None, None, 1, false),
+                        // A branch the scan cannot decide may not run.
                         _ => (
                             Some(NumpyCondition::default()),
                             Some(NumpyCondition::default()),
                             0,
-                            in_function,
+                            true,
                         ),
                     };
                 self.walker.guarded += guard;
