@@ -607,7 +607,7 @@ pub async fn run(
     if let Some(code) = project_code.as_ref().filter(|code| !code.uses.is_empty()) {
         let files: BTreeSet<&str> = code.uses.iter().map(|found| found.file.as_str()).collect();
         plan.readiness.message.push_str(&format!(
-            ", and {} use{} of names NumPy {target} removed in the project's own code ({} file{}; see project code)",
+            "; the project's own code must change too: {} use{} of names NumPy {target} removed ({} file{}; see project code)",
             code.uses.len(),
             fix::plural(code.uses.len()),
             files.len(),
