@@ -1202,10 +1202,9 @@ fn the_projects_own_code_is_checked_against_the_target() {
         .map(|(f, l, n, i)| (f.to_string(), l, n.to_string(), i))
     );
     assert!(
-        report["readiness"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("the project's own code must change too: 3 uses of names NumPy 2.3.5 removed"),
+        report["readiness"]["message"].as_str().unwrap().contains(
+            "the project's own code must change too: 3 uses of names NumPy 2.3.5 removed"
+        ),
         "{}",
         report["readiness"]
     );
