@@ -195,8 +195,8 @@ pub fn read_test(test: &Expr, names: &dyn Names) -> Test {
     if let Some(then) = param_tests(test, names) {
         let otherwise = match then.as_slice() {
             [single] => Some(vec![ParamTest {
-                param: single.param,
-                is_none: !single.is_none,
+                holds: !single.holds,
+                ..single.clone()
             }]),
             _ => None,
         };
@@ -215,25 +215,32 @@ fn param_tests(test: &Expr, names: &dyn Names) -> Option<Vec<ParamTest>> {
         Expr::Compare(compare) if compare.ops.len() == 1 => {
             let right = &compare.comparators[0];
             let param = name_param(&compare.left)?;
-            if !matches!(right, Expr::NoneLiteral(_)) {
-                return None;
-            }
-            let is_none = match compare.ops[0] {
+            let against = match right {
+                Expr::NoneLiteral(_) => None,
+                // `dtype is np.floating`: which branch runs follows from what is passed.
+                other => Some(names.numpy_path(other)?),
+            };
+            let holds = match compare.ops[0] {
                 CmpOp::Is | CmpOp::Eq => true,
                 CmpOp::IsNot | CmpOp::NotEq => false,
                 _ => return None,
             };
-            Some(vec![ParamTest { param, is_none }])
+            Some(vec![ParamTest {
+                param,
+                against,
+                holds,
+            }])
         }
         Expr::Name(_) => Some(vec![ParamTest {
             param: name_param(test)?,
-            is_none: false,
+            against: None,
+            holds: false,
         }]),
         Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => {
             let [inner] = param_tests(&unary.operand, names)?.try_into().ok()?;
             Some(vec![ParamTest {
-                param: inner.param,
-                is_none: !inner.is_none,
+                holds: !inner.holds,
+                ..inner
             }])
         }
         Expr::BoolOp(bool_op) if bool_op.op == ast::BoolOp::And => {
@@ -676,11 +683,13 @@ mod tests {
             Test::Params {
                 then: vec![ParamTest {
                     param: 1,
-                    is_none: true
+                    against: None,
+                    holds: true
                 }],
                 otherwise: Some(vec![ParamTest {
                     param: 1,
-                    is_none: false
+                    against: None,
+                    holds: false
                 }]),
             }
         );

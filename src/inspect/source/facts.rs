@@ -31,11 +31,16 @@ pub enum Value {
     Unknown,
 }
 
-/// A test on a parameter that decides whether code runs: `if helps is None:`.
+/// A test on a parameter that decides whether code runs: `if helps is None:`,
+/// `if dtype is np.floating:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamTest {
     pub param: usize,
-    pub is_none: bool,
+    /// What the parameter is compared with: `None` (also for a bare truth test, `if helps:`),
+    /// or a numpy value by its path.
+    pub against: Option<String>,
+    /// The code runs when the parameter is that value (`is`), or when it is not (`is not`).
+    pub holds: bool,
 }
 
 /// How code runs: what catches its errors, whether it runs whenever its function does, and

@@ -65,7 +65,7 @@ pub struct ModuleScan {
 
 /// Bump when the source scan changes what it finds: cached source scans are redone (the
 /// table's own fingerprint is part of their key as well).
-pub const SOURCE_SCANNER_VERSION: u32 = 6;
+pub const SOURCE_SCANNER_VERSION: u32 = 7;
 
 /// What the source scan found in one release (whatever the target: the verdict picks the uses
 /// of what the target removed).
@@ -876,6 +876,41 @@ X = callable(np) and np.float_
                 // After a test the scan cannot read, the rest may not run.
                 (12, false, None),
             ],
+            "{scan:#?}"
+        );
+    }
+
+    /// scikit-image 0.24: `if dtype is np.floating:` decides the branch from what is passed.
+    #[test]
+    fn a_parameter_compared_with_a_numpy_value_decides_the_branch() {
+        let source = "\
+import numpy as np
+
+def _convert(image, dtype):
+    if dtype is np.floating:
+        out = np.dtype('float64')
+    else:
+        out = np.dtype(dtype)
+    return out
+
+def img_as_float(image):
+    return _convert(image, np.floating)
+
+def img_as_inexact(image):
+    return _convert(image, np.inexact)
+
+X = img_as_float(1)
+";
+        let scan = release(&[("m.py", source)]);
+        let told: Vec<(usize, &str, bool)> = scan
+            .iter()
+            .map(|u| (u.line, u.path.as_str(), u.at_import))
+            .collect();
+        // Passing np.floating takes the first branch: nothing fails, at import or in
+        // img_as_float; passing np.inexact takes the second.
+        assert_eq!(
+            told,
+            [(14, "numpy.dtype(numpy.inexact)", false)],
             "{scan:#?}"
         );
     }

@@ -283,22 +283,25 @@ impl<'a> Program<'a> {
         let mut conditional = context.conditional || call.effect.context.conditional;
         let mut param_tests = call.effect.context.param_tests.clone();
         for test in &context.param_tests {
-            match call.argument(test.param) {
-                Value::Param(caller_param) => param_tests.push(ParamTest {
-                    param: caller_param,
-                    is_none: test.is_none,
-                }),
-                Value::None => {
-                    if !test.is_none {
-                        return None;
-                    }
+            let argument = call.argument(test.param);
+            // Whether the argument is what the test compares with; None when unknown here.
+            let is = match (&argument, &test.against) {
+                (Value::Param(caller_param), _) => {
+                    param_tests.push(ParamTest {
+                        param: *caller_param,
+                        ..test.clone()
+                    });
+                    continue;
                 }
-                Value::Numpy(_) | Value::Function(_) | Value::Str(_) => {
-                    if test.is_none {
-                        return None;
-                    }
-                }
-                Value::Unknown => conditional = true,
+                (Value::Unknown, _) => None,
+                (Value::None, against) => Some(against.is_none()),
+                (Value::Numpy(path), Some(against)) => Some(path == against),
+                (Value::Numpy(_) | Value::Function(_) | Value::Str(_), _) => Some(false),
+            };
+            match is {
+                Some(is) if is != test.holds => return None,
+                Some(_) => {}
+                None => conditional = true,
             }
         }
         let numpy: NumpyCondition = call.effect.context.numpy.and(&context.numpy);
