@@ -50,11 +50,9 @@ pub struct IgnoreEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // The reason is in the message, not a `source`: `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Invalid {
         path: String,
@@ -118,9 +116,9 @@ fn read_if_present(path: &Path) -> Result<Option<String>, ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Io {
+        Err(error) => Err(ConfigError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         }),
     }
 }

@@ -131,9 +131,9 @@ pub fn read(
     python: Option<PythonVersion>,
     index: &str,
 ) -> Result<InstalledEnvironment, EnvironmentError> {
-    let io_error = |source| LockfileError::Io {
+    let io_error = |error| LockfileError::Io {
         path: site_packages.to_path_buf(),
-        source,
+        error,
     };
     let mut dist_infos: Vec<PathBuf> = std::fs::read_dir(site_packages)
         .map_err(io_error)?

@@ -683,6 +683,18 @@ fn bad_input_exits_2_naming_file_and_line() {
     );
     assert!(out.stdout.is_empty());
 
+    // A missing file: named once, with the reason once.
+    let missing = dir.path().join("gone/requirements.txt");
+    let out = np2audit(&["lock", &missing.display().to_string()], None);
+    assert_eq!(out.code, 2);
+    let line = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with(&format!("error: {}: cannot read: ", missing.display()))
+            && line.matches("os error 2").count() == 1,
+        "{}",
+        out.stderr
+    );
+
     let poetry = dir.path().join("poetry.lock");
     std::fs::write(&poetry, "[[package]]\n").unwrap();
     let out = np2audit(&["lock", &poetry.display().to_string()], None);

@@ -121,11 +121,11 @@ impl fmt::Display for LockFormat {
 /// Why a lockfile could not be read. Every variant names the file; parse errors name the line.
 #[derive(Debug, thiserror::Error)]
 pub enum LockfileError {
-    #[error("{path}: cannot read: {source}")]
+    // The reason is in the message, not a `source`: `{:#}` would print it twice.
+    #[error("{path}: cannot read: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("reading a lockfile from standard input needs --lock-format")]
     NeedsFormat,
@@ -344,9 +344,9 @@ pub fn read_lockfile(
     } else {
         std::fs::File::open(path).and_then(read_limited)
     }
-    .map_err(|source| LockfileError::Io {
+    .map_err(|error| LockfileError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let named = format.or_else(|| LockFormat::from_path(path));
     let Some(format) = named.or_else(|| LockFormat::from_content(&bytes)) else {

@@ -64,7 +64,7 @@ pub(super) fn read_beside(lock_path: &Path) -> Result<Option<(PathBuf, Vec<u8>)>
     match std::fs::File::open(&path).and_then(super::read_limited) {
         Ok(bytes) => Ok(Some((path, bytes))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(LockfileError::Io { path, source }),
+        Err(error) => Err(LockfileError::Io { path, error }),
     }
 }
 
