@@ -477,7 +477,7 @@ impl IndexClient {
         if file.core_metadata == CoreMetadata::Absent {
             return Ok(None);
         }
-        let url = parse_file_url(&format!("{}.metadata", file.url))?;
+        let url = metadata_url(parse_file_url(&file.url)?);
         let host = url.host_str().unwrap_or_default().to_string();
         let unadvertised = file.core_metadata == CoreMetadata::NotStated;
         if unadvertised && self.lacks_metadata_files(&host) {
@@ -548,9 +548,39 @@ pub fn file_key(file: &ProjectFile) -> String {
     }
 }
 
+/// PEP 658: the file's path gains `.metadata`; a query string (a private index's token) stays
+/// where it is.
+fn metadata_url(mut url: Url) -> Url {
+    let path = format!("{}.metadata", url.path());
+    url.set_path(&path);
+    url
+}
+
 fn parse_file_url(url: &str) -> Result<Url, IndexError> {
     Url::parse(url).map_err(|error| IndexError::BadResponse {
         url: redact::redact_str(url),
         message: format!("invalid file URL: {error}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19: `.metadata` went after a private index's query string (`…whl?token=x.metadata`).
+    #[test]
+    fn the_metadata_file_is_the_files_path_with_metadata_and_the_same_query() {
+        let file =
+            Url::parse("https://pkgs.example/files/demo_pkg-1.0-py3-none-any.whl?token=a&b=c")
+                .unwrap();
+        assert_eq!(
+            metadata_url(file).as_str(),
+            "https://pkgs.example/files/demo_pkg-1.0-py3-none-any.whl.metadata?token=a&b=c"
+        );
+        let plain = Url::parse("https://files.pythonhosted.org/p/x-1.0-py3-none-any.whl").unwrap();
+        assert_eq!(
+            metadata_url(plain).as_str(),
+            "https://files.pythonhosted.org/p/x-1.0-py3-none-any.whl.metadata"
+        );
+    }
 }

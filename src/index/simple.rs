@@ -136,50 +136,39 @@ fn strip_fragment(mut url: Url) -> String {
     url.to_string()
 }
 
-/// A forgiving scan of `<a …>` tags: PEP 503 pages are machine-written but vary in quoting.
-/// Forgiving is not credulous: a body without a single tag is not an HTML page, and one that
-/// ends inside a tag or a link was cut short — either would otherwise read as a project without
-/// files.
+/// PEP 503 pages, read with an HTML parser (`tl`, as uv does): quoting varies, attributes hold
+/// entities (`&amp;` in a private index's query string), comments hold links that are not
+/// files. Forgiving is not credulous: a body without a single tag is not an HTML page, and one
+/// that ends inside a tag or a link was cut short — either would otherwise read as a project
+/// without files.
 fn parse_html(html: &str, page_url: &Url) -> Result<Vec<ProjectFile>, SimpleError> {
     if find_tag(html).is_none() {
         return Err(SimpleError::Html("no HTML tags in it"));
     }
+    check_complete(html)?;
+    let dom = tl::parse(html, tl::ParserOptions::default())
+        .map_err(|_| SimpleError::Html("it does not parse"))?;
+    let parser = dom.parser();
+    let tags = |selector: &str| -> Vec<&tl::HTMLTag> {
+        dom.query_selector(selector)
+            .into_iter()
+            .flatten()
+            .filter_map(|handle| handle.get(parser)?.as_tag())
+            .collect()
+    };
     // A `<base href>` changes what relative links resolve against.
-    let mut base = page_url.clone();
+    let base = tags("base")
+        .first()
+        .and_then(|tag| attribute(tag, "href"))
+        .and_then(|href| page_url.join(&href).ok())
+        .unwrap_or_else(|| page_url.clone());
     let mut files = Vec::new();
-    let mut rest = html;
-    while let Some(start) = find_tag(rest) {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else {
-            return Err(SimpleError::Html("it ends inside a tag (cut short?)"));
-        };
-        let tag = &after[..end];
-        rest = &after[end + 1..];
-        let (tag_name, attributes) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
-        let attributes = parse_attributes(attributes);
-        let attribute = |name: &str| {
-            attributes
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                .map(|(_, value)| value.as_str())
-        };
-        if tag_name.eq_ignore_ascii_case("base") {
-            if let Some(joined) = attribute("href").and_then(|href| page_url.join(href).ok()) {
-                base = joined;
-            }
-            continue;
-        }
-        if !tag_name.eq_ignore_ascii_case("a") {
-            continue;
-        }
-        let Some(href) = attribute("href") else {
+    for tag in tags("a") {
+        let Some(href) = attribute(tag, "href") else {
             continue;
         };
-        let Ok(url) = base.join(href) else { continue };
-        let Some(text_end) = rest.find("</") else {
-            return Err(SimpleError::Html("it ends inside a link (cut short?)"));
-        };
-        let text = unescape(rest[..text_end].trim());
+        let Ok(url) = base.join(&href) else { continue };
+        let text = decode(tag.inner_text(parser).trim());
         let filename = if text.is_empty() {
             url.path_segments()
                 .and_then(|mut segments| segments.next_back())
@@ -192,9 +181,9 @@ fn parse_html(html: &str, page_url: &Url) -> Result<Vec<ProjectFile>, SimpleErro
             .fragment()
             .and_then(|fragment| fragment.strip_prefix("sha256="))
             .map(str::to_ascii_lowercase);
-        let metadata_flag =
-            attribute("data-core-metadata").or(attribute("data-dist-info-metadata"));
-        let core_metadata = match metadata_flag {
+        let metadata_flag = attribute(tag, "data-core-metadata")
+            .or_else(|| attribute(tag, "data-dist-info-metadata"));
+        let core_metadata = match metadata_flag.as_deref() {
             None => CoreMetadata::NotStated,
             Some("false") => CoreMetadata::Absent,
             Some(_) => CoreMetadata::Available,
@@ -203,17 +192,28 @@ fn parse_html(html: &str, page_url: &Url) -> Result<Vec<ProjectFile>, SimpleErro
             filename,
             url: strip_fragment(url),
             sha256,
-            requires_python: attribute("data-requires-python")
-                .map(unescape)
+            requires_python: attribute(tag, "data-requires-python")
                 .filter(|r| !r.trim().is_empty()),
             size: None,
             // Not in PEP 503, but some mirrors add it; it feeds the upload-date prior.
-            upload_time: attribute("data-upload-time").map(unescape),
-            yanked: attribute("data-yanked").map(unescape),
+            upload_time: attribute(tag, "data-upload-time"),
+            yanked: attribute(tag, "data-yanked"),
             core_metadata,
         });
     }
     Ok(files)
+}
+
+/// An attribute's value with its character references decoded; a bare attribute is empty.
+fn attribute(tag: &tl::HTMLTag, name: &str) -> Option<String> {
+    tag.attributes()
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.map(|value| decode(&value)).unwrap_or_default())
+}
+
+fn decode(text: &str) -> String {
+    html_escape::decode_html_entities(text).into_owned()
 }
 
 fn find_tag(text: &str) -> Option<usize> {
@@ -222,52 +222,31 @@ fn find_tag(text: &str) -> Option<usize> {
         .find(|&i| bytes[i] == b'<' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic()))
 }
 
-/// `key="value"`, `key='value'`, `key=value` and bare `key` attributes.
-fn parse_attributes(text: &str) -> Vec<(String, String)> {
-    let mut attributes = Vec::new();
-    let mut rest = text.trim_start();
-    while !rest.is_empty() {
-        let key_end = rest
-            .find(|c: char| c == '=' || c.is_whitespace() || c == '/')
-            .unwrap_or(rest.len());
-        let key = rest[..key_end].to_string();
-        rest = rest[key_end..].trim_start();
-        let value = if let Some(after) = rest.strip_prefix('=') {
-            let after = after.trim_start();
-            let (value, remaining) = match after.chars().next() {
-                Some(quote @ ('"' | '\'')) => {
-                    let inner = &after[1..];
-                    let close = inner.find(quote).unwrap_or(inner.len());
-                    (&inner[..close], inner.get(close + 1..).unwrap_or(""))
-                }
-                _ => {
-                    let close = after.find(char::is_whitespace).unwrap_or(after.len());
-                    (&after[..close], &after[close..])
-                }
-            };
-            rest = remaining.trim_start();
-            value.to_string()
-        } else {
-            rest = rest.trim_start_matches('/').trim_start();
-            String::new()
-        };
-        if !key.is_empty() {
-            attributes.push((key, value));
-        } else if key_end == 0 {
-            // Skip a stray character so the loop always advances.
-            rest = rest.get(1..).unwrap_or("");
-        }
+/// A page cut short ends inside a tag (its last `<` is never closed) or inside a link (its
+/// last `<a` has no `</a` after it); a parser would read either as a shorter page.
+fn check_complete(html: &str) -> Result<(), SimpleError> {
+    let lower = html.to_ascii_lowercase();
+    if let Some(last) = lower.rfind('<')
+        && !lower[last..].contains('>')
+    {
+        return Err(SimpleError::Html("it ends inside a tag (cut short?)"));
     }
-    attributes
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
+    let last_link = lower
+        .match_indices("<a")
+        .filter(|(at, _)| {
+            lower[at + 2..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_whitespace() || c == '>')
+        })
+        .map(|(at, _)| at)
+        .last();
+    if let Some(at) = last_link
+        && !lower[at..].contains("</a")
+    {
+        return Err(SimpleError::Html("it ends inside a link (cut short?)"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -332,15 +311,45 @@ mod tests {
         assert_eq!(files[2].core_metadata, CoreMetadata::Absent);
     }
 
+    /// Issue 19: what the hand-written tag scanner got wrong.
+    #[test]
+    fn entities_quotes_and_comments_are_read_as_html_means_them() {
+        let body = br#"<!DOCTYPE html><html><body>
+<!-- <a href="old/demo_pkg-0.9-py3-none-any.whl">demo_pkg-0.9-py3-none-any.whl</a> -->
+<a href="../../files/demo_pkg-1.0-py3-none-any.whl?token=a&amp;b=c#sha256=AB" data-requires-python="&gt;=3.8,&#x3C;4">demo_pkg-1.0-py3-none-any.whl</a>
+<a href="demo_pkg-1.1.tar.gz" title="a > b" data-yanked="broken &#8212; use 1.2">demo_pkg-1.1.tar.gz</a>
+<a href="demo_pkg-1.2.tar.gz" data-yanked>demo_pkg-1.2.tar.gz</a>
+</body></html>"#;
+        let files = parse_project_page(body, "text/html", &page_url()).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+        // The link in the comment is not a file; the `>` in a quoted title ends no tag.
+        assert_eq!(
+            names,
+            [
+                "demo_pkg-1.0-py3-none-any.whl",
+                "demo_pkg-1.1.tar.gz",
+                "demo_pkg-1.2.tar.gz"
+            ]
+        );
+        // `&amp;` in a URL is `&`; numeric references are decoded.
+        assert_eq!(
+            files[0].url,
+            "https://example.org/files/demo_pkg-1.0-py3-none-any.whl?token=a&b=c"
+        );
+        assert_eq!(files[0].sha256.as_deref(), Some("ab"));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8,<4"));
+        assert_eq!(files[1].yanked.as_deref(), Some("broken \u{2014} use 1.2"));
+        assert_eq!(files[2].yanked.as_deref(), Some(""));
+    }
+
     #[test]
     fn bad_pages_are_errors_not_panics() {
         assert!(parse_project_page(b"{not json", JSON_CONTENT_TYPE, &page_url()).is_err());
         assert!(parse_project_page(b"\x00\x01", "image/png", &page_url()).is_err());
-        let files = parse_project_page(b"<a =x <<a>>", "text/html", &page_url()).unwrap();
-        assert!(files.is_empty());
         // Not HTML, or cut short: errors, not a project without files.
         for page in [
-            &b"\x89PNG\r\n\x1a\n\x00\xff"[..],
+            &b"<a =x <<a>>"[..],
+            b"\x89PNG\r\n\x1a\n\x00\xff",
             b"",
             b"<a href=\"x",
             b"<html><body><a href=\"x.whl\">x.wh",
