@@ -74,54 +74,71 @@ fn skipped(directory: &Path, name: &str) -> bool {
 }
 
 /// Every lockfile under `root`: a directory's own files first, then its subdirectories', each
-/// by name, so the order is the same on every machine. Symbolic links to directories are not
-/// followed (they may loop); `root` itself is searched even if it would be skipped, because the
-/// user named it. An unreadable subdirectory is warned about and passed over.
+/// by name, so the order is the same on every machine. The walk (the `ignore` crate, as ripgrep
+/// and uv use) honours `.gitignore` files, git repository or not, so build outputs and
+/// virtualenvs a project ignores are not searched; symbolic links are not followed (they may
+/// loop); `root` itself is searched even if it would be skipped, because the user named it. An
+/// unreadable subdirectory is warned about and passed over.
 pub fn find_lockfiles(root: &Path) -> anyhow::Result<Vec<Found>> {
     if !root.is_dir() {
         anyhow::bail!("--recursive {}: not a directory", root.display());
     }
+    std::fs::read_dir(root)
+        .map_err(|error| anyhow::anyhow!("--recursive {}: {error}", root.display()))?;
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .git_global(false)
+        .git_exclude(false)
+        .ignore(false)
+        .follow_links(false)
+        .filter_entry(|entry| {
+            let is_directory = entry.file_type().is_some_and(|kind| kind.is_dir());
+            entry.depth() == 0
+                || !is_directory
+                || !skipped(entry.path(), &entry.file_name().to_string_lossy())
+        })
+        .build();
     let mut found = Vec::new();
-    walk(root, true, &mut found)?;
-    Ok(found)
-}
-
-fn walk(directory: &Path, is_root: bool, found: &mut Vec<Found>) -> anyhow::Result<()> {
-    let entries = match std::fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(error) if is_root => {
-            anyhow::bail!("--recursive {}: {error}", directory.display())
-        }
-        Err(error) => {
-            tracing::warn!("skipping {}: {error}", directory.display());
-            return Ok(());
-        }
-    };
-    let mut files = Vec::new();
-    let mut directories = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else {
-            continue;
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                tracing::warn!("skipping {error}");
+                continue;
+            }
         };
+        if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+            continue;
+        }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if kind.is_dir() {
-            directories.push((name, path));
-        } else if let Some(requirements) = classify(&name)
-            && path.is_file()
-        {
-            files.push((name, Found { path, requirements }));
+        if let Some(requirements) = classify(&name) {
+            found.push(Found {
+                path: entry.into_path(),
+                requirements,
+            });
         }
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    directories.sort_by(|a, b| a.0.cmp(&b.0));
-    found.extend(files.into_iter().map(|(_, file)| file));
-    for (name, path) in directories {
-        if !skipped(&path, &name) {
-            walk(&path, false, found)?;
-        }
-    }
-    Ok(())
+    // A directory's own files, then each subdirectory's, by name: the folders leading to a
+    // file, compared part by part, then the file's name.
+    found.sort_by_cached_key(|file| {
+        let relative = file.path.strip_prefix(root).unwrap_or(&file.path);
+        let folders: Vec<String> = relative
+            .parent()
+            .map(|parent| {
+                parent
+                    .components()
+                    .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let name = relative
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        (folders, name)
+    });
+    Ok(found)
 }
 
 /// Whether a requirements file found by a search is a lock worth auditing: written by a
@@ -173,9 +190,13 @@ mod tests {
             "venv/lib/site-packages/pkg/uv.lock",
             "lib/site-packages/uv.lock",
             "__pypackages__/uv.lock",
+            "build/uv.lock",
+            "envs/py311/uv.lock",
         ] {
             touch(relative);
         }
+        // What the project ignores is not its lockfiles, in a git repository or not.
+        std::fs::write(root.path().join(".gitignore"), "build/\nenvs/\n").unwrap();
         let found: Vec<(String, bool)> = find_lockfiles(root.path())
             .unwrap()
             .into_iter()

@@ -182,51 +182,9 @@ fn expand_env(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Split an options string into words the way Python's `shlex.split` does for the cases that
-/// occur in requirements files: whitespace separates, quotes group, a backslash escapes.
+/// Split an options string into words as pip does (Python's `shlex.split`).
 fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' | '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some(end) if end == c => break,
-                        Some('\\') if c == '"' => match chars.next() {
-                            Some(escaped) => word.push(escaped),
-                            None => return Err("expected a closing quote".to_string()),
-                        },
-                        Some(other) => word.push(other),
-                        None => return Err(format!("expected a closing {c} quote")),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(escaped) = chars.next() {
-                    word.push(escaped);
-                }
-            }
-            other => {
-                in_word = true;
-                word.push(other);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    shlex::split(text).ok_or_else(|| "expected a closing quote".to_string())
 }
 
 /// pip's `break_args_options`: the words before the first one starting with `-` are the
@@ -1202,6 +1160,23 @@ fn add_edge(parent: &mut LockedPackage, child: PackageId, entry: &Entry) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn options_split_as_pip_splits_them() {
+        assert_eq!(
+            split_words(r#"--hash=sha256:ab -r "my reqs.txt" --index-url 'https://x/a b'"#)
+                .unwrap(),
+            [
+                "--hash=sha256:ab",
+                "-r",
+                "my reqs.txt",
+                "--index-url",
+                "https://x/a b"
+            ]
+        );
+        assert_eq!(split_words(r"a\ b").unwrap(), ["a b"]);
+        assert!(split_words(r#"-r "unclosed"#).is_err());
+    }
+
     use std::collections::BTreeSet;
 
     use super::*;

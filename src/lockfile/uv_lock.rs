@@ -644,25 +644,9 @@ fn file_name_from_path(path: &str) -> Option<String> {
 
 /// Decode `%XX` escapes; text that does not decode to UTF-8 is kept as written.
 fn percent_decode(text: &str) -> String {
-    fn hex(byte: u8) -> Option<u8> {
-        char::from(byte).to_digit(16).map(|digit| digit as u8)
-    }
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && let Some(high) = bytes.get(index + 1).copied().and_then(hex)
-            && let Some(low) = bytes.get(index + 2).copied().and_then(hex)
-        {
-            decoded.push(high << 4 | low);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(decoded).unwrap_or_else(|_| text.to_string())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map_or_else(|_| text.to_string(), |decoded| decoded.into_owned())
 }
 
 /// uv records a git requirement as `https://host/repo?rev=v1#<commit>` (query keys `branch`,
@@ -698,6 +682,14 @@ fn git_requirement_url(git: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percent_escapes_in_paths_are_decoded_and_bad_ones_kept() {
+        assert_eq!(percent_decode("my%20pkg-1.0.whl"), "my pkg-1.0.whl");
+        assert_eq!(percent_decode("100%25"), "100%");
+        assert_eq!(percent_decode("50%zz"), "50%zz");
+        assert_eq!(percent_decode("%ff"), "%ff");
+    }
+
     use crate::lockfile::fixtures;
     use std::collections::BTreeSet;
     use std::path::PathBuf;
