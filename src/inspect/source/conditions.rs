@@ -181,6 +181,10 @@ pub trait Names {
     fn flag(&self, _name: &str) -> Option<NumpyCondition> {
         None
     }
+    /// Whether a name was assigned a guard: `HAS_EXCEPTIONS = hasattr(np, "exceptions")`.
+    fn guard_flag(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// Read an `if` test.
@@ -540,7 +544,7 @@ pub fn is_version_name(name: &str) -> bool {
 
 /// Whether a test looks at what numpy has (`hasattr(np, "x")`), or at its version in a way the
 /// scan cannot read: either way the code under it guards itself.
-fn mentions_guard(test: &Expr, names: &dyn Names) -> bool {
+pub fn mentions_guard(test: &Expr, names: &dyn Names) -> bool {
     use ruff_python_ast::visitor::{self, Visitor};
 
     struct Finder<'n> {
@@ -582,6 +586,7 @@ fn mentions_guard(test: &Expr, names: &dyn Names) -> bool {
                     let id = name.id.as_str();
                     if id == "NumpyVersion"
                         || is_version_name(id)
+                        || self.names.guard_flag(id)
                         || self.names.numpy_path(expr).is_some_and(|path| {
                             path.ends_with("NumpyVersion") || path.ends_with("__version__")
                         })

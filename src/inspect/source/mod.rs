@@ -65,7 +65,7 @@ pub struct ModuleScan {
 
 /// Bump when the source scan changes what it finds: cached source scans are redone (the
 /// table's own fingerprint is part of their key as well).
-pub const SOURCE_SCANNER_VERSION: u32 = 7;
+pub const SOURCE_SCANNER_VERSION: u32 = 8;
 
 /// What the source scan found in one release (whatever the target: the verdict picks the uses
 /// of what the target removed).
@@ -913,6 +913,28 @@ X = img_as_float(1)
             [(14, "numpy.dtype(numpy.inexact)", false)],
             "{scan:#?}"
         );
+    }
+
+    /// Guards kept in a name, and a probe written as an annotated assignment (jax 0.4.30).
+    #[test]
+    fn a_guard_assigned_to_a_name_still_guards() {
+        let source = "\
+import numpy as np
+
+HAS_EXCEPTIONS = hasattr(np, 'exceptions')
+
+if HAS_EXCEPTIONS:
+    W = np.exceptions
+else:
+    W = np.float_
+
+try:
+    V: type = np.exceptions.ComplexWarning
+except AttributeError:
+    V = np.float_
+";
+        let scan = release(&[("m.py", source)]);
+        assert!(scan.is_empty(), "{scan:#?}");
     }
 
     #[test]

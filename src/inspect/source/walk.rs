@@ -117,6 +117,8 @@ struct Scope {
     imports: HashMap<String, Binding>,
     /// Names assigned a NumPy version test: `NUMPY_GE_200 = _np_version.release >= (2, 0)`.
     flags: HashMap<String, NumpyCondition>,
+    /// Names assigned a guard: `HAS_EXCEPTIONS = hasattr(np, "exceptions")`.
+    guards: HashSet<String>,
     class: bool,
     function: bool,
 }
@@ -167,6 +169,10 @@ impl Names for Walker<'_> {
             .rev()
             .find_map(|scope| scope.flags.get(name).cloned())
     }
+
+    fn guard_flag(&self, name: &str) -> bool {
+        self.scopes.iter().any(|scope| scope.guards.contains(name))
+    }
 }
 
 impl Walker<'_> {
@@ -192,6 +198,10 @@ impl Walker<'_> {
                             .is_some_and(|module| is_numpy(module.as_str()))
                 }
                 Stmt::Assign(assign) => self.path_of(&assign.value).is_some(),
+                Stmt::AnnAssign(assign) => assign
+                    .value
+                    .as_ref()
+                    .is_some_and(|value| self.path_of(value).is_some()),
                 Stmt::Pass(_) => true,
                 _ => false,
             })
@@ -283,6 +293,7 @@ impl Walker<'_> {
         scope.numpy.remove(name);
         scope.strings.remove(name);
         scope.flags.remove(name);
+        scope.guards.remove(name);
         if scope.function {
             scope.locals.insert(name.to_string());
         }
@@ -652,9 +663,13 @@ impl Walker<'_> {
                 let numpy = value.and_then(|value| self.path_of(value));
                 let strings = value.and_then(|value| self.strings_of(value));
                 let flag = value.and_then(|value| conditions::version_condition(value, self));
+                let guard = flag.is_none()
+                    && value.is_some_and(|value| conditions::mentions_guard(value, self));
                 self.bind_other(id);
                 if let Some(flag) = flag {
                     self.scope().flags.insert(id.to_string(), flag);
+                } else if guard {
+                    self.scope().guards.insert(id.to_string());
                 }
                 if let Some(path) = numpy {
                     self.bind_numpy(id, path);
