@@ -83,7 +83,7 @@ impl Verdict {
     }
 }
 
-/// Stable codes for each piece of evidence (documented in the README).
+/// Stable codes for each piece of evidence (documented in docs/verdicts.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvidenceCode {

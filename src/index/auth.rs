@@ -224,7 +224,7 @@ impl Partial {
 /// What a refusal of access usually means here, for error messages.
 pub fn status_hint(status: u16) -> &'static str {
     match status {
-        401 => " (credentials missing or refused: see \"Private indexes\" in the README)",
+        401 => " (credentials missing or refused: see \"Private indexes\" in docs/network.md)",
         403 => " (forbidden: the credentials lack access, or the index wants some)",
         _ => "",
     }

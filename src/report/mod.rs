@@ -17,7 +17,7 @@ pub use table::human_bytes;
 pub enum OutputFormat {
     /// A table for people, grouped by verdict.
     Table,
-    /// The versioned JSON report (see the README for the schema).
+    /// The versioned JSON report (schema in docs/json.md).
     Json,
     /// Markdown for `$GITHUB_STEP_SUMMARY` and pull-request comments.
     Markdown,

@@ -216,8 +216,8 @@ impl Rule {
             _ => format!("`{}` verdict", self.slug()),
         };
         format!(
-            "**{}** ({verdict})\n\n{}\n\n**How to fix:** {}\n\nSee the np2audit README, \
-             \"Verdicts\" and \"From findings to fixes\".",
+            "**{}** ({verdict})\n\n{}\n\n**How to fix:** {}\n\nSee np2audit's docs/verdicts.md \
+             and docs/fixes.md.",
             self.short_description(),
             self.full_description(),
             self.help_text()
@@ -243,7 +243,7 @@ impl Rule {
             "shortDescription": { "text": self.short_description() },
             "fullDescription": { "text": self.full_description() },
             "help": { "text": self.help_text(), "markdown": self.help_markdown() },
-            "helpUri": format!("{INFORMATION_URI}#verdicts"),
+            "helpUri": format!("{INFORMATION_URI}/blob/main/docs/verdicts.md"),
             "defaultConfiguration": { "level": self.level() },
             "properties": {
                 "tags": self.tags(),
