@@ -247,19 +247,15 @@ pub struct ProjectCodeUse {
 impl ProjectCodeUse {
     /// What the use is and what to write instead, in a sentence.
     pub fn message(&self) -> String {
-        let replacement = if self.replacement.is_empty() {
-            String::new()
-        } else {
-            format!("; use `{}` instead", self.replacement)
-        };
         let when = if self.at_import {
-            "when the module is imported"
+            "it fails when the module is imported"
         } else {
-            "when called"
+            "it fails when called"
         };
         format!(
-            "uses `{}`, removed in NumPy {} ({}): it fails {when}{replacement}",
-            self.name, self.removed_in, self.source
+            "uses `{}`, {}",
+            self.name,
+            removal_sentence(&self.removed_in, &self.source, &self.replacement, when)
         )
     }
 }
@@ -846,11 +842,6 @@ fn removed_name_message(
     found: &inspect::source::SourceUse,
     entry: &inspect::removed::Removed,
 ) -> String {
-    let replacement = if entry.replacement.is_empty() {
-        String::new()
-    } else {
-        format!("; use `{}` instead", entry.replacement)
-    };
     let when = match (found.at_import, found.definite) {
         (true, true) => "it fails when the module is imported",
         (true, false) => "it may fail when the module is imported (the calls may not reach it)",
@@ -862,9 +853,23 @@ fn removed_name_message(
         format!(" through {}", found.via.join(" → "))
     };
     format!(
-        "{}:{} uses `{}`{via}, removed in NumPy {} ({}): {when}{replacement}",
-        found.file, found.line, found.path, entry.removed_in, entry.source
+        "{}:{} uses `{}`{via}, {}",
+        found.file,
+        found.line,
+        found.path,
+        removal_sentence(&entry.removed_in, &entry.source, &entry.replacement, when)
     )
+}
+
+/// "removed in NumPy 2.0 (where it says so): it fails …; use `…` instead", for packages and
+/// for the project's own code alike.
+fn removal_sentence(removed_in: &str, source: &str, replacement: &str, when: &str) -> String {
+    let replacement = if replacement.is_empty() {
+        String::new()
+    } else {
+        format!("; use `{replacement}` instead")
+    };
+    format!("removed in NumPy {removed_in} ({source}): {when}{replacement}")
 }
 
 /// Whether a release depends on numpy: a requirement on it in its metadata (under any marker),

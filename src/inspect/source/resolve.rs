@@ -396,42 +396,34 @@ impl<'a> Program<'a> {
             Callee::Local(binding, rest) => {
                 self.callable(self.resolve_binding(module, binding, rest, 0)?)
             }
-            Callee::Method { class, name } => {
-                let key = format!("{class}.{name}");
-                self.modules[module]
-                    .functions
-                    .contains_key(&key)
-                    .then_some(Target {
-                        module,
-                        key,
-                        bound: true,
-                    })
-            }
+            Callee::Method { class, name } => self.method(module, class, name),
         }
+    }
+
+    /// A method defined in `class` of `module`, called on an instance.
+    fn method(&self, module: usize, class: &str, name: &str) -> Option<Target> {
+        let key = format!("{class}.{name}");
+        self.modules[module]
+            .functions
+            .contains_key(&key)
+            .then_some(Target {
+                module,
+                key,
+                bound: true,
+            })
     }
 
     /// What calling a resolved name runs: a function, a class's `__init__`, an instance's
     /// `__call__`.
     fn callable(&self, resolved: Resolved) -> Option<Target> {
-        let method = |module: usize, class: &str, name: &str| {
-            let key = format!("{class}.{name}");
-            self.modules[module]
-                .functions
-                .contains_key(&key)
-                .then_some(Target {
-                    module,
-                    key,
-                    bound: true,
-                })
-        };
         match resolved {
             Resolved::Function { module, key } => Some(Target {
                 module,
                 key,
                 bound: false,
             }),
-            Resolved::Class { module, name } => method(module, &name, "__init__"),
-            Resolved::Instance { module, class } => method(module, &class, "__call__"),
+            Resolved::Class { module, name } => self.method(module, &name, "__init__"),
+            Resolved::Instance { module, class } => self.method(module, &class, "__call__"),
             Resolved::Method { module, key } => Some(Target {
                 module,
                 key,
