@@ -807,27 +807,6 @@ impl Judgement {
     }
 }
 
-/// Whether the release blocks the target whatever its Python code does: its build is 1.x or
-/// a requirement on numpy that applies here (markers of the environment, the lock's extras)
-/// excludes the target.
-fn already_blocks(
-    metadata: Option<&Result<String, IndexError>>,
-    scan: &Result<Option<WheelScan>, IndexError>,
-    environment: &MarkerEnvironment,
-    extras: &[ExtraName],
-    target: &Version,
-) -> bool {
-    let built_against_1 =
-        matches!(scan, Ok(Some(scan)) if matches!(scan.build, WheelBuild::NumPy1 { .. }));
-    let excludes = metadata.and_then(|m| m.as_ref().ok()).is_some_and(|text| {
-        let parsed = metadata::parse_core_metadata(text);
-        !metadata::check_declared(&parsed.requires_dist, environment, extras, target)
-            .excluding
-            .is_empty()
-    });
-    built_against_1 || excludes
-}
-
 /// Whether a use happens under the target: the NumPy version tests around it admit it.
 fn runs_under(found: &inspect::source::SourceUse, target: &Version) -> bool {
     found.requires.as_ref().is_none_or(|requires| {
@@ -872,24 +851,37 @@ fn removal_sentence(removed_in: &str, source: &str, replacement: &str, when: &st
     format!("removed in NumPy {removed_in} ({source}): {when}{replacement}")
 }
 
-/// Whether a release depends on numpy: a requirement on it in its metadata (under any marker),
-/// or compiled code that uses its C-API. Only such releases have their Python modules read.
-fn depends_on_numpy(
+/// Whether a release's Python modules are read for what NumPy removed: it depends on numpy (a
+/// requirement on it in its metadata, under any marker, or compiled code that uses its C-API),
+/// and neither its build (1.x) nor a requirement that applies here (the environment's markers,
+/// the lock's extras) already blocks the target, whatever its Python code does.
+fn needs_source_scan(
     metadata: Option<&Result<String, IndexError>>,
     scan: &Result<Option<WheelScan>, IndexError>,
+    environment: &MarkerEnvironment,
+    extras: &[ExtraName],
+    target: &Version,
 ) -> bool {
-    let requires = metadata.and_then(|m| m.as_ref().ok()).is_some_and(|text| {
-        metadata::parse_core_metadata(text)
-            .requires_dist
-            .iter()
-            .filter_map(|line| crate::requirement::parse(line).ok())
-            .any(|requirement| requirement.name.as_ref() == "numpy")
-    });
-    let uses_capi = matches!(scan, Ok(Some(scan)) if !matches!(
-        scan.build,
-        WheelBuild::NoNumpy { .. } | WheelBuild::PurePython
-    ));
-    requires || uses_capi
+    let requires_dist = metadata
+        .and_then(|m| m.as_ref().ok())
+        .map(|text| metadata::parse_core_metadata(text).requires_dist)
+        .unwrap_or_default();
+    let requires = requires_dist
+        .iter()
+        .filter_map(|line| crate::requirement::parse(line).ok())
+        .any(|requirement| requirement.name.as_ref() == "numpy");
+    let build = scan
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|scan| &scan.build);
+    let uses_capi = build
+        .is_some_and(|build| !matches!(build, WheelBuild::NoNumpy { .. } | WheelBuild::PurePython));
+    let built_against_1 = matches!(build, Some(WheelBuild::NumPy1 { .. }));
+    let excludes = !metadata::check_declared(&requires_dist, environment, extras, target)
+        .excluding
+        .is_empty();
+    (requires || uses_capi) && !built_against_1 && !excludes
 }
 
 /// What judging one package found, before why-paths are attached.
@@ -985,7 +977,13 @@ impl JudgeContext<'_> {
             core_metadata: crate::index::CoreMetadata::Available,
         };
         let metadata = Some(Ok(facts.metadata.clone()));
-        let source = if depends_on_numpy(metadata.as_ref(), &scan) {
+        let source = if needs_source_scan(
+            metadata.as_ref(),
+            &scan,
+            self.environment.markers(),
+            extras,
+            self.target,
+        ) {
             let modules = facts.python_modules.clone();
             Some(
                 tokio::task::spawn_blocking(move || {
@@ -1215,16 +1213,13 @@ impl JudgeContext<'_> {
             );
             (Some(metadata), scan.map(Some))
         };
-        // A release that depends on numpy has its Python modules read for what NumPy removed,
-        // unless its build or its metadata already blocks the target.
-        let source = if depends_on_numpy(metadata.as_ref(), &scan)
-            && !already_blocks(
-                metadata.as_ref(),
-                &scan,
-                self.environment.markers(),
-                extras,
-                self.target,
-            ) {
+        let source = if needs_source_scan(
+            metadata.as_ref(),
+            &scan,
+            self.environment.markers(),
+            extras,
+            self.target,
+        ) {
             Some(self.source_scan(wheel).await)
         } else {
             None
