@@ -11,7 +11,7 @@
 //! `FLEET_PACKAGES` (default 320) sets the project's size, `FLEET_LATENCY_MS` (default 50) the
 //! latency, `FLEET_RUNS` (default 3 cold, 5 warm) how often each is measured.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};

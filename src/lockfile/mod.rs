@@ -513,7 +513,7 @@ mod fuzz_regressions {
         let (path, bytes) = regression("requirements-name-dash-semicolon.txt");
         let error = parse_lockfile(&path, LockFormat::Requirements, &bytes).unwrap_err();
         let shown = one_line_error(error, &path, 202);
-        assert!(shown.contains("ends in a letter or digit"), "{shown}");
+        assert!(shown.contains("must end in a letter or digit"), "{shown}");
     }
 
     #[test]

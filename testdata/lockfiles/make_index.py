@@ -12,14 +12,14 @@ For each lock folder it
 1. builds the release binary (`cargo build --release`; skip with --no-build) and runs
    `np2audit lock <folder>/uv.lock --python-platform linux --format json --cache-dir DIR`
    against live PyPI;
-2. rewrites `<folder>/index/` (the TOML descriptions tests/support/descriptions.rs reads): one
+2. rewrites `<folder>/index/` (the TOML descriptions tests/it/support/descriptions.rs reads): one
    `<normalized-name>.toml` per judged package, with one release per judged locked version
    holding the real Requires-Python, upload time and Requires-Dist lines of the judged wheel,
    and one synthetic file with the judged wheel's real name and tag whose fake shared objects
    carry the signature the live scan found; plus `numpy.toml` with the numpy releases that
    decide the default target (the locked ones, and the newest patch of every stable 2.x+
    minor line) so that np2audit picks the same target offline;
-3. writes `<folder>/expected.json`: the live report reduced to what tests/lockfiles_e2e.rs
+3. writes `<folder>/expected.json`: the live report reduced to what tests/it/lockfiles_e2e.rs
    compares (target, summary, project requirements, exit code, and per package its verdict,
    sorted evidence codes and first why-path), plus `known_differences`: packages whose live
    verdict a small synthetic wheel cannot reproduce (today only a scan cut short by the scan
@@ -591,7 +591,7 @@ def reduce_package(package: dict) -> dict:
 
 
 def reduce_report(report: dict, exit_code: int) -> dict:
-    """Mirrors `reduce` in tests/lockfiles_e2e.rs."""
+    """Mirrors `reduce` in tests/it/lockfiles_e2e.rs."""
     packages = sorted(
         (reduce_package(package) for package in report["packages"]),
         key=lambda package: (package["name"], package["version"] or ""),

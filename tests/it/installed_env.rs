@@ -1,6 +1,6 @@
 //! `np2audit env`: an installed environment judged from the files on disk, with no index at all.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The binary end to end against the fixture index: verdicts for every signature, every way
 //! an index can serve metadata, the cache, offline mode, exit codes and error messages.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -8,7 +8,7 @@
 //! Timeouts, retries and backoff are shortened through np2audit's hidden `NP2AUDIT_HTTP_*`
 //! variables, so the whole file runs in seconds.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! folders a recursive search must skip (hidden, virtualenvs, node_modules; their "lockfiles"
 //! are garbage, so reading one would show as an error).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

@@ -2,7 +2,7 @@
 //! `testdata/sarif/`), on the fixture project and on the fix-advice fixtures: valid, a result
 //! per finding at the package's line, stable fingerprints, consistent rule references.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

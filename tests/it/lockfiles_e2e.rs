@@ -10,7 +10,7 @@
 //! synthetic wheel cannot reproduce, with the verdict the fixture gives instead). A second run
 //! with the same cache must not touch the index at all and must say the same.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Every report format on the same fixture audit, as golden files (`UPDATE_SNAPSHOTS=1`
 //! rewrites them), and `--output`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
-//! Smoke tests for the offline fixture index in `tests/support`: the pages, files, ranges and
+//! Smoke tests for the offline fixture index in `tests/it/support`: the pages, files, ranges and
 //! switches that the index client's tests will rely on.
 
-mod support;
+use crate::support;
 
 use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;

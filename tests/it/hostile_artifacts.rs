@@ -7,7 +7,7 @@
 //! not be read, never `ready` or `unaffected` — within bounded memory and time, and without a
 //! panic.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

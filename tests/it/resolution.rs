@@ -3,7 +3,7 @@
 //! dependency that regressed, a tree with no ready release at all, a requirement that markers
 //! and extras switch on, and an index that fails for the candidates (never `blocked`).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

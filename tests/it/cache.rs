@@ -2,7 +2,7 @@
 //! newer and older cache files, `np2audit cache info|clean|prune`, and the shared PostgreSQL
 //! cache (`--cache-url`, opt-in: set NP2AUDIT_TEST_POSTGRES_URL, as `.ci/run` does).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 //! blocker's fix search. A lock that records every dependency also spares the metadata of
 //! pure-Python packages that do not depend on numpy.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{

@@ -3,7 +3,7 @@
 //! that conflicts with a package needing NumPy 2, a newest release that regresses, and a parent
 //! whose requirements cannot be read.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Member reads stream: a wheel's members are fetched in bounded range requests and only as far
 //! as the reader wants, against the offline fixture index.
 
-mod support;
+use crate::support;
 
 use std::io::{Cursor, Read};
 use std::ops::ControlFlow;

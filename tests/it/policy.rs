@@ -1,7 +1,7 @@
 //! What a team decides about findings: `--fail-on`, `--no-fail`, the configuration
 //! (`np2audit.toml`, `[tool.np2audit]`) with its ignore list, and `--baseline`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! nothing else (no output format, log, error message or cache file); TLS is verified, with a
 //! custom CA only when the environment names it; an sdist is never fetched, built or run.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
