@@ -84,8 +84,7 @@ impl Verdict {
 }
 
 /// Stable codes for each piece of evidence (documented in docs/verdicts.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvidenceCode {
     /// A `Requires-Dist` on numpy excludes the target.
     NumpyCap,
@@ -136,6 +135,45 @@ pub enum EvidenceCode {
     RemovedName,
     /// Python modules that could not be read or parsed: the source scan does not cover them.
     SourceUnread,
+}
+
+impl EvidenceCode {
+    /// The stable code, as reports and the JSON show it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EvidenceCode::NumpyCap => "numpy-cap",
+            EvidenceCode::Numpy1Build => "numpy1-build",
+            EvidenceCode::ImportFailsToday => "import-fails-today",
+            EvidenceCode::Numpy2Build => "numpy2-build",
+            EvidenceCode::RuntimeLookup => "runtime-lookup",
+            EvidenceCode::LegacyLookup => "legacy-lookup",
+            EvidenceCode::WeakTrace => "weak-trace",
+            EvidenceCode::NumpyRequirement => "numpy-requirement",
+            EvidenceCode::UnparsableRequirement => "unparsable-requirement",
+            EvidenceCode::NoNumpyCapi => "no-numpy-capi",
+            EvidenceCode::NoExtensionModules => "no-extension-modules",
+            EvidenceCode::PurePython => "pure-python",
+            EvidenceCode::NoNumpyDependency => "no-numpy-dependency",
+            EvidenceCode::ClosestWheel => "closest-wheel",
+            EvidenceCode::ScanIncomplete => "scan-incomplete",
+            EvidenceCode::SdistOnly => "sdist-only",
+            EvidenceCode::NotOnIndex => "not-on-index",
+            EvidenceCode::IndexError => "index-error",
+            EvidenceCode::OfflineMiss => "offline-miss",
+            EvidenceCode::NotFromIndex => "not-from-index",
+            EvidenceCode::Unpinned => "unpinned",
+            EvidenceCode::UploadPredatesNumpy2 => "upload-predates-numpy2",
+            EvidenceCode::IgnoreExpired => "ignore-expired",
+            EvidenceCode::RemovedName => "removed-name",
+            EvidenceCode::SourceUnread => "source-unread",
+        }
+    }
+}
+
+impl Serialize for EvidenceCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -399,8 +437,8 @@ pub enum AuditError {
     Target(String),
 }
 
-/// Run the audit of `project` for `settings`.
-pub async fn run(
+/// Audit `project` for `settings`: judge every package, plan the fixes, gather the report.
+pub async fn audit_project(
     project: &LockedProject,
     client: &IndexClient,
     settings: &AuditSettings,
@@ -435,7 +473,7 @@ pub async fn run(
             }
             continue;
         }
-        let requirements = Requirements::of(project, package, &numpy);
+        let requirements = RequirementsFrom::of(project, package, &numpy);
         to_judge.push((id, extras.iter().cloned().collect::<Vec<_>>(), requirements));
     }
     locked_numpy.sort();
@@ -471,7 +509,7 @@ pub async fn run(
     let _watch = progress.watch(client);
     let unread: BTreeSet<PackageId> = to_judge
         .iter()
-        .filter(|(_, _, requirements)| *requirements == Requirements::NotNeeded)
+        .filter(|(_, _, requirements)| *requirements == RequirementsFrom::Lock)
         .map(|(id, _, _)| *id)
         .collect();
     let mut parents_read: BTreeMap<PackageId, RequiresDist> = BTreeMap::new();
@@ -897,19 +935,24 @@ struct Judgement {
     requires_dist: RequiresDist,
 }
 
-/// Whether judging a package reads its own requirements (`Requires-Dist`).
+/// Where judging a package learns what it requires: its wheel's `Requires-Dist`, or the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Requirements {
-    Read,
+enum RequirementsFrom {
+    /// Read the judged wheel's `Requires-Dist`.
+    Metadata,
     /// The lock records every dependency of the package (uv, poetry, pdm) and none is numpy:
     /// nothing it requires can cap NumPy. A pure-Python wheel is then judged without fetching
     /// its metadata, which is most of a cold audit's requests. Fix planning reads it later if
     /// it turns out to be a blocker's parent.
-    NotNeeded,
+    Lock,
 }
 
-impl Requirements {
-    fn of(project: &LockedProject, package: &LockedPackage, numpy: &PackageName) -> Requirements {
+impl RequirementsFrom {
+    fn of(
+        project: &LockedProject,
+        package: &LockedPackage,
+        numpy: &PackageName,
+    ) -> RequirementsFrom {
         let records_every_dependency = matches!(
             project.format,
             LockFormat::UvLock | LockFormat::PoetryLock | LockFormat::PdmLock
@@ -919,9 +962,9 @@ impl Requirements {
             .iter()
             .any(|dependency| &project.package(dependency.package).name == numpy);
         if records_every_dependency && !depends_on_numpy {
-            Requirements::NotNeeded
+            RequirementsFrom::Lock
         } else {
-            Requirements::Read
+            RequirementsFrom::Metadata
         }
     }
 }
@@ -1010,7 +1053,7 @@ impl JudgeContext<'_> {
         &self,
         package: &LockedPackage,
         extras: &[ExtraName],
-        requirements: Requirements,
+        requirements: RequirementsFrom,
     ) -> Judgement {
         if !matches!(package.source, PackageSource::Registry(_)) {
             let mut judgement = Judgement::unknown(
@@ -1121,7 +1164,7 @@ impl JudgeContext<'_> {
         package: &LockedPackage,
         version: &Version,
         extras: &[ExtraName],
-        requirements: Requirements,
+        requirements: RequirementsFrom,
     ) -> Judgement {
         let from_lock = locked_release_files(package, self.client);
         let files = match from_lock {
@@ -1195,13 +1238,13 @@ impl JudgeContext<'_> {
         wheel: &ProjectFile,
         closest: bool,
         extras: &[ExtraName],
-        requirements: Requirements,
+        requirements: RequirementsFrom,
     ) -> Judgement {
         let tags = WheelTags::from_filename(&wheel.filename).expect("chosen among wheels");
         let (metadata, scan) = if tags.is_pure() {
             let metadata = match requirements {
-                Requirements::Read => Some(self.client.core_metadata(wheel).await),
-                Requirements::NotNeeded => None,
+                RequirementsFrom::Metadata => Some(self.client.core_metadata(wheel).await),
+                RequirementsFrom::Lock => None,
             };
             (metadata, Ok(None))
         } else {
@@ -1347,7 +1390,7 @@ impl JudgeContext<'_> {
 
     /// The verdict from what was learned about one distribution, wherever it came from (the
     /// index, or an installed environment on disk). `metadata` is `None` when it was not read
-    /// ([`Requirements::NotNeeded`]).
+    /// ([`RequirementsFrom::Lock`]).
     fn conclude(
         &self,
         wheel: &ProjectFile,
@@ -1797,7 +1840,7 @@ impl ReleaseJudge for JudgeContext<'_> {
             line: 0,
         };
         let judgement = self
-            .judge_release(&package, version, extras, Requirements::Read)
+            .judge_release(&package, version, extras, RequirementsFrom::Metadata)
             .await;
         fix::Candidate {
             verdict: judgement.verdict,
@@ -1812,7 +1855,7 @@ impl ReleaseJudge for JudgeContext<'_> {
         extras: &[ExtraName],
     ) -> Result<Vec<String>, String> {
         match self
-            .judge(package, extras, Requirements::Read)
+            .judge(package, extras, RequirementsFrom::Metadata)
             .await
             .requires_dist
         {

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
+use indicatif::HumanBytes;
 use pep508_rs::PackageName;
 
 use crate::cli::{CacheArgs, CacheCommand};
@@ -13,7 +14,7 @@ use crate::settings;
 
 const DAY: u64 = 24 * 60 * 60;
 
-pub async fn run(args: &CacheArgs) -> Result<ExitStatus, Failure> {
+pub async fn run_cache_command(args: &CacheArgs) -> Result<ExitStatus, Failure> {
     let location = settings::cache_location(args.cache_dir.as_deref(), args.cache_url.as_deref())
         .map_err(input_error)?;
     if let CacheCommand::Dir = args.command {
@@ -88,7 +89,7 @@ fn describe(info: &CacheInfo) -> String {
         text.push_str(&format!("Schema: {version}\n"));
     }
     if let Some(bytes) = info.bytes {
-        text.push_str(&format!("Size: {}\n", human_bytes(bytes)));
+        text.push_str(&format!("Size: {}\n", HumanBytes(bytes)));
     }
     let width = info.tables.iter().map(|t| t.what.len()).max().unwrap_or(0);
     for table in &info.tables {
@@ -122,8 +123,8 @@ fn removed(headline: &str, cleaned: &Cleaned) -> String {
     if let (Some(before), Some(after)) = (cleaned.bytes_before, cleaned.bytes_after) {
         text.push_str(&format!(
             ", {} freed ({} left)",
-            human_bytes(before.saturating_sub(after)),
-            human_bytes(after)
+            HumanBytes(before.saturating_sub(after)),
+            HumanBytes(after)
         ));
     }
     text.push('\n');
@@ -131,20 +132,6 @@ fn removed(headline: &str, cleaned: &Cleaned) -> String {
         text.push_str(&format!("  {table}: {rows}\n"));
     }
     text
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn age(seconds: u64) -> String {
@@ -161,10 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_ages_read_as_people_write_them() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    fn ages_read_as_people_write_them() {
         assert_eq!(age(30), "30 s");
         assert_eq!(age(600), "10 min");
         assert_eq!(age(5 * 3600), "5 h");

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use np2audit::cli::Cli;
-use np2audit::run::run;
+use np2audit::run::run_command;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let outcome = runtime.block_on(run(cli));
+    let outcome = runtime.block_on(run_command(cli));
     // Everything the run writes (report, cache) is done once `run` returns. What may still be
     // under way is abandoned work, such as a DNS lookup for a connection no request waits on
     // any more: dropping the runtime would wait for it (up to the resolver's 5 s timeout).

@@ -45,7 +45,7 @@ enum Outcome {
     Skipped,
 }
 
-pub async fn run(args: &LockArgs, progress: Progress) -> Result<ExitStatus, Failure> {
+pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<ExitStatus, Failure> {
     if args.graph.is_some() || args.suggest_pins {
         return Err(input_error(anyhow::anyhow!(
             "--graph and --suggest-pins show one lockfile's graph or pin: pass one lockfile"

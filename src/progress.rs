@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::index::IndexClient;
-use crate::report::human_bytes;
 
 #[derive(Clone, Debug)]
 pub struct Progress {
@@ -96,7 +95,7 @@ impl Progress {
                 let (requests, bytes) = stats();
                 bar.set_message(format!(
                     "{requests} requests, {} fetched",
-                    human_bytes(bytes)
+                    HumanBytes(bytes)
                 ));
             }
         });

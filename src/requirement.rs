@@ -14,7 +14,9 @@ use crate::inspect::metadata::name_ends_in_separator;
 /// may cut through a character; METADATA read with `from_utf8_lossy` can hold U+FFFD).
 pub fn refuse_known_panics(text: &str) -> Result<(), String> {
     if name_ends_in_separator(text) {
-        return Err("a package name must end in a letter or digit, not `-`, `_` or `.`".to_string());
+        return Err(
+            "a package name must end in a letter or digit, not `-`, `_` or `.`".to_string(),
+        );
     }
     // `name @ url ; marker`: the URL may be anything; the rest is ASCII in any valid requirement.
     let (head, marker) = match text.split_once('@') {
@@ -25,7 +27,9 @@ pub fn refuse_known_panics(text: &str) -> Result<(), String> {
     if let Some((_, extras)) = head.split_once('[') {
         let extras = extras.split(']').next().unwrap_or_default();
         if extras.split(',').any(name_ends_in_separator) {
-            return Err("an extra's name must end in a letter or digit, not `-`, `_` or `.`".to_string());
+            return Err(
+                "an extra's name must end in a letter or digit, not `-`, `_` or `.`".to_string(),
+            );
         }
     }
     if !head.is_ascii() || !marker.is_ascii() {

@@ -55,18 +55,19 @@ pub(crate) fn input_error(error: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<ExitStatus, Failure> {
+/// Run the subcommand `cli` names, to the exit status it ends with.
+pub async fn run_command(cli: Cli) -> Result<ExitStatus, Failure> {
     let progress = Progress::new(!cli.quiet && cli.verbose == 0 && std::io::stderr().is_terminal());
     match cli.command {
         Command::Lock(args) => {
             if args.recursive.is_empty() && args.paths.len() <= 1 {
                 audit_one_lockfile(&args, progress).await
             } else {
-                crate::multi::run(&args, progress).await
+                crate::multi::audit_lockfiles(&args, progress).await
             }
         }
         Command::Env(args) => audit_environment(&args, progress).await,
-        Command::Cache(args) => cache_command::run(&args).await,
+        Command::Cache(args) => cache_command::run_cache_command(&args).await,
         Command::Tree(args) => {
             let (project, environment) = read_graph_source(&args.source)?;
             let edges = export::edges(&project, environment.as_ref());
@@ -516,7 +517,7 @@ async fn run_audit(
     client: &IndexClient,
     audit_settings: &AuditSettings,
 ) -> Result<Audit, Failure> {
-    audit::run(project, client, audit_settings)
+    audit::audit_project(project, client, audit_settings)
         .await
         .map_err(|error| Failure {
             status: ExitStatus::Incomplete,

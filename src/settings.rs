@@ -47,7 +47,7 @@ pub struct Settings {
     pub no_fail: bool,
     /// The configuration found beside the subject (for its ignore list).
     pub config: Config,
-    /// Hidden unless standard error is a terminal (see [`crate::run::run`]).
+    /// Hidden unless standard error is a terminal (see [`crate::run::run_command`]).
     pub progress: crate::progress::Progress,
     /// The project's folder (the lockfile's, else the current one): where its uv index names
     /// are read, for their credential variables.

@@ -13,7 +13,12 @@ pub fn render(
 ) -> std::io::Result<()> {
     writeln!(out, "flowchart LR")?;
     for id in project.ids() {
-        writeln!(out, "    n{}[\"{}\"]", id.0, escape(&label(project, id)))?;
+        writeln!(
+            out,
+            "    n{}[\"{}\"]",
+            id.0,
+            label_text(&label(project, id))
+        )?;
     }
     if !highlights.is_empty() {
         writeln!(out, "    classDef blocker fill:#f4a6a6,stroke:#b00")?;
@@ -33,7 +38,7 @@ pub fn render(
                 out,
                 "    n{} -->|\"{}\"| n{}",
                 edge.from.0,
-                escape(&note),
+                label_text(&note),
                 edge.to.0
             )?,
             None => writeln!(out, "    n{} --> n{}", edge.from.0, edge.to.0)?,
@@ -42,9 +47,36 @@ pub fn render(
     Ok(())
 }
 
-/// Mermaid labels in double quotes take HTML entities for quotes and angle brackets.
-fn escape(text: &str) -> String {
-    text.replace('"', "#quot;")
-        .replace('<', "#lt;")
-        .replace('>', "#gt;")
+/// Text inside a double-quoted Mermaid label: Mermaid's entity codes for what would end or
+/// confuse it (`#` first of all, which starts an entity code itself), and no line breaks. The one
+/// rule for every Mermaid this program writes (`export --format mermaid`, Markdown reports).
+pub fn label_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '#' => escaped.push_str("#35;"),
+            '"' => escaped.push_str("#quot;"),
+            '<' => escaped.push_str("#lt;"),
+            '>' => escaped.push_str("#gt;"),
+            '\n' | '\r' => escaped.push(' '),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_quoted_safely() {
+        assert_eq!(
+            label_text("a \"b\" <c> #d"),
+            "a #quot;b#quot; #lt;c#gt; #35;d"
+        );
+        // Text that reads as an entity code stays text.
+        assert_eq!(label_text("#quot;"), "#35;quot;");
+        assert_eq!(label_text("a\nb"), "a b");
+    }
 }

@@ -3,7 +3,7 @@
 
 mod dot;
 mod json;
-mod mermaid;
+pub mod mermaid;
 mod tree;
 
 use std::collections::BTreeMap;

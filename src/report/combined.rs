@@ -468,7 +468,7 @@ fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()>
         .iter()
         .map(|entry| {
             let mut run = match entry {
-                Entry::Audited { audit, .. } => sarif::run(audit, cwd.as_deref()),
+                Entry::Audited { audit, .. } => sarif::run_object(audit, cwd.as_deref()),
                 Entry::Failed { path, message, .. } => {
                     sarif::failed_run(path, message, cwd.as_deref())
                 }
@@ -476,7 +476,7 @@ fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()>
             // Code scanning keeps one analysis per category: each lockfile is its own, so a
             // lockfile's alerts close when it is fixed, not when another one is.
             run["automationDetails"] = serde_json::json!({
-                "id": format!("np2audit/{}/", github::display_path(entry.path())),
+                "id": format!("np2audit/{}/", super::paths::display_path(entry.path())),
             });
             run
         })

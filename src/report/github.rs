@@ -3,8 +3,9 @@
 //! one `::notice` with the readiness verdict. Suppressed findings are left out.
 
 use std::io::Write;
-use std::path::{Component, Path};
+use std::path::Path;
 
+use super::paths::display_path;
 use crate::audit::{Audit, EvidenceCode, PackageReport, Verdict};
 
 pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
@@ -196,41 +197,6 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// `path` relative to the current directory when it lies inside it, with forward slashes;
-/// otherwise as given.
-pub(super) fn display_path(path: &str) -> String {
-    let given = Path::new(path);
-    let relative = std::env::current_dir().ok().and_then(|cwd| {
-        if !given.is_absolute() {
-            return Some(given.to_path_buf());
-        }
-        if let Ok(inside) = given.strip_prefix(&cwd) {
-            return Some(inside.to_path_buf());
-        }
-        // Through symlinks (`/tmp` → `/private/tmp`): compare the real paths.
-        let real_cwd = cwd.canonicalize().ok()?;
-        let real = given.canonicalize().ok()?;
-        real.strip_prefix(&real_cwd).ok().map(Path::to_path_buf)
-    });
-    match relative {
-        Some(relative) if !relative.as_os_str().is_empty() => forward_slashes(&relative),
-        _ => path.to_string(),
-    }
-}
-
-fn forward_slashes(path: &Path) -> String {
-    if path.is_absolute() {
-        return path.display().to_string();
-    }
-    path.components()
-        .filter_map(|component| match component {
-            Component::CurDir => None,
-            other => Some(other.as_os_str().to_string_lossy().into_owned()),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,18 +214,6 @@ mod tests {
         assert_eq!(escape_property("np2audit: a, b"), "np2audit%3A a%2C b");
         assert_eq!(escape_property("50%\n"), "50%25%0A");
         assert_eq!(escape_property("numpy<2,>=1.20"), "numpy<2%2C>=1.20");
-    }
-
-    #[test]
-    fn paths_inside_the_working_directory_become_relative() {
-        let cwd = std::env::current_dir().unwrap();
-        let inside = cwd.join("sub").join("uv.lock");
-        assert_eq!(display_path(&inside.display().to_string()), "sub/uv.lock");
-        assert_eq!(display_path("./a/uv.lock"), "a/uv.lock");
-        assert_eq!(
-            display_path("/nowhere-else/uv.lock"),
-            "/nowhere-else/uv.lock"
-        );
     }
 
     #[test]

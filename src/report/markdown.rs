@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use super::github::display_path;
+use super::paths::display_path;
 use crate::audit::{Audit, Evidence, EvidenceCode, PackageReport, Verdict};
+use crate::export::mermaid;
 use crate::fix::{Fix, FixKind, ReadinessStatus};
 
 pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
@@ -327,7 +328,7 @@ fn blocker_details(package: &PackageReport, text: &mut String) {
             text,
             &format!(
                 "- `{}` {}",
-                code_name(evidence.code),
+                evidence.code.as_str(),
                 evidence_message(evidence)
             ),
         );
@@ -573,7 +574,7 @@ fn mermaid(blockers: &[&PackageReport]) -> Option<String> {
         graph.push_str(&format!(
             "    {}[\"{}\"]\n",
             ids[node],
-            mermaid_label(&node_label(node))
+            mermaid::label_text(&node_label(node))
         ));
     }
     let mut sorted_edges: Vec<(usize, usize)> = edges
@@ -605,22 +606,6 @@ fn node_label(node: &str) -> String {
     }
 }
 
-/// Text inside a quoted Mermaid label: entity codes for what would end or confuse it.
-fn mermaid_label(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '#' => escaped.push_str("#35;"),
-            '"' => escaped.push_str("#quot;"),
-            '<' => escaped.push_str("#lt;"),
-            '>' => escaped.push_str("#gt;"),
-            '\n' | '\r' => escaped.push(' '),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
-
 /// Evidence worth showing: admitting requirements and plain facts are noise next to a finding.
 fn notable(evidence: &[Evidence]) -> impl Iterator<Item = &Evidence> {
     evidence.iter().filter(|e| {
@@ -650,13 +635,6 @@ fn why_path(path: &[String]) -> String {
 
 fn version(package: &PackageReport) -> String {
     escape(package.version.as_deref().unwrap_or("?"))
-}
-
-fn code_name(code: EvidenceCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// The info string for a snippet written to `file`.
@@ -935,11 +913,7 @@ pub(in crate::report) mod tests {
     }
 
     #[test]
-    fn mermaid_labels_are_quoted_safely() {
-        assert_eq!(
-            mermaid_label("a \"b\" <c> #d"),
-            "a #quot;b#quot; #lt;c#gt; #35;d"
-        );
+    fn mermaid_nodes_are_labelled_name_space_version() {
         assert_eq!(node_label("scipy==1.11.4"), "scipy 1.11.4");
         assert_eq!(node_label("app"), "app");
     }

@@ -5,13 +5,13 @@ pub mod combined;
 mod github;
 mod json;
 mod markdown;
+mod paths;
 mod sarif;
 mod table;
 
 use std::io::Write;
 
 use crate::audit::Audit;
-pub use table::human_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

@@ -6,10 +6,11 @@
 //! version only, so a finding keeps its identity across runs, machines and line moves.
 
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
+use super::paths::{relative_inside, slashes};
 use crate::audit::{
     Audit, EvidenceCode, PackageReport, ProjectCodeUse, ProjectRequirement, Verdict,
 };
@@ -265,7 +266,7 @@ pub(super) fn write_log(log: &Value, out: &mut dyn Write) -> std::io::Result<()>
 
 /// The whole log; `cwd` is what lockfile paths are made relative to.
 fn sarif_log(audit: &Audit, cwd: Option<&Path>) -> Value {
-    log(vec![run(audit, cwd)])
+    log(vec![run_object(audit, cwd)])
 }
 
 /// A log of `runs`.
@@ -313,7 +314,7 @@ pub(super) fn failed_run(path: &str, message: &str, cwd: Option<&Path>) -> Value
 }
 
 /// One audit's run; `cwd` is what lockfile paths are made relative to.
-pub(super) fn run(audit: &Audit, cwd: Option<&Path>) -> Value {
+pub(super) fn run_object(audit: &Audit, cwd: Option<&Path>) -> Value {
     let artifact = audit
         .lockfile
         .as_ref()
@@ -630,76 +631,6 @@ fn artifact_location(path: &str, cwd: Option<&Path>) -> Option<Value> {
         text.insert(0, '/');
     }
     Some(json!({ "uri": format!("file://{}", encode_uri_path(&text)) }))
-}
-
-/// `path` relative to `cwd`, with forward slashes, when it lies inside `cwd`.
-fn relative_inside(path: &Path, cwd: Option<&Path>) -> Option<String> {
-    if path.is_relative() {
-        let normal = normalize(path);
-        if !normal.as_os_str().is_empty()
-            && !matches!(normal.components().next(), Some(Component::ParentDir))
-        {
-            return Some(slashes(&normal));
-        }
-    }
-    let cwd = cwd?;
-    let absolute = if path.is_relative() {
-        cwd.join(path)
-    } else {
-        path.to_path_buf()
-    };
-    if let Ok(inside) = normalize(&absolute).strip_prefix(normalize(cwd)) {
-        return Some(slashes(inside)).filter(|s| !s.is_empty());
-    }
-    // Symlinked directories (`/tmp` on macOS, say): compare the real paths.
-    let real_path = std::fs::canonicalize(&absolute).ok()?;
-    let real_cwd = std::fs::canonicalize(cwd).ok()?;
-    let inside = real_path.strip_prefix(&real_cwd).ok()?;
-    Some(slashes(inside)).filter(|s| !s.is_empty())
-}
-
-/// Drops `.` and folds `dir/..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                let last = normal.components().next_back();
-                if matches!(last, Some(Component::Normal(_))) {
-                    normal.pop();
-                } else if !matches!(last, Some(Component::RootDir | Component::Prefix(_))) {
-                    normal.push("..");
-                }
-            }
-            other => normal.push(other),
-        }
-    }
-    normal
-}
-
-/// The path with forward slashes; a rooted path keeps its leading slash (`/home/…`), a
-/// Windows one starts with its prefix (`C:/…`).
-fn slashes(path: &Path) -> String {
-    let mut parts = Vec::new();
-    let mut rooted = false;
-    let mut prefixed = false;
-    for component in path.components() {
-        match component {
-            Component::RootDir => rooted = true,
-            Component::Prefix(prefix) => {
-                prefixed = true;
-                parts.push(prefix.as_os_str().to_string_lossy().into_owned());
-            }
-            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
-        }
-    }
-    let joined = parts.join("/").replace('\\', "/");
-    if rooted && !prefixed {
-        format!("/{joined}")
-    } else {
-        joined
-    }
 }
 
 /// Percent-encodes everything but unreserved characters, `/` and the `:` of a drive letter

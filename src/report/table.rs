@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use indicatif::HumanBytes;
+
 use super::Style;
 use crate::audit::{Audit, EvidenceCode, PackageReport, Stats, Verdict, by_verdict};
 use crate::fix::{FixKind, ReadinessStatus};
@@ -118,7 +120,7 @@ pub(super) fn render_findings(
             audit.target.numpy,
             code.modules,
             crate::fix::plural(code.modules),
-            super::github::display_path(&code.root)
+            super::paths::display_path(&code.root)
         )?;
         for found in code.uses.iter().take(PROJECT_CODE_SHOWN) {
             writeln!(
@@ -222,7 +224,7 @@ pub(super) fn stats_line(stats: &Stats, style: Style, out: &mut dyn Write) -> st
         paint.dim(&format!(
             "{} requests, {} fetched, {} cache hits",
             stats.requests,
-            human_bytes(stats.bytes_fetched),
+            HumanBytes(stats.bytes_fetched),
             stats.cache_hits
         ))
     )
@@ -239,7 +241,7 @@ fn detailed(package: &PackageReport, paint: &Paint, out: &mut dyn Write) -> std:
         ) {
             continue;
         }
-        let label = format!("[{}]", code_name(evidence.code));
+        let label = format!("[{}]", evidence.code.as_str());
         let lines = wrap(
             &evidence.message,
             terminal_width().saturating_sub(5 + label.len()),
@@ -389,13 +391,6 @@ fn compact_list(
     Ok(())
 }
 
-fn code_name(code: EvidenceCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// `$COLUMNS`, else the terminal's width when standard output is one, else 100.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
@@ -427,21 +422,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]
