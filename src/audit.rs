@@ -504,7 +504,9 @@ pub async fn audit_project(
         .filter_map(|(id, _, _)| locked_release_files(project.package(*id), client))
         .flatten()
         .collect();
-    client.preload(&releases, &lock_files).await;
+    client
+        .preload(&releases, &lock_files, inspect::SCANNER_VERSION)
+        .await;
     progress.judging(to_judge.len());
     let _watch = progress.watch(client);
     let unread: BTreeSet<PackageId> = to_judge
@@ -1300,7 +1302,7 @@ impl JudgeContext<'_> {
             });
         }
         let remote = self.client.shared_wheel(wheel).await?;
-        let scan = inspect::scan_wheel_sources(&remote, table).await?;
+        let scan = inspect::scan_wheel_sources(remote.as_ref(), table).await?;
         let json = serde_json::to_string(&scan).expect("source scans serialise");
         cache
             .store_scan(key, SOURCE_SCANNER_VERSION, &wheel.filename, &json)
@@ -1558,7 +1560,7 @@ impl JudgeContext<'_> {
             });
         }
         let remote = self.client.shared_wheel(wheel).await?;
-        let scan = inspect::scan_wheel(&remote, self.budget).await?;
+        let scan = inspect::scan_wheel(remote.as_ref(), self.budget).await?;
         if scan.unscanned.is_empty() {
             let json = serde_json::to_string(&scan).expect("scan results serialise");
             cache
@@ -1816,7 +1818,9 @@ impl ReleaseJudge for JudgeContext<'_> {
             .iter()
             .map(|version| (name.clone(), version.clone()))
             .collect();
-        self.client.preload(&releases, &[]).await;
+        self.client
+            .preload(&releases, &[], inspect::SCANNER_VERSION)
+            .await;
         Ok(fix::ReleaseList {
             versions,
             first_after_numpy2,

@@ -8,7 +8,8 @@ use pep508_rs::PackageName;
 
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::index::Cache;
-use crate::index::cache::{CacheInfo, CacheLocation, Cleaned, PruneOptions};
+use crate::index::cache::{CacheInfo, CacheLocation, Cleaned, CurrentScanners, PruneOptions};
+use crate::inspect;
 use crate::run::{ExitStatus, Failure};
 use crate::settings;
 
@@ -32,7 +33,9 @@ pub async fn run_cache_command(args: &CacheArgs) -> Result<ExitStatus, Failure> 
     })?;
     let text = match &args.command {
         CacheCommand::Dir => unreachable!("answered above"),
-        CacheCommand::Info => describe(&cache.info().await.map_err(input_error)?),
+        CacheCommand::Info => {
+            describe(&cache.info(&current_scanners()).await.map_err(input_error)?)
+        }
         CacheCommand::Clean { packages } => {
             let names = packages
                 .iter()
@@ -60,6 +63,7 @@ pub async fn run_cache_command(args: &CacheArgs) -> Result<ExitStatus, Failure> 
         CacheCommand::Prune { older_than } => {
             let options = PruneOptions {
                 older_than: older_than.map(|days| days.saturating_mul(DAY)),
+                current: current_scanners(),
             };
             let cleaned = cache.prune(&options).await.map_err(input_error)?;
             removed(&format!("Pruned {}", cache.shown_location()), &cleaned)
@@ -81,6 +85,15 @@ fn print(text: String) -> Result<ExitStatus, Failure> {
         .and_then(|()| out.flush())
         .map_err(input_error)?;
     Ok(ExitStatus::Clean)
+}
+
+/// The scans this build of np2audit reads; the rest are stale.
+fn current_scanners() -> CurrentScanners {
+    CurrentScanners {
+        wheel: inspect::SCANNER_VERSION,
+        source: inspect::source::SOURCE_SCANNER_VERSION,
+        removed_table: inspect::removed::RemovedTable::shipped().fingerprint,
+    }
 }
 
 fn describe(info: &CacheInfo) -> String {

@@ -3,6 +3,7 @@
 //! Data flows one way: `lockfile` → `graph` → `index` (client + cache) → `inspect` → `audit`
 //! → `report`. `run` glues the stages together for the command line.
 
+pub mod archive;
 pub mod audit;
 pub mod cache_command;
 pub mod check;

@@ -26,7 +26,7 @@ use sqlx::any::AnyRow;
 
 use super::simple::ProjectFile;
 
-pub use maintenance::{CacheInfo, Cleaned, PruneOptions, TableCount};
+pub use maintenance::{CacheInfo, Cleaned, CurrentScanners, PruneOptions, TableCount};
 pub use open::{CacheLocation, DATABASE_FILE};
 
 #[derive(Debug, thiserror::Error)]

@@ -208,7 +208,13 @@ impl IndexClient {
     /// a handful of queries instead of several per package.
     /// `files`: files known without a page (from the lock), whose metadata and scans are read
     /// ahead too.
-    pub async fn preload(&self, releases: &[(PackageName, Version)], files: &[ProjectFile]) {
+    /// `scanner_version`: the binary scanner's, whose scans are the ones read.
+    pub async fn preload(
+        &self,
+        releases: &[(PackageName, Version)],
+        files: &[ProjectFile],
+        scanner_version: u32,
+    ) {
         let keys: Vec<(String, String)> = releases
             .iter()
             .map(|(name, version)| (name.to_string(), filename::release_key(version)))
@@ -219,7 +225,7 @@ impl IndexClient {
                 &self.index_key,
                 &keys,
                 &file_keys,
-                crate::inspect::SCANNER_VERSION,
+                scanner_version,
                 file_key,
             )
             .await;

@@ -18,6 +18,7 @@ use super::http::{BodyReservation, HttpResponse};
 use super::redact::redact_url;
 use super::simple::ProjectFile;
 use super::{HttpClient, IndexError, MAX_METADATA_BYTES};
+use crate::archive::ArchiveMembers;
 use crate::zipfile::{self, MemberInflater, Progress, ZipEntry, ZipError};
 
 /// Largest wheel downloaded whole when ranges are refused; larger ones are judged unknown.
@@ -694,4 +695,34 @@ fn header_value(text: &str) -> HeaderValue {
 fn content_range_total(headers: &HeaderMap) -> Option<u64> {
     let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
     value.rsplit_once('/')?.1.trim().parse().ok()
+}
+
+impl ArchiveMembers for RemoteWheel {
+    type Error = IndexError;
+
+    fn filename(&self) -> &str {
+        RemoteWheel::filename(self)
+    }
+
+    fn entries(&self) -> &[ZipEntry] {
+        RemoteWheel::entries(self)
+    }
+
+    async fn read_member(
+        &self,
+        entry: &ZipEntry,
+        max_output: u64,
+        sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<bool, IndexError> {
+        RemoteWheel::read_member(self, entry, max_output, sink).await
+    }
+
+    async fn read_small_members(
+        &self,
+        entries: &[&ZipEntry],
+        max_output: u64,
+        sink: impl AsyncFnMut(String, Result<Vec<u8>, IndexError>),
+    ) -> Result<(), IndexError> {
+        RemoteWheel::read_small_members(self, entries, max_output, sink).await
+    }
 }

@@ -14,7 +14,7 @@ use futures::stream::FuturesOrdered;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{IndexError, RemoteWheel};
+use crate::archive::ArchiveMembers;
 use crate::zipfile::ZipEntry;
 use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 
@@ -302,7 +302,10 @@ const READ_AHEAD: u64 = (READS_AT_ONCE as u64 - 1) * SMALL_MEMBER;
 /// read without finding a 1.x build, up to [`READ_AHEAD`] bytes beside the read the scan waits
 /// on, or as much as was read so, if more. A 1.x-built wheel whose first member shows it, as
 /// most do, reads nothing more.
-pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<WheelScan, IndexError> {
+pub async fn scan_wheel<W: ArchiveMembers>(
+    wheel: &W,
+    budget: ScanBudget,
+) -> Result<WheelScan, W::Error> {
     let plan = plan_scan(wheel.entries(), wheel_has_python_abi(wheel.filename()));
     if !plan.libraries_not_scanned.is_empty() {
         return Ok(WheelScan {
@@ -364,7 +367,7 @@ pub async fn scan_wheel(wheel: &RemoteWheel, budget: ScanBudget) -> Result<Wheel
                         }
                     })
                     .await?;
-                Ok::<_, IndexError>((name, scanner.finish()))
+                Ok::<_, W::Error>((name, scanner.finish()))
             });
         }
         let Some(read) = reading.next().await else {
@@ -401,10 +404,10 @@ const MODULES_QUEUED: usize = 16;
 
 /// Scan a wheel's Python modules for what NumPy removed ([`source`]): only those members,
 /// fetched in a few range requests.
-pub async fn scan_wheel_sources(
-    wheel: &RemoteWheel,
+pub async fn scan_wheel_sources<W: ArchiveMembers>(
+    wheel: &W,
     table: &'static removed::RemovedTable,
-) -> Result<source::SourceScan, IndexError> {
+) -> Result<source::SourceScan, W::Error> {
     let mut budget = MAX_SOURCE_BYTES;
     // Modules past the budget are not read, and the scan says so (never a silent skip).
     let (modules, too_large): (Vec<&ZipEntry>, Vec<&ZipEntry>) = wheel
@@ -535,6 +538,88 @@ pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<Whe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wheel held in memory: the scans read it through [`ArchiveMembers`] as they read an
+    /// index's wheels, without HTTP.
+    fn wheel_in_memory(
+        filename: &str,
+        members: &[(&str, Vec<u8>)],
+    ) -> crate::archive::ArchiveInMemory {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in members {
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        let bytes = writer.finish().unwrap().into_inner();
+        crate::archive::ArchiveInMemory::new(filename, bytes).unwrap()
+    }
+
+    /// NUL-terminated strings between unrelated bytes, as in a shared object's `.rodata`.
+    fn object(strings: &[&str]) -> Vec<u8> {
+        let mut bytes = b"\x7fELF\x02\x01\x01\0PyInit__ext\0".to_vec();
+        for string in strings {
+            bytes.extend(std::iter::repeat_n(0xA5u8, 4096));
+            bytes.extend_from_slice(string.as_bytes());
+            bytes.push(0);
+        }
+        bytes
+    }
+
+    #[tokio::test]
+    async fn a_wheel_in_memory_is_scanned_like_one_on_an_index() {
+        let built_2x = object(&["numpy._core._multiarray_umath", "_ARRAY_API"]);
+        let built_1x = object(&[
+            "numpy.core._multiarray_umath",
+            "_ARRAY_API",
+            "module compiled against ABI version 0x%x but this version of numpy is 0x%x",
+        ]);
+        let ready = wheel_in_memory(
+            "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            &[
+                (
+                    "demo/__init__.py",
+                    b"import numpy as np\nx = np.float_\n".to_vec(),
+                ),
+                (
+                    "demo/_ext.cpython-311-x86_64-linux-gnu.so",
+                    built_2x.clone(),
+                ),
+            ],
+        );
+        let scan = scan_wheel(&ready, ScanBudget::default()).await.unwrap();
+        assert!(matches!(scan.build, WheelBuild::NumPy2 { .. }), "{scan:?}");
+        assert_eq!(scan.scanned, ["demo/_ext.cpython-311-x86_64-linux-gnu.so"]);
+
+        // One 1.x-built object among 2.x-built ones decides.
+        let mixed = wheel_in_memory(
+            "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            &[
+                ("demo/_a.cpython-311-x86_64-linux-gnu.so", built_2x),
+                ("demo/_b.cpython-311-x86_64-linux-gnu.so", built_1x),
+            ],
+        );
+        let scan = scan_wheel(&mixed, ScanBudget::default()).await.unwrap();
+        match &scan.build {
+            WheelBuild::NumPy1 { member, .. } => {
+                assert_eq!(member, "demo/_b.cpython-311-x86_64-linux-gnu.so")
+            }
+            other => panic!("expected a 1.x build, got {other:?}"),
+        }
+
+        // The source scan reads the same archive's modules.
+        let table: &'static removed::RemovedTable = removed::RemovedTable::shipped();
+        let sources = scan_wheel_sources(&ready, table).await.unwrap();
+        assert!(
+            sources
+                .uses
+                .iter()
+                .any(|found| found.path == "numpy.float_" && found.at_import),
+            "{sources:?}"
+        );
+    }
 
     fn entry(name: &str, compressed_size: u64) -> ZipEntry {
         ZipEntry {

@@ -8,9 +8,6 @@ use pep508_rs::PackageName;
 use sqlx::Row;
 
 use super::{Backend, Cache, CacheError, now};
-use crate::inspect::SCANNER_VERSION;
-use crate::inspect::removed::RemovedTable;
-use crate::inspect::source::SOURCE_SCANNER_VERSION;
 
 /// Scans no run reads again: binary scans by another scanner version, and source scans by
 /// another source scanner or against another table of removed names. Binds: `$1` the binary
@@ -22,9 +19,23 @@ macro_rules! stale_scans {
     };
 }
 
-/// The `LIKE` pattern of the keys source scans are stored under with today's table.
-fn current_source_keys() -> String {
-    format!("%#source:{:016x}", RemovedTable::shipped().fingerprint)
+/// Which scans a run reads, so which are stale: the cache stores scans but does not make them,
+/// so the scanners' versions come from the caller (`inspect` owns them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentScanners {
+    /// The binary (shared-object) scanner's version.
+    pub wheel: u32,
+    /// The source scanner's version.
+    pub source: u32,
+    /// The fingerprint of the table of removed names source scans are made against.
+    pub removed_table: u64,
+}
+
+impl CurrentScanners {
+    /// The `LIKE` pattern of the keys source scans are stored under with today's table.
+    fn source_keys(&self) -> String {
+        format!("%#source:{:016x}", self.removed_table)
+    }
 }
 
 /// Every table, in the order `info` lists them, with what a row of it is.
@@ -75,14 +86,17 @@ impl Cleaned {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Also remove anything stored or fetched longer ago than this many seconds.
     pub older_than: Option<u64>,
+    /// Scans by other scanners than these are removed.
+    pub current: CurrentScanners,
 }
 
 impl Cache {
-    pub async fn info(&self) -> Result<CacheInfo, CacheError> {
+    /// What the cache holds; scans by other scanners than `current` are counted as stale.
+    pub async fn info(&self, current: &CurrentScanners) -> Result<CacheInfo, CacheError> {
         let mut tables = Vec::new();
         for (table, what) in TABLES {
             let rows: i64 =
@@ -103,9 +117,9 @@ impl Cache {
             "SELECT COUNT(*) FROM wheel_scans WHERE ",
             stale_scans!()
         ))
-        .bind(i64::from(SCANNER_VERSION))
-        .bind(current_source_keys())
-        .bind(i64::from(SOURCE_SCANNER_VERSION))
+        .bind(i64::from(current.wheel))
+        .bind(current.source_keys())
+        .bind(i64::from(current.source))
         .fetch_one(&self.pool)
         .await?;
         let row = sqlx::query(
@@ -197,9 +211,9 @@ impl Cache {
         let now = now() as i64;
         let mut transaction = self.pool.begin().await?;
         let stale = sqlx::query(concat!("DELETE FROM wheel_scans WHERE ", stale_scans!()))
-            .bind(i64::from(SCANNER_VERSION))
-            .bind(current_source_keys())
-            .bind(i64::from(SOURCE_SCANNER_VERSION))
+            .bind(i64::from(options.current.wheel))
+            .bind(options.current.source_keys())
+            .bind(i64::from(options.current.source))
             .execute(&mut *transaction)
             .await?;
         *cleaned.rows.entry("wheel_scans").or_default() += stale.rows_affected();
@@ -354,6 +368,13 @@ mod tests {
         }
     }
 
+    const CURRENT: CurrentScanners = CurrentScanners {
+        wheel: 7,
+        source: 3,
+        removed_table: 0xfeed,
+    };
+    const SCANNER_VERSION: u32 = CURRENT.wheel;
+
     async fn filled() -> Cache {
         let cache = Cache::in_memory().await.unwrap();
         let state = PageState {
@@ -389,7 +410,7 @@ mod tests {
     #[tokio::test]
     async fn info_counts_every_table_and_stale_scans() {
         let cache = filled().await;
-        let info = cache.info().await.unwrap();
+        let info = cache.info(&CURRENT).await.unwrap();
         assert_eq!(info.backend, "sqlite");
         assert_eq!(info.schema_version, Some(20261122000000));
         assert_eq!(rows(&info, "project_pages"), 2);
@@ -408,21 +429,27 @@ mod tests {
         assert_eq!(cleaned.rows["release_files"], 1);
         assert_eq!(cleaned.rows["core_metadata"], 1);
         assert_eq!(cleaned.rows["wheel_scans"], 2);
-        let info = cache.info().await.unwrap();
+        let info = cache.info(&CURRENT).await.unwrap();
         assert_eq!(rows(&info, "project_pages"), 1);
         assert!(cache.metadata("sha256:beta").await.unwrap().is_some());
         assert!(cache.metadata("sha256:alpha").await.unwrap().is_none());
 
         let all = cache.clean(&[]).await.unwrap();
         assert_eq!(all.total_rows(), 1 + 1 + 1 + 2);
-        let info = cache.info().await.unwrap();
+        let info = cache.info(&CURRENT).await.unwrap();
         assert!(info.tables.iter().all(|t| t.rows == 0), "{info:?}");
     }
 
     #[tokio::test]
     async fn prune_removes_stale_scans_and_with_an_age_old_entries() {
         let cache = filled().await;
-        let pruned = cache.prune(&PruneOptions::default()).await.unwrap();
+        let pruned = cache
+            .prune(&PruneOptions {
+                older_than: None,
+                current: CURRENT,
+            })
+            .await
+            .unwrap();
         assert_eq!(pruned.rows["wheel_scans"], 2);
         assert_eq!(pruned.rows["release_files"], 0);
         assert!(
@@ -437,6 +464,7 @@ mod tests {
         let pruned = cache
             .prune(&PruneOptions {
                 older_than: Some(30 * 24 * 3600),
+                current: CURRENT,
             })
             .await
             .unwrap();
