@@ -1,7 +1,8 @@
 //! np2audit: find what in a Python dependency tree blocks the move to NumPy 2.
 //!
-//! Data flows one way: `lockfile` → `graph` → `index` (client + cache) → `inspect` → `audit`
-//! → `report`. `run` glues the stages together for the command line.
+//! Data flows one way: `lockfile` → `graph` → `index` (client + cache) / `inspect` (reading
+//! wheels through `archive`) → `audit` (judging; `verdict` is what it concludes) → `fix` → `report`.
+//! `run` glues the stages together for the command line. No stage imports a later one.
 
 pub mod archive;
 pub mod audit;
@@ -25,4 +26,5 @@ pub mod report;
 pub mod requirement;
 pub mod run;
 pub mod settings;
+pub mod verdict;
 pub mod zipfile;

@@ -15,10 +15,10 @@ use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, PackageName, Requirement, VersionOrUrl};
 use serde::Serialize;
 
-use crate::audit::{ProjectRequirement, Verdict};
 use crate::environment::TargetEnvironment;
 use crate::graph::{DependencyGraph, InstalledSet};
 use crate::lockfile::{DependencyKind, LockedPackage, LockedProject, PackageId, PackageSource};
+use crate::verdict::{ProjectRequirement, Verdict};
 use pin::UpperBound;
 use resolution::{Explanation, Outcome, Resolution, ResolvedTree, TreeChange};
 pub use tool::{PinSpelling, Tool, ToolKind};

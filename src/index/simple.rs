@@ -25,6 +25,20 @@ pub struct ProjectFile {
     pub core_metadata: CoreMetadata,
 }
 
+impl ProjectFile {
+    /// When the file was uploaded, as a time: the index gives an RFC 3339 string (PEP 700), and
+    /// locks write it their own way (`2025-11-03T09:25:26.604Z`, TOML's `2025-11-03 09:25:26Z`,
+    /// an offset instead of `Z`), so strings are never compared. `None` when absent or unreadable.
+    pub fn uploaded(&self) -> Option<time::OffsetDateTime> {
+        let text = self.upload_time.as_deref()?.trim();
+        let rfc3339 = match text.as_bytes().get(10) {
+            Some(b' ') => format!("{}T{}", &text[..10], &text[11..]),
+            _ => text.to_string(),
+        };
+        time::OffsetDateTime::parse(&rfc3339, &time::format_description::well_known::Rfc3339).ok()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CoreMetadata {
@@ -252,6 +266,29 @@ fn check_complete(html: &str) -> Result<(), SimpleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_times_are_read_as_times_not_strings() {
+        let file = |time: &str| ProjectFile {
+            filename: "a-1.0-py3-none-any.whl".into(),
+            url: "https://example.org/a-1.0-py3-none-any.whl".into(),
+            sha256: None,
+            requires_python: None,
+            size: None,
+            upload_time: Some(time.into()),
+            yanked: None,
+            core_metadata: CoreMetadata::Absent,
+        };
+        let at = |time: &str| file(time).uploaded().map(|t| t.unix_timestamp());
+        assert_eq!(at("2025-11-03T09:25:26.604Z"), Some(1_762_161_926));
+        assert_eq!(at("2025-11-03 09:25:26Z"), Some(1_762_161_926));
+        assert_eq!(at("2025-11-03T10:25:26+01:00"), Some(1_762_161_926));
+        assert_eq!(at("last tuesday"), None);
+        // As strings, "2024-03-30T01:00:00+02:00" sorts after "2024-03-30"; as a time it is the
+        // evening of the 29th in UTC, before NumPy 2.0's first release candidate.
+        let early = file("2024-03-30T01:00:00+02:00").uploaded().unwrap();
+        assert!(early < time::macros::datetime!(2024-03-30 00:00 UTC));
+    }
 
     fn page_url() -> Url {
         Url::parse("https://example.org/simple/bottleneck/").unwrap()

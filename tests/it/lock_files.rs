@@ -203,3 +203,40 @@ fn a_pure_package_whose_lock_entry_names_no_numpy_is_judged_without_its_metadata
         1
     );
 }
+
+/// A requirements file that does not pin: the newest release each requirement allows is judged,
+/// and the evidence says so (`unpinned`), so a reader knows the verdict is about that release.
+#[test]
+fn an_unpinned_requirement_is_judged_at_the_newest_release_it_allows() {
+    let index = FixtureIndex::start(&descriptions_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let requirements = dir.path().join("requirements.txt");
+    std::fs::write(&requirements, "bottleneck<1.4\nnumpy==1.26.4\n").unwrap();
+    let run = audit_lock(
+        &index,
+        &requirements,
+        &dir.path().join("cache"),
+        &["--format", "json", "--target", "2.2.6", "--no-fail"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let bottleneck = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == "bottleneck")
+        .expect("bottleneck judged");
+    assert_eq!(bottleneck["verdict"], "binary-blocker", "{bottleneck:#}");
+    assert_eq!(bottleneck["version"], "1.3.7");
+    let unpinned = bottleneck["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|evidence| evidence["code"] == "unpinned")
+        .expect("unpinned evidence");
+    let message = unpinned["message"].as_str().unwrap();
+    assert!(
+        message.contains("1.3.7") && message.contains("<1.4"),
+        "{message}"
+    );
+}

@@ -21,8 +21,8 @@ use pubgrub::{PubGrubError, SelectedDependencies};
 use serde::Serialize;
 
 use super::{PlanInput, ReleaseJudge, RequiresDist, extras_of};
-use crate::audit::Verdict;
 use crate::lockfile::{DependencyKind, PackageSource};
+use crate::verdict::Verdict;
 pub use explain::Explanation;
 pub use provider::JUDGE_AHEAD;
 use provider::{Judged, Knowledge, Locked, Missing, Mode, Need, Node, Provider, Setup};

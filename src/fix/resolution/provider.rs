@@ -20,9 +20,9 @@ use pubgrub::{
 };
 
 use super::Ranges;
-use crate::audit::Verdict;
 use crate::fix::RequiresDist;
 use crate::lockfile::PackageId;
+use crate::verdict::Verdict;
 
 /// A node of the problem PubGrub solves.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
