@@ -7,10 +7,10 @@ use indicatif::HumanBytes;
 use pep508_rs::PackageName;
 
 use crate::cli::{CacheArgs, CacheCommand};
+use crate::exit::{ExitStatus, Failure};
 use crate::index::Cache;
 use crate::index::cache::{CacheInfo, CacheLocation, Cleaned, CurrentScanners, PruneOptions};
 use crate::inspect;
-use crate::run::{ExitStatus, Failure};
 use crate::settings;
 
 const DAY: u64 = 24 * 60 * 60;

@@ -4,9 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use pep440_rs::Version;
+
+use crate::config::{Config, FailOn};
+use crate::environment::{Platform, PythonVersion};
 use crate::export::GraphFormat;
+use crate::index::CacheMode;
 use crate::lockfile::LockFormat;
 use crate::report::OutputFormat;
+use crate::settings::{self, Settings, SettingsError};
 
 /// Lockfile formats by the names users type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -242,14 +248,70 @@ pub struct AuditArgs {
     pub baseline: Option<PathBuf>,
 }
 
-/// Kinds of finding `--fail-on` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailOn {
-    Declared,
-    Binary,
-    /// Source blockers, and the project's own code using a name the target NumPy removed.
-    Source,
-    Suspect,
-    Unknown,
+impl AuditArgs {
+    /// The settings these flags resolve to: flags first, then environment variables, then
+    /// `config`.
+    pub fn resolve(&self, config: Config) -> Result<Settings, SettingsError> {
+        let args = self;
+        let target = args
+            .target
+            .as_deref()
+            .map(|t| {
+                t.parse::<Version>()
+                    .map_err(|_| SettingsError::Target(t.to_string()))
+            })
+            .transpose()?
+            .or_else(|| config.target.clone());
+        let python = args
+            .python_version
+            .as_deref()
+            .map(|p| {
+                p.parse::<PythonVersion>()
+                    .map_err(|e| SettingsError::Python(e.to_string()))
+            })
+            .transpose()?
+            .or(config.python);
+        let platform = match args.python_platform.as_deref() {
+            Some(name) => name
+                .parse()
+                .map_err(|e: crate::environment::UnknownPlatform| {
+                    SettingsError::Platform(e.to_string())
+                })?,
+            None => config.platform.clone().unwrap_or_else(Platform::host),
+        };
+        let index_url = args
+            .index_url
+            .clone()
+            .or_else(|| settings::non_empty_env("UV_INDEX_URL"))
+            .or_else(|| settings::non_empty_env("PIP_INDEX_URL"))
+            .or_else(|| config.index_url.clone());
+        let cache = settings::cache_location(args.cache_dir.as_deref(), args.cache_url.as_deref())?;
+        let cache_mode = if args.offline {
+            CacheMode::Offline
+        } else if args.refresh {
+            CacheMode::Refresh
+        } else {
+            CacheMode::Normal {
+                page_ttl: settings::PAGE_TTL,
+            }
+        };
+        Ok(Settings {
+            target,
+            python,
+            platform,
+            index_url,
+            cache,
+            cache_mode,
+            format: args.format,
+            fail_on: args
+                .fail_on
+                .clone()
+                .or_else(|| config.fail_on.clone())
+                .unwrap_or_else(|| crate::policy::DEFAULT_FAIL_ON.to_vec()),
+            no_fail: args.no_fail,
+            config,
+            progress: crate::progress::Progress::hidden(),
+            project_dir: PathBuf::from("."),
+        })
+    }
 }

@@ -21,7 +21,6 @@ use serde::Deserialize;
 use time::Date;
 use toml::Spanned;
 
-use crate::cli::FailOn;
 use crate::environment::{Platform, PythonVersion};
 
 /// The configuration, validated.
@@ -251,6 +250,18 @@ fn line_start(text: &str, line: usize) -> usize {
 fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), &format).ok()
+}
+
+/// Kinds of finding `--fail-on` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    Declared,
+    Binary,
+    /// Source blockers, and the project's own code using a name the target NumPy removed.
+    Source,
+    Suspect,
+    Unknown,
 }
 
 #[cfg(test)]

@@ -13,11 +13,12 @@ use futures::StreamExt;
 use crate::audit::Audit;
 use crate::cli::LockArgs;
 use crate::discover::{self, Found};
+use crate::exit::{ExitStatus, Failure, input_error};
 use crate::lockfile::{self, LockFormat};
 use crate::progress::Progress;
 use crate::report::combined::{Combined, Entry};
 use crate::report::{self, OutputFormat, Style};
-use crate::run::{self, ExitStatus, Failure, Session, input_error};
+use crate::run::{self, Session};
 
 /// Lockfiles audited at once. Each audit runs in phases (the target, the packages, the fix
 /// search) whose round trips wait on each other; overlapping a few lockfiles fills those gaps
@@ -327,7 +328,7 @@ fn extension(format: OutputFormat) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::{report_stem, severity};
-    use crate::run::ExitStatus;
+    use crate::exit::ExitStatus;
 
     #[test]
     fn report_names_flatten_the_lockfile_path() {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use time::Date;
 
 use crate::audit::{Audit, Evidence, EvidenceCode, Suppression, Verdict};
-use crate::cli::FailOn;
+use crate::config::FailOn;
 use crate::config::IgnoreEntry;
 
 /// What fails the run by default.

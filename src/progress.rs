@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::index::IndexClient;
+use crate::observe::{Counters, StageObserver};
 
 #[derive(Clone, Debug)]
 pub struct Progress {
@@ -81,11 +81,6 @@ impl Progress {
     }
 
     /// Keep the network counters in the message until the returned guard is dropped.
-    pub fn watch(&self, client: &IndexClient) -> Watch {
-        self.watch_counters(client.stats_handle())
-    }
-
-    /// [`Self::watch`] for counters read some other way (a run's shared HTTP client).
     pub fn watch_counters(&self, stats: impl Fn() -> (u64, u64) + Send + 'static) -> Watch {
         let bar = self.bar.clone();
         let task = tokio::spawn(async move {
@@ -116,5 +111,23 @@ impl Drop for Watch {
     fn drop(&mut self) {
         self.task.abort();
         self.bar.finish_and_clear();
+    }
+}
+
+impl StageObserver for Progress {
+    fn judging(&self, total: usize) {
+        Progress::judging(self, total);
+    }
+
+    fn judged_one(&self) {
+        Progress::judged_one(self);
+    }
+
+    fn resolving(&self) {
+        Progress::resolving(self);
+    }
+
+    fn watch(&self, counters: Counters) -> Box<dyn Send> {
+        Box::new(self.watch_counters(counters))
     }
 }

@@ -7,7 +7,17 @@ use std::str::FromStr;
 
 use pep508_rs::{MarkerTree, Requirement};
 
-use crate::inspect::metadata::name_ends_in_separator;
+/// Whether the name a requirement starts with ends in `-`, `_` or `.` (`numpy- >=1`). No such
+/// line is valid PEP 508 (names end in a letter or digit), and pep508_rs 0.9 panics on them
+/// instead of returning an error, so they must be refused before it sees them.
+pub fn name_ends_in_separator(line: &str) -> bool {
+    let name: String = line
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    name.ends_with(['-', '_', '.'])
+}
 
 /// Input pep508_rs 0.9 is known to panic on, refused with the reason: a name ending in a
 /// separator, and characters beyond ASCII outside a URL (its cursor slices strings by byte and

@@ -16,6 +16,8 @@ use crate::cli::{AuditArgs, Cli, Command, EnvArgs, GraphSource, LockArgs};
 use crate::config;
 use crate::discover::find_lockfile;
 use crate::environment::{PythonVersion, TargetEnvironment};
+use crate::exit::input_error;
+pub use crate::exit::{ExitStatus, Failure};
 use crate::export::{self, TreeOptions};
 use crate::fix::Tool;
 use crate::index::{Cache, HttpClient, HttpSettings, IndexClient, auth};
@@ -27,33 +29,6 @@ use crate::progress::Progress;
 use crate::report::{self, OutputFormat, Style};
 use crate::settings::{self, Settings};
 use pep508_rs::PackageName;
-
-/// The documented exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// No blockers.
-    Clean = 0,
-    /// Blockers found.
-    Blockers = 1,
-    /// Usage or input error.
-    Error = 2,
-    /// Index or network failures left packages unknown.
-    Incomplete = 3,
-}
-
-/// An error that ends the run, with the exit code it maps to.
-#[derive(Debug)]
-pub struct Failure {
-    pub status: ExitStatus,
-    pub error: anyhow::Error,
-}
-
-pub(crate) fn input_error(error: impl Into<anyhow::Error>) -> Failure {
-    Failure {
-        status: ExitStatus::Error,
-        error: error.into(),
-    }
-}
 
 /// Run the subcommand `cli` names, to the exit status it ends with.
 pub async fn run_command(cli: Cli) -> Result<ExitStatus, Failure> {
@@ -100,7 +75,7 @@ pub async fn run_command(cli: Cli) -> Result<ExitStatus, Failure> {
         }
         Command::Check(args) => {
             let config = config::discover(Path::new(".")).map_err(input_error)?;
-            let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
+            let mut settings = args.audit.resolve(config).map_err(input_error)?;
             settings.progress = progress;
             let python = settings
                 .python
@@ -199,7 +174,7 @@ pub(crate) async fn audit_lockfile(
         _ => PathBuf::from("."),
     };
     let config = config::discover(&folder).map_err(input_error)?;
-    let mut settings = Settings::resolve(args, config).map_err(input_error)?;
+    let mut settings = args.resolve(config).map_err(input_error)?;
     settings.progress = progress;
     settings.project_dir = folder;
     let python = match settings.python {
@@ -459,7 +434,7 @@ async fn audit_project(
         } else {
             Tool::pip()
         },
-        progress: settings.progress.clone(),
+        observer: Arc::new(settings.progress.clone()),
         scans: scans.clone(),
         project_code,
     };
@@ -469,7 +444,7 @@ async fn audit_project(
 /// Audit an installed environment: verdicts come from the files on disk.
 async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitStatus, Failure> {
     let config = config::discover(Path::new(".")).map_err(input_error)?;
-    let mut settings = Settings::resolve(&args.audit, config).map_err(input_error)?;
+    let mut settings = args.audit.resolve(config).map_err(input_error)?;
     settings.progress = progress;
     let (site_packages, interpreter_python) =
         installed::locate(args.path.as_deref(), args.python.as_deref()).map_err(input_error)?;
@@ -503,7 +478,7 @@ async fn audit_environment(args: &EnvArgs, progress: Progress) -> Result<ExitSta
         installed: Some(environment.facts),
         target_is_installed,
         tool: Tool::pip(),
-        progress: settings.progress.clone(),
+        observer: Arc::new(settings.progress.clone()),
         scans: Arc::default(),
         project_code: None,
     };

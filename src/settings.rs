@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use pep440_rs::Version;
 
-use crate::cli::{AuditArgs, FailOn};
-use crate::config::Config;
+use crate::config::{Config, FailOn};
 use crate::environment::{Platform, PythonVersion};
 use crate::index::CacheMode;
 use crate::index::cache::CacheLocation;
@@ -54,70 +53,6 @@ pub struct Settings {
     pub project_dir: PathBuf,
 }
 
-impl Settings {
-    /// Flags first, then environment variables, then `config`.
-    pub fn resolve(args: &AuditArgs, config: Config) -> Result<Settings, SettingsError> {
-        let target = args
-            .target
-            .as_deref()
-            .map(|t| {
-                t.parse::<Version>()
-                    .map_err(|_| SettingsError::Target(t.to_string()))
-            })
-            .transpose()?
-            .or_else(|| config.target.clone());
-        let python = args
-            .python_version
-            .as_deref()
-            .map(|p| {
-                p.parse::<PythonVersion>()
-                    .map_err(|e| SettingsError::Python(e.to_string()))
-            })
-            .transpose()?
-            .or(config.python);
-        let platform = match args.python_platform.as_deref() {
-            Some(name) => name
-                .parse()
-                .map_err(|e: crate::environment::UnknownPlatform| {
-                    SettingsError::Platform(e.to_string())
-                })?,
-            None => config.platform.clone().unwrap_or_else(Platform::host),
-        };
-        let index_url = args
-            .index_url
-            .clone()
-            .or_else(|| non_empty_env("UV_INDEX_URL"))
-            .or_else(|| non_empty_env("PIP_INDEX_URL"))
-            .or_else(|| config.index_url.clone());
-        let cache = cache_location(args.cache_dir.as_deref(), args.cache_url.as_deref())?;
-        let cache_mode = if args.offline {
-            CacheMode::Offline
-        } else if args.refresh {
-            CacheMode::Refresh
-        } else {
-            CacheMode::Normal { page_ttl: PAGE_TTL }
-        };
-        Ok(Settings {
-            target,
-            python,
-            platform,
-            index_url,
-            cache,
-            cache_mode,
-            format: args.format,
-            fail_on: args
-                .fail_on
-                .clone()
-                .or_else(|| config.fail_on.clone())
-                .unwrap_or_else(|| crate::policy::DEFAULT_FAIL_ON.to_vec()),
-            no_fail: args.no_fail,
-            config,
-            progress: crate::progress::Progress::hidden(),
-            project_dir: PathBuf::from("."),
-        })
-    }
-}
-
 /// `--cache-url` (or `NP2AUDIT_CACHE_URL`), else `--cache-dir` (or `NP2AUDIT_CACHE_DIR`), else
 /// the platform's cache directory. A flag beats either variable.
 pub fn cache_location(
@@ -142,7 +77,7 @@ pub fn cache_location(
     Ok(CacheLocation::Dir(dir))
 }
 
-fn non_empty_env(name: &str) -> Option<String> {
+pub(crate) fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|value| !value.trim().is_empty())

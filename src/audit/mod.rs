@@ -27,6 +27,7 @@ use crate::inspect::source::SourceScan;
 use crate::inspect::{self, ScanBudget, WheelScan};
 use crate::installed::InstalledFacts;
 use crate::lockfile::{DependencyKind, LockedProject, PackageId};
+use crate::observe::StageObserver;
 
 use conclude::{Judgement, runs_under};
 use judge::{JudgeContext, RequirementsFrom, locked_release_files};
@@ -49,7 +50,8 @@ pub struct AuditSettings {
     pub target_is_installed: bool,
     /// The tool whose commands fixes are spelled in.
     pub tool: Tool,
-    pub progress: crate::progress::Progress,
+    /// Told of packages judged and of the network counters (a progress bar, or nobody).
+    pub observer: Arc<dyn StageObserver>,
     /// Scans under way, shared by every audit of the run (see [`RunScans`]).
     pub scans: Arc<RunScans>,
     /// The project's own Python code to scan for removed names: its directory.
@@ -131,7 +133,7 @@ pub async fn audit_project(
         scans: &settings.scans.wheels,
         source_scans: &settings.scans.sources,
     };
-    let progress = &settings.progress;
+    let progress = settings.observer.as_ref();
     let releases: Vec<(PackageName, Version)> = to_judge
         .iter()
         .filter_map(|(id, _, _)| {
@@ -148,7 +150,7 @@ pub async fn audit_project(
         .preload(&releases, &lock_files, inspect::SCANNER_VERSION)
         .await;
     progress.judging(to_judge.len());
-    let _watch = progress.watch(client);
+    let _watch = progress.watch(Box::new(client.stats_handle()));
     let unread: BTreeSet<PackageId> = to_judge
         .iter()
         .filter(|(_, _, requirements)| *requirements == RequirementsFrom::Lock)

@@ -272,7 +272,7 @@ pub struct PlanInput<'a> {
     pub project_requirements: &'a [ProjectRequirement],
     pub tool: &'a Tool,
     /// Shows the resolution's releases judged.
-    pub progress: &'a crate::progress::Progress,
+    pub progress: &'a dyn crate::observe::StageObserver,
 }
 
 /// The plan: a fix per blocker, the readiness verdict and the pin.

@@ -117,18 +117,6 @@ pub fn admits(specifiers: &VersionSpecifiers, target: &Version) -> bool {
     specifiers.contains(target)
 }
 
-/// Whether the name a requirement starts with ends in `-`, `_` or `.` (`numpy- >=1`). No such
-/// line is valid PEP 508 (names end in a letter or digit), and pep508_rs 0.9 panics on them
-/// instead of returning an error, so they must be refused before it sees them.
-pub fn name_ends_in_separator(line: &str) -> bool {
-    let name: String = line
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    name.ends_with(['-', '_', '.'])
-}
-
 fn names_numpy(line: &str) -> bool {
     let name: String = line
         .trim_start()
@@ -200,10 +188,16 @@ mod tests {
         let lines: Vec<String> = ["numpy- >=1", "a-<2", "scikit-~earn>=1.5", "numpy_.=1"]
             .map(String::from)
             .to_vec();
-        assert!(lines.iter().all(|line| name_ends_in_separator(line)));
+        assert!(
+            lines
+                .iter()
+                .all(|line| crate::requirement::name_ends_in_separator(line))
+        );
         let declared = check_declared(&lines, env("3.11").markers(), &[], &target);
         assert!(declared.applicable.is_empty());
-        assert!(!name_ends_in_separator("numpy-financial<2"));
+        assert!(!crate::requirement::name_ends_in_separator(
+            "numpy-financial<2"
+        ));
     }
 
     /// Found by fuzzing: METADATA with a byte that is not UTF-8 inside a marker is read with
