@@ -1,6 +1,7 @@
 //! The target environment: which Python and platform the audit judges for, the markers that
 //! environment evaluates to, and which wheel it would install.
 
+use crate::dist::WheelTags;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -482,37 +483,6 @@ fn supported_tags(python: PythonVersion, platform: &Platform) -> Vec<(String, St
     }
     // Universal py2.py3 wheels carry both tags; `py3` above already matches them.
     tags
-}
-
-/// The tag sets of a wheel file name (`{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WheelTags {
-    pub python: Vec<String>,
-    pub abi: Vec<String>,
-    pub platform: Vec<String>,
-}
-
-impl WheelTags {
-    /// Parse the tags of a wheel file name; `None` for anything that is not a `.whl` name.
-    pub fn from_filename(filename: &str) -> Option<WheelTags> {
-        let stem = filename.strip_suffix(".whl")?;
-        let parts: Vec<&str> = stem.split('-').collect();
-        if parts.len() != 5 && parts.len() != 6 {
-            return None;
-        }
-        let n = parts.len();
-        let split = |part: &str| part.split('.').map(str::to_string).collect::<Vec<_>>();
-        Some(WheelTags {
-            python: split(parts[n - 3]),
-            abi: split(parts[n - 2]),
-            platform: split(parts[n - 1]),
-        })
-    }
-
-    /// A pure-Python wheel installs anywhere and has no compiled code to scan.
-    pub fn is_pure(&self) -> bool {
-        self.abi.iter().all(|abi| abi == "none") && self.platform.iter().all(|p| p == "any")
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod dist;
 pub mod environment;
 pub mod exit;
 pub mod export;

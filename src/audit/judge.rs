@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName};
 
-use crate::environment::{PythonVersion, TargetEnvironment, WheelTags};
+use crate::dist::{WheelTags, file_version};
+use crate::environment::{PythonVersion, TargetEnvironment};
 use crate::fix::{self, ReleaseJudge, RequiresDist};
-use crate::index::filename::file_version;
 use crate::index::{IndexClient, IndexError, ProjectFile, file_key};
 use crate::inspect::metadata::{self};
 use crate::inspect::removed::RemovedTable;
@@ -206,7 +206,7 @@ impl JudgeContext<'_> {
         let allowed: Vec<ProjectFile> = files
             .iter()
             .filter(|file| {
-                file_version(&file.filename, package.name.as_ref())
+                file_version(&file.filename, Some(package.name.as_ref()))
                     .is_some_and(|v| specifier.contains(&v))
             })
             .cloned()
@@ -431,7 +431,7 @@ pub(super) fn stable_releases<'a>(
                 .and_then(|r| r.parse::<pep440_rs::VersionSpecifiers>().ok())
                 .is_none_or(|specifiers| python.satisfies(&specifiers))
         })
-        .filter_map(move |file| file_version(&file.filename, name))
+        .filter_map(move |file| file_version(&file.filename, Some(name)))
         .filter(|version| version.is_stable())
 }
 
@@ -527,9 +527,10 @@ impl ReleaseJudge for JudgeContext<'_> {
         // A release went up when its earliest file did.
         let mut first_upload: HashMap<Version, time::OffsetDateTime> = HashMap::new();
         for file in files.iter() {
-            if let (Some(version), Some(time)) =
-                (file_version(&file.filename, name.as_ref()), file.uploaded())
-            {
+            if let (Some(version), Some(time)) = (
+                file_version(&file.filename, Some(name.as_ref())),
+                file.uploaded(),
+            ) {
                 let earliest = first_upload.entry(version).or_insert(time);
                 *earliest = (*earliest).min(time);
             }

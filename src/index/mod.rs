@@ -273,7 +273,8 @@ impl IndexClient {
             .await?
             .iter()
             .filter(|file| {
-                filename::file_version(&file.filename, name.as_ref()).as_ref() == Some(version)
+                crate::dist::file_version(&file.filename, Some(name.as_ref())).as_ref()
+                    == Some(version)
             })
             .cloned()
             .collect())
@@ -392,7 +393,7 @@ impl IndexClient {
                 // write, which may wait behind other pages'.
                 drop(response);
                 let version_of = |file: &ProjectFile| {
-                    filename::file_version(&file.filename, &key)
+                    crate::dist::file_version(&file.filename, Some(&key))
                         .map(|version| filename::release_key(&version))
                         .unwrap_or_default()
                 };

@@ -121,23 +121,6 @@ struct ScanPlan {
     shared_objects: usize,
 }
 
-/// False only when the wheel's file name says its compiled code needs no Python ABI (ABI tag
-/// `none`, e.g. `nvidia_cudnn_cu13-9.24.0.43-py3-none-manylinux_2_27_x86_64.whl`): such a wheel
-/// holds no extension module. True when the name cannot be read.
-pub fn wheel_has_python_abi(filename: &str) -> bool {
-    let Some(stem) = filename.strip_suffix(".whl") else {
-        return true;
-    };
-    let parts: Vec<&str> = stem.split('-').collect();
-    // {distribution}-{version}(-{build})?-{python}-{abi}-{platform}
-    if !(5..=6).contains(&parts.len()) {
-        return true;
-    }
-    let abi = parts[parts.len() - 2];
-    // Compressed tag sets join several tags with dots.
-    !abi.split('.').all(|tag| tag.eq_ignore_ascii_case("none"))
-}
-
 /// System libraries that wheel-repair tools copy in and that are never built against NumPy:
 /// BLAS, compiler runtimes, codecs, compression, TLS, geometry. Matched as the start of the file
 /// name without `lib`, so `libopenblasp-r0-….so` and `libopenblas64_….dll` are both BLAS.
@@ -288,6 +271,12 @@ const SMALL_MEMBER: u64 = 64 * 1024;
 /// Compressed bytes read ahead, beside the read the scan waits on, once a member has been read
 /// in vain (or as much as was read in vain, if more).
 const READ_AHEAD: u64 = (READS_AT_ONCE as u64 - 1) * SMALL_MEMBER;
+
+/// False only when the wheel's file name says its compiled code needs no Python ABI (ABI tag
+/// `none`): such a wheel holds no extension module. True when the name cannot be read.
+pub fn wheel_has_python_abi(filename: &str) -> bool {
+    crate::dist::WheelTags::from_filename(filename).is_none_or(|tags| tags.has_python_abi())
+}
 
 /// Scan the shared objects of a wheel — extension modules first, then libraries, each group
 /// smallest first — stopping at the first one built against NumPy 1.x: one such object makes

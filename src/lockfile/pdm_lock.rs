@@ -17,7 +17,7 @@ use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
 use super::pyproject::{Pyproject, read_pyproject};
-use super::source::{Source, file_name_from_url, utf8};
+use super::source::{Source, utf8};
 use super::{
     DeclaredRequirement, DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage,
     LockedProject, LockfileError, PackageId, PackageSource, unreferenced,
@@ -427,7 +427,7 @@ impl Reader<'_> {
         let filename = file
             .file
             .clone()
-            .or_else(|| file.url.as_deref().and_then(file_name_from_url))
+            .or_else(|| file.url.as_deref().and_then(crate::dist::filename_from_url))
             .ok_or_else(|| {
                 self.error_at(wire, "expected a file entry to have a `file` or `url`")
             })?;

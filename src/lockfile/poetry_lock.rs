@@ -797,7 +797,8 @@ impl<'a> Reader<'a> {
                 let owner = match ids[..] {
                     [only] => Some(only),
                     _ => {
-                        let version = file_version(&file.filename);
+                        let version =
+                            crate::dist::file_version(&file.filename, Some(name.as_ref()));
                         ids.iter().copied().find(|id| {
                             packages[id.0].version.is_some() && packages[id.0].version == version
                         })
@@ -1228,19 +1229,6 @@ fn add_edge(edges: &mut Vec<LockedDependency>, edge: LockedDependency) {
 /// source declared as `…/simple/`.
 fn same_url(left: &str, right: &str) -> bool {
     left.trim_end_matches('/') == right.trim_end_matches('/')
-}
-
-/// The version in a distribution file name: `name-1.0-py3-none-any.whl`, `name-1.0.tar.gz`.
-fn file_version(filename: &str) -> Option<Version> {
-    let version = if let Some(stem) = filename.strip_suffix(".whl") {
-        stem.split('-').nth(1)?
-    } else {
-        let stem = [".tar.gz", ".tar.bz2", ".tar.xz", ".zip", ".tgz", ".tar"]
-            .iter()
-            .find_map(|suffix| filename.strip_suffix(suffix))?;
-        stem.rsplit_once('-')?.1
-    };
-    Version::from_str(version).ok()
 }
 
 /// Convert a Poetry version constraint to PEP 440 version specifiers.

@@ -15,7 +15,7 @@ use toml::Spanned;
 use toml::de::{DeTable, Deserializer};
 
 use super::pyproject::{Pyproject, read_pyproject};
-use super::source::{Source, file_name_from_url, utf8};
+use super::source::{Source, utf8};
 use super::{
     DependencyKind, LockFormat, LockedDependency, LockedFile, LockedPackage, LockedProject,
     LockfileError, PackageId, PackageSource, unreferenced,
@@ -413,7 +413,7 @@ fn locked_file(reader: &Source<'_>, wire: &Spanned<FileWire>) -> Result<LockedFi
     let filename = file
         .name
         .clone()
-        .or_else(|| file.url.as_deref().and_then(file_name_from_url))
+        .or_else(|| file.url.as_deref().and_then(crate::dist::filename_from_url))
         .or_else(|| {
             file.path
                 .as_deref()

@@ -435,10 +435,6 @@ fn looks_like_path(text: &str) -> bool {
         || text.contains(std::path::MAIN_SEPARATOR)
 }
 
-const ARCHIVE_SUFFIXES: &[&str] = &[
-    ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip",
-];
-
 /// The package name a URL or path names: `#egg=`, then a wheel or sdist file name, then the last
 /// path component (without `.git` and `@ref`).
 fn name_from_location(location: &str) -> Option<PackageName> {
@@ -456,20 +452,8 @@ fn name_from_location(location: &str) -> Option<PackageName> {
     let trimmed = without_fragment.trim_end_matches(['/', '\\']);
     let last = trimmed.rsplit(['/', '\\']).next().unwrap_or(trimmed);
     let last = last.split('@').next().unwrap_or(last);
-    if let Some(wheel) = last.strip_suffix(".whl") {
-        return PackageName::from_str(wheel.split('-').next().unwrap_or(wheel)).ok();
-    }
-    for suffix in ARCHIVE_SUFFIXES {
-        if let Some(stem) = last.strip_suffix(suffix) {
-            // `name-1.0.tar.gz`: the version starts after the last `-` followed by a digit.
-            let name = match stem.rfind('-') {
-                Some(dash) if stem[dash + 1..].starts_with(|c: char| c.is_ascii_digit()) => {
-                    &stem[..dash]
-                }
-                _ => stem,
-            };
-            return PackageName::from_str(name).ok();
-        }
+    if crate::dist::is_distribution(last) {
+        return crate::dist::project_name(last);
     }
     let last = last.strip_suffix(".git").unwrap_or(last);
     if last == "." || last == ".." || last.is_empty() {
@@ -501,10 +485,7 @@ fn local_source(path: &Path, editable: bool) -> PackageSource {
     let display = path.display().to_string();
     if editable {
         PackageSource::Editable(display)
-    } else if ARCHIVE_SUFFIXES
-        .iter()
-        .any(|suffix| display.to_ascii_lowercase().ends_with(suffix))
-    {
+    } else if crate::dist::is_distribution(&display.to_ascii_lowercase()) {
         PackageSource::Path(display)
     } else {
         PackageSource::Directory(display)

@@ -550,11 +550,11 @@ impl<'a> Reader<'a> {
         let filename = wire
             .url
             .as_deref()
-            .and_then(file_name_from_url)
+            .and_then(crate::dist::filename_from_url)
             .or_else(|| wire.filename.clone())
             .or_else(|| wire.path.as_deref().and_then(file_name_from_path))
             .or_else(|| match source {
-                PackageSource::Url(url) => file_name_from_url(url),
+                PackageSource::Url(url) => crate::dist::filename_from_url(url),
                 PackageSource::Path(path) => file_name_from_path(path),
                 _ => None,
             })
@@ -629,24 +629,10 @@ fn is_project_directory(source: &PackageSource) -> bool {
     }
 }
 
-/// The last path segment of a URL, percent-decoded (`torch-2.1.0%2Bcpu-…` → `torch-2.1.0+cpu-…`).
-fn file_name_from_url(url: &str) -> Option<String> {
-    let without_suffix = url.split(['?', '#']).next().unwrap_or(url);
-    let segment = without_suffix.rsplit('/').next()?;
-    (!segment.is_empty()).then(|| percent_decode(segment))
-}
-
 /// The last component of a path as uv writes it (`/` separators, `\` tolerated).
 fn file_name_from_path(path: &str) -> Option<String> {
     let name = path.rsplit(['/', '\\']).next()?;
     (!name.is_empty() && name != "." && name != "..").then(|| name.to_string())
-}
-
-/// Decode `%XX` escapes; text that does not decode to UTF-8 is kept as written.
-fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .map_or_else(|_| text.to_string(), |decoded| decoded.into_owned())
 }
 
 /// uv records a git requirement as `https://host/repo?rev=v1#<commit>` (query keys `branch`,
@@ -684,10 +670,13 @@ fn git_requirement_url(git: &str) -> String {
 mod tests {
     #[test]
     fn percent_escapes_in_paths_are_decoded_and_bad_ones_kept() {
-        assert_eq!(percent_decode("my%20pkg-1.0.whl"), "my pkg-1.0.whl");
-        assert_eq!(percent_decode("100%25"), "100%");
-        assert_eq!(percent_decode("50%zz"), "50%zz");
-        assert_eq!(percent_decode("%ff"), "%ff");
+        assert_eq!(
+            crate::dist::percent_decode("my%20pkg-1.0.whl"),
+            "my pkg-1.0.whl"
+        );
+        assert_eq!(crate::dist::percent_decode("100%25"), "100%");
+        assert_eq!(crate::dist::percent_decode("50%zz"), "50%zz");
+        assert_eq!(crate::dist::percent_decode("%ff"), "%ff");
     }
 
     use crate::lockfile::fixtures;

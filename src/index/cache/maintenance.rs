@@ -310,20 +310,7 @@ fn sqlite_bytes(file: &Path) -> u64 {
 
 /// Whether a wheel or sdist file name belongs to project `name`.
 fn file_of(filename: &str, name: &PackageName) -> bool {
-    let normalized = |text: &str| {
-        PackageName::new(text.to_string())
-            .map(|parsed| &parsed == name)
-            .unwrap_or(false)
-    };
-    if let Some(stem) = filename.strip_suffix(".whl") {
-        return stem.split('-').next().is_some_and(normalized);
-    }
-    // An sdist's name may hold dashes: its version is after the last one.
-    [".tar.gz", ".zip", ".tar.bz2", ".tgz"]
-        .iter()
-        .find_map(|suffix| filename.strip_suffix(suffix))
-        .and_then(|stem| stem.rsplit_once('-'))
-        .is_some_and(|(project, _)| normalized(project))
+    crate::dist::project_name(filename).is_some_and(|project| &project == name)
 }
 
 #[cfg(test)]
