@@ -89,8 +89,8 @@ impl Auth {
 /// What credentials are looked up in: the process's in [`discover`], given ones in tests.
 pub struct Sources<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
-    /// The netrc file's text, if there is one.
-    pub netrc: Option<String>,
+    /// The netrc file and its text, if there is one.
+    pub netrc: Option<(PathBuf, String)>,
     /// `[[tool.uv.index]]` entries of the project.
     pub uv_indexes: Vec<NamedIndex>,
 }
@@ -106,7 +106,10 @@ pub struct NamedIndex {
 /// `[[tool.uv.index]]` tables of `project_dir`'s `pyproject.toml` (or `[[index]]` of `uv.toml`).
 pub fn discover(index_url: &str, project_dir: &Path) -> (String, Auth) {
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let netrc = netrc_path().and_then(|path| std::fs::read_to_string(path).ok());
+    let netrc = netrc_path().and_then(|path| {
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some((path, text))
+    });
     let sources = Sources {
         env: &env,
         netrc,
@@ -127,8 +130,8 @@ pub fn discover(index_url: &str, project_dir: &Path) -> (String, Auth) {
 pub fn resolve(index_url: &str, sources: &Sources) -> (String, Auth) {
     let netrc = sources
         .netrc
-        .as_deref()
-        .map(Netrc::parse)
+        .as_ref()
+        .map(|(path, text)| Netrc::parse(path, text))
         .unwrap_or_default();
     let Ok(mut url) = Url::parse(index_url) else {
         return (index_url.to_string(), Auth::default());
@@ -304,9 +307,6 @@ pub fn uv_indexes(project_dir: &Path) -> Vec<NamedIndex> {
         .unwrap_or_default()
 }
 
-/// A netrc entry being read: its machine (`None` for `default`), login and password.
-type Entry = (Option<String>, Option<String>, Option<String>);
-
 /// The entries of a netrc file that np2audit uses.
 #[derive(Debug, Default)]
 struct Netrc {
@@ -325,116 +325,40 @@ impl Netrc {
             .or(self.default.as_ref())
     }
 
-    /// The netrc format as curl and Python's `netrc` read it: `machine NAME` or `default`, then
-    /// `login`, `password` and `account` tokens; `macdef` bodies (up to a blank line) and `#`
-    /// comments are skipped; tokens may be double-quoted. The first entry for a machine wins.
-    fn parse(text: &str) -> Netrc {
-        let mut netrc = Netrc::default();
-        let mut tokens = Tokens { text, position: 0 };
-        let mut entry: Option<Entry> = None;
-        let finish = |netrc: &mut Netrc, entry: Option<Entry>| {
-            let Some((machine, login, password)) = entry else {
-                return;
-            };
-            if login.is_none() && password.is_none() {
-                return;
-            }
-            let credentials = Credentials {
-                username: login.unwrap_or_default(),
-                password,
-            };
-            match machine {
-                Some(machine) => netrc.machines.push((machine, credentials)),
-                None => {
-                    netrc.default.get_or_insert(credentials);
-                }
+    /// Read as Python's `netrc` module (so pip) and uv read it, by the crate uv uses: `machine`
+    /// or `default` entries with `login`, `password` and `account`, `macdef` bodies up to a
+    /// blank line, `#` comments, quoted tokens; a later entry for a machine replaces an earlier
+    /// one. A file that does not parse gives no credentials, with a warning naming it and the
+    /// line, as pip ignores a netrc it cannot read.
+    fn parse(path: &Path, text: &str) -> Netrc {
+        let parsed: netrc::Netrc = match text.parse() {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                tracing::warn!(
+                    "{}: not a valid netrc file ({error}); its credentials are not used",
+                    path.display()
+                );
+                return Netrc::default();
             }
         };
-        while let Some(token) = tokens.next() {
-            match token.as_str() {
-                "machine" => {
-                    finish(&mut netrc, entry.take());
-                    entry = tokens.next().map(|machine| (Some(machine), None, None));
-                }
-                "default" => {
-                    finish(&mut netrc, entry.take());
-                    entry = Some((None, None, None));
-                }
-                "login" | "password" | "account" => {
-                    let value = tokens.next();
-                    match (token.as_str(), &mut entry) {
-                        ("login", Some((_, login, _))) => *login = value,
-                        ("password", Some((_, _, password))) => *password = value,
-                        _ => {}
-                    }
-                }
-                "macdef" => {
-                    finish(&mut netrc, entry.take());
-                    tokens.skip_macro();
-                }
-                _ => {}
-            }
-        }
-        finish(&mut netrc, entry);
-        let mut seen = std::collections::HashSet::new();
-        netrc
-            .machines
-            .retain(|(machine, _)| seen.insert(machine.to_ascii_lowercase()));
-        netrc
-    }
-}
-
-struct Tokens<'a> {
-    text: &'a str,
-    position: usize,
-}
-
-impl Tokens<'_> {
-    fn next(&mut self) -> Option<String> {
-        loop {
-            let rest = &self.text[self.position..];
-            let trimmed = rest.trim_start();
-            self.position += rest.len() - trimmed.len();
-            if trimmed.starts_with('#') {
-                self.position += trimmed.find('\n').unwrap_or(trimmed.len());
+        let mut netrc = Netrc::default();
+        for (host, entry) in parsed.hosts {
+            if entry.login.is_empty() && entry.password.is_empty() {
                 continue;
             }
-            if trimmed.is_empty() {
-                return None;
+            let credentials = Credentials {
+                username: entry.login,
+                password: Some(entry.password).filter(|password| !password.is_empty()),
+            };
+            if host == "default" {
+                netrc.default = Some(credentials);
+            } else {
+                netrc.machines.push((host, credentials));
             }
-            break;
         }
-        let rest = &self.text[self.position..];
-        let mut token = String::new();
-        let mut characters = rest.char_indices();
-        if rest.starts_with('"') {
-            characters.next();
-            while let Some((index, character)) = characters.next() {
-                match character {
-                    '"' => {
-                        self.position += index + 1;
-                        return Some(token);
-                    }
-                    '\\' => {
-                        if let Some((_, escaped)) = characters.next() {
-                            token.push(escaped);
-                        }
-                    }
-                    _ => token.push(character),
-                }
-            }
-            self.position = self.text.len();
-            return Some(token);
-        }
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        self.position += end;
-        Some(rest[..end].to_string())
-    }
-
-    /// A macro definition runs to the next blank line.
-    fn skip_macro(&mut self) {
-        let rest = &self.text[self.position..];
-        self.position += rest.find("\n\n").map_or(rest.len(), |end| end + 2);
+        // The crate keeps hosts in a hash map: one order, whatever the run.
+        netrc.machines.sort_by(|a, b| a.0.cmp(&b.0));
+        netrc
     }
 }
 
@@ -464,7 +388,7 @@ mod tests {
         let env = env_of(env);
         let sources = Sources {
             env: &env,
-            netrc: netrc.map(str::to_string),
+            netrc: netrc.map(|text| (PathBuf::from("netrc"), text.to_string())),
             uv_indexes: uv_indexes
                 .iter()
                 .map(|(name, url)| NamedIndex {
@@ -594,7 +518,7 @@ macdef init
     cd /pub
     machine evil.example.com login x password y
 
-machine cdn.example.com login second password ignored
+machine cdn.example.com login second password later
 ";
         let (_, auth) = resolved("https://pkgs.example.com/simple", &[], Some(netrc), &[]);
         assert_eq!(
@@ -603,10 +527,24 @@ machine cdn.example.com login second password ignored
         );
         assert_eq!(
             auth.for_url(&url("https://CDN.example.com/a.whl")),
-            Some(&basic("cdn-user", "with space"))
+            Some(&basic("second", "later")),
+            "a later entry for the machine replaces an earlier one, as in Python's netrc and uv"
         );
         assert_eq!(auth.for_url(&url("https://other.example.com/a.whl")), None);
         assert_eq!(auth.for_url(&url("https://evil.example.com/")), None);
+    }
+
+    #[test]
+    fn netrc_tokens_may_be_quoted_and_a_bad_file_gives_nothing() {
+        let netrc = "machine pkgs.example.com login \"me too\" password \"with space\"\n";
+        let (_, auth) = resolved("https://pkgs.example.com/simple", &[], Some(netrc), &[]);
+        assert_eq!(
+            auth.for_url(&url("https://pkgs.example.com/simple/")),
+            Some(&basic("me too", "with space"))
+        );
+        let broken = "machine pkgs.example.com login me password secret\nnonsense here\n";
+        let netrc = Netrc::parse(Path::new("/home/me/.netrc"), broken);
+        assert!(netrc.machines.is_empty() && netrc.default.is_none());
     }
 
     #[test]
