@@ -249,7 +249,12 @@ impl Platform {
         })
     }
 
-    /// Wheel platform tags this platform installs, most specific first.
+    /// Wheel platform tags this platform installs, in the order `packaging.tags` gives them
+    /// (golden lists in `testdata/wheel-tags/`): on Linux the machine's own `linux_<arch>` first,
+    /// then `manylinux_2_N` from the target glibc down to 2.5 on x86 (2.17 elsewhere, where no
+    /// older manylinux exists) with the legacy aliases beside their versions; on macOS each
+    /// release from the target down to 11.0, then 10.16 to 10.4 (only `universal2` on arm64,
+    /// whose x86_64 half is what may be that old).
     fn wheel_platform_tags(&self) -> Vec<String> {
         let arch = match (&self.os, self.arch) {
             (Os::MacOs { .. }, Arch::Aarch64) => "arm64",
@@ -262,7 +267,13 @@ impl Platform {
         let mut tags = Vec::new();
         match &self.os {
             Os::Manylinux { major, minor } => {
-                for minor in (0..=*minor).rev() {
+                tags.push(format!("linux_{arch}"));
+                let oldest = if matches!(self.arch, Arch::X86_64 | Arch::I686) {
+                    5
+                } else {
+                    17
+                };
+                for minor in (oldest..=*minor).rev() {
                     tags.push(format!("manylinux_{major}_{minor}_{arch}"));
                     // The legacy aliases of PEP 600's tags.
                     match (*major, minor) {
@@ -272,39 +283,43 @@ impl Platform {
                         _ => {}
                     }
                 }
-                tags.push(format!("linux_{arch}"));
             }
             Os::Musllinux { major, minor } => {
+                tags.push(format!("linux_{arch}"));
                 for minor in (0..=*minor).rev() {
                     tags.push(format!("musllinux_{major}_{minor}_{arch}"));
                 }
-                tags.push(format!("linux_{arch}"));
             }
             Os::MacOs { major, minor } => {
-                let formats: &[&str] = match self.arch {
-                    Arch::Aarch64 => &["arm64", "universal2"],
-                    _ => &[
-                        "x86_64",
-                        "intel",
-                        "fat64",
-                        "fat32",
-                        "universal2",
-                        "universal",
-                    ],
+                let formats = |version: (u16, u16)| -> Vec<&'static str> {
+                    match self.arch {
+                        Arch::Aarch64 => vec!["arm64", "universal2"],
+                        _ if version < (10, 4) => Vec::new(),
+                        _ => vec![
+                            "x86_64",
+                            "intel",
+                            "fat64",
+                            "fat3",
+                            "universal2",
+                            "universal",
+                        ],
+                    }
                 };
                 let mut versions = Vec::new();
                 if *major >= 11 {
-                    versions.push((*major, *minor));
-                    for earlier in (11..*major).rev() {
-                        versions.push((earlier, 0));
-                    }
-                    if self.arch != Arch::Aarch64 {
-                        versions.extend((0..=16).rev().map(|minor| (10, minor)));
-                    }
+                    // From macOS 11 on, a release is a major version; its minor ones are
+                    // mid-year updates, and wheels name the `.0`.
+                    versions.extend((11..=*major).rev().map(|major| (major, 0)));
+                    versions.extend((4..=16).rev().map(|minor| (10, minor)));
                 } else {
                     versions.extend((0..=*minor).rev().map(|minor| (10, minor)));
                 }
                 for (major, minor) in versions {
+                    let formats = if major == 10 && self.arch == Arch::Aarch64 {
+                        vec!["universal2"]
+                    } else {
+                        formats((major, minor))
+                    };
                     for format in formats {
                         tags.push(format!("macosx_{major}_{minor}_{format}"));
                     }
@@ -447,7 +462,10 @@ fn marker_environment(python: PythonVersion, platform: &Platform) -> MarkerEnvir
 }
 
 /// Every (python, abi, platform) tag CPython `python` on `platform` installs, best first, in the
-/// order `packaging.tags.sys_tags()` gives.
+/// order `packaging.tags.sys_tags()` gives (`cpython_tags`, then `compatible_tags`; golden lists
+/// in `testdata/wheel-tags/`): the interpreter's own ABI on every platform, then `abi3`, then
+/// `none`, each across all platforms before the next; `abi3` of older minors; then `py3X`/`py3`
+/// on each platform, version by version; then the pure-Python tags.
 fn supported_tags(python: PythonVersion, platform: &Platform) -> Vec<(String, String, String)> {
     let platforms = platform.wheel_platform_tags();
     let minor = python.minor;
@@ -456,30 +474,27 @@ fn supported_tags(python: PythonVersion, platform: &Platform) -> Vec<(String, St
     let mut push = |python: &str, abi: &str, platform: &str| {
         tags.push((python.to_string(), abi.to_string(), platform.to_string()));
     };
-    for plat in &platforms {
-        push(&cp, &cp, plat);
-    }
-    for plat in &platforms {
-        push(&cp, "abi3", plat);
-        push(&cp, "none", plat);
+    for abi in [cp.as_str(), "abi3", "none"] {
+        for plat in &platforms {
+            push(&cp, abi, plat);
+        }
     }
     for older in (2..minor).rev() {
         for plat in &platforms {
             push(&format!("cp3{older}"), "abi3", plat);
         }
     }
-    for plat in &platforms {
-        push(&format!("py3{minor}"), "none", plat);
-        push("py3", "none", plat);
-        for older in (0..minor).rev() {
-            push(&format!("py3{older}"), "none", plat);
+    // `py311`, `py3`, `py310`, …, `py30`: the order of packaging's `_py_interpreter_range`.
+    let mut versions = vec![format!("py3{minor}"), "py3".to_string()];
+    versions.extend((0..minor).rev().map(|older| format!("py3{older}")));
+    for version in &versions {
+        for plat in &platforms {
+            push(version, "none", plat);
         }
     }
     push(&cp, "none", "any");
-    push(&format!("py3{minor}"), "none", "any");
-    push("py3", "none", "any");
-    for older in (0..minor).rev() {
-        push(&format!("py3{older}"), "none", "any");
+    for version in &versions {
+        push(version, "none", "any");
     }
     // Universal py2.py3 wheels carry both tags; `py3` above already matches them.
     tags
@@ -488,6 +503,45 @@ fn supported_tags(python: PythonVersion, platform: &Platform) -> Vec<(String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tag by tag, the lists `packaging.tags` gives CPython on each target
+    /// (`testdata/wheel-tags/generate.py`).
+    #[test]
+    fn tags_follow_packaging_sys_tags() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/wheel-tags");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "txt") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_str().unwrap();
+            let (interpreter, platform) = stem.split_once('-').unwrap();
+            let python: PythonVersion = format!("3.{}", &interpreter[3..]).parse().unwrap();
+            let platform: Platform = platform.parse().unwrap();
+            let ours: Vec<String> = supported_tags(python, &platform)
+                .into_iter()
+                .map(|(python, abi, platform)| format!("{python}-{abi}-{platform}"))
+                .collect();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let golden: Vec<&str> = text.lines().filter(|line| !line.starts_with('#')).collect();
+            let first_difference = ours
+                .iter()
+                .zip(&golden)
+                .position(|(ours, golden)| ours != golden);
+            assert!(
+                first_difference.is_none() && ours.len() == golden.len(),
+                "{stem}: {} tags against packaging's {}, first difference at {:?}: {:?} vs {:?}",
+                ours.len(),
+                golden.len(),
+                first_difference,
+                first_difference.map(|at| &ours[at]),
+                first_difference.map(|at| golden[at]),
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 8);
+    }
 
     fn env(python: &str, platform: &str) -> TargetEnvironment {
         TargetEnvironment::new(python.parse().unwrap(), platform.parse().unwrap())
@@ -529,7 +583,10 @@ mod tests {
     fn macos_and_windows() {
         let mac = env("3.12", "macos");
         assert!(rank(&mac, "x-1-cp312-cp312-macosx_11_0_arm64.whl").is_some());
-        assert!(rank(&mac, "x-1-cp312-cp312-macosx_10_9_universal2.whl").is_none());
+        // A universal2 wheel may name the macOS its x86_64 half supports: pip and uv install
+        // `macosx_10_9_universal2` on Apple silicon (charset-normalizer, pyyaml ship only those).
+        assert!(rank(&mac, "x-1-cp312-cp312-macosx_10_9_universal2.whl").is_some());
+        assert!(rank(&mac, "x-1-cp312-cp312-macosx_10_9_x86_64.whl").is_none());
         assert!(rank(&mac, "x-1-cp312-cp312-macosx_11_0_universal2.whl").is_some());
         assert!(rank(&mac, "x-1-cp312-cp312-macosx_14_0_arm64.whl").is_none());
         let intel = env("3.12", "x86_64-apple-darwin");
