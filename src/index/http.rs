@@ -254,61 +254,10 @@ impl HttpClient {
         target: BodyTarget,
         priority: Priority,
     ) -> Result<HttpResponse, IndexError> {
-        let mut attempt = 0;
-        loop {
-            let outcome = self
-                .get_once(url, headers.clone(), max_body, target, priority)
-                .await;
-            let retry_after = match &outcome {
-                Ok(response) if is_transient(response.status) => {
-                    Some(retry_after(&response.headers))
-                }
-                Err(Attempt::Transient(_)) => Some(None),
-                _ => None,
-            };
-            // A server that asks for a longer pause than we wait is not asked again.
-            let too_long = retry_after.flatten().filter(|wait| *wait > MAX_RETRY_AFTER);
-            match retry_after {
-                Some(wait) if attempt < self.settings.retries && too_long.is_none() => {
-                    let backoff = self.settings.backoff * 2u32.saturating_pow(attempt);
-                    let wait = wait.unwrap_or(backoff);
-                    tracing::debug!(url = %redact_url(url), attempt, ?wait, "retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Some(_) => {
-                    return match outcome {
-                        Ok(response) => Err(match too_long {
-                            Some(wait) => IndexError::Transport {
-                                url: redact_url(url),
-                                message: format!(
-                                    "HTTP {} asking to retry after {} s, longer than the {} s np2audit waits",
-                                    response.status.as_u16(),
-                                    wait.as_secs(),
-                                    MAX_RETRY_AFTER.as_secs()
-                                ),
-                            },
-                            None => IndexError::Status {
-                                url: redact_url(url),
-                                status: response.status.as_u16(),
-                                attempts: attempt + 1,
-                            },
-                        }),
-                        Err(Attempt::Transient(IndexError::Transport { url, message })) => {
-                            Err(IndexError::Transport {
-                                url,
-                                message: format!("{message} (after {} attempts)", attempt + 1),
-                            })
-                        }
-                        Err(Attempt::Transient(error) | Attempt::Final(error)) => Err(error),
-                    };
-                }
-                None => {
-                    return outcome
-                        .map_err(|(Attempt::Transient(error) | Attempt::Final(error))| error);
-                }
-            }
-        }
+        with_retries(&self.settings, url, || {
+            self.get_once(url, headers.clone(), max_body, target, priority)
+        })
+        .await
     }
 
     async fn get_once(
@@ -471,6 +420,72 @@ enum Attempt {
     Final(IndexError),
 }
 
+/// Run `attempt_once` until it succeeds, fails for good, or the retries run out: transient
+/// failures (429, 5xx, connection errors) are retried after the server's `Retry-After`, else an
+/// exponential backoff from `settings.backoff`; a server asking for a longer pause than
+/// [`MAX_RETRY_AFTER`] is not asked again. Waits are `tokio::time` sleeps, so tests run them on
+/// a paused clock.
+async fn with_retries<Fut>(
+    settings: &HttpSettings,
+    url: &Url,
+    mut attempt_once: impl FnMut() -> Fut,
+) -> Result<HttpResponse, IndexError>
+where
+    Fut: Future<Output = Result<HttpResponse, Attempt>>,
+{
+    let mut attempt = 0;
+    loop {
+        let outcome = attempt_once().await;
+        let retry_after = match &outcome {
+            Ok(response) if is_transient(response.status) => Some(retry_after(&response.headers)),
+            Err(Attempt::Transient(_)) => Some(None),
+            _ => None,
+        };
+        // A server that asks for a longer pause than we wait is not asked again.
+        let too_long = retry_after.flatten().filter(|wait| *wait > MAX_RETRY_AFTER);
+        match retry_after {
+            Some(wait) if attempt < settings.retries && too_long.is_none() => {
+                let backoff = settings.backoff * 2u32.saturating_pow(attempt);
+                let wait = wait.unwrap_or(backoff);
+                tracing::debug!(url = %redact_url(url), attempt, ?wait, "retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Some(_) => {
+                return match outcome {
+                    Ok(response) => Err(match too_long {
+                        Some(wait) => IndexError::Transport {
+                            url: redact_url(url),
+                            message: format!(
+                                "HTTP {} asking to retry after {} s, longer than the {} s np2audit waits",
+                                response.status.as_u16(),
+                                wait.as_secs(),
+                                MAX_RETRY_AFTER.as_secs()
+                            ),
+                        },
+                        None => IndexError::Status {
+                            url: redact_url(url),
+                            status: response.status.as_u16(),
+                            attempts: attempt + 1,
+                        },
+                    }),
+                    Err(Attempt::Transient(IndexError::Transport { url, message })) => {
+                        Err(IndexError::Transport {
+                            url,
+                            message: format!("{message} (after {} attempts)", attempt + 1),
+                        })
+                    }
+                    Err(Attempt::Transient(error) | Attempt::Final(error)) => Err(error),
+                };
+            }
+            None => {
+                return outcome
+                    .map_err(|(Attempt::Transient(error) | Attempt::Final(error))| error);
+            }
+        }
+    }
+}
+
 /// The number of bytes a `Range: bytes=a-b` or `bytes=-n` header asks for (`None` for open
 /// ranges and anything else).
 fn range_length(range: &str) -> Option<u64> {
@@ -553,6 +568,121 @@ fn describe(error: &reqwest::Error, phase: Phase) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers in turn: a status with an optional `Retry-After`, or a connection failure.
+    fn answers(
+        script: Vec<Result<(u16, Option<&'static str>), &'static str>>,
+    ) -> (
+        impl FnMut() -> std::future::Ready<Result<HttpResponse, Attempt>>,
+        Arc<AtomicU64>,
+    ) {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&calls);
+        let mut script = script.into_iter();
+        let next = move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+            std::future::ready(match script.next().expect("no more answers scripted") {
+                Ok((status, retry_after)) => {
+                    let mut headers = HeaderMap::new();
+                    if let Some(seconds) = retry_after {
+                        headers.insert(RETRY_AFTER, HeaderValue::from_static(seconds));
+                    }
+                    Ok(HttpResponse {
+                        status: StatusCode::from_u16(status).unwrap(),
+                        headers,
+                        body: Vec::new(),
+                        spooled: None,
+                    })
+                }
+                Err(message) => Err(Attempt::Transient(IndexError::Transport {
+                    url: "https://example.org/x".into(),
+                    message: message.into(),
+                })),
+            })
+        };
+        (next, calls)
+    }
+
+    fn settings() -> HttpSettings {
+        HttpSettings {
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            ..HttpSettings::default()
+        }
+    }
+
+    fn url() -> Url {
+        Url::parse("https://example.org/simple/x/").unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_back_off_exponentially_then_give_up() {
+        let (next, calls) = answers(vec![
+            Ok((503, None)),
+            Ok((500, None)),
+            Ok((429, None)),
+            Ok((503, None)),
+        ]);
+        let started = tokio::time::Instant::now();
+        let error = with_retries(&settings(), &url(), next).await.unwrap_err();
+        // 250 ms, 500 ms and 1 s between the four attempts, on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_millis(1750));
+        assert_eq!(calls.load(Ordering::Relaxed), 4);
+        assert!(
+            matches!(
+                error,
+                IndexError::Status {
+                    status: 503,
+                    attempts: 4,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_waited_as_told_and_a_long_one_is_not_waited_at_all() {
+        let (next, _) = answers(vec![
+            Ok((503, Some("2"))),
+            Ok((429, Some("1"))),
+            Ok((200, None)),
+        ]);
+        let started = tokio::time::Instant::now();
+        let response = with_retries(&settings(), &url(), next).await.unwrap();
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+
+        let (next, calls) = answers(vec![Ok((503, Some("3600")))]);
+        let started = tokio::time::Instant::now();
+        let error = with_retries(&settings(), &url(), next).await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        assert!(
+            error.to_string().contains("asking to retry after 3600 s"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connection_failures_are_retried_and_counted_in_the_message() {
+        let (next, _) = answers(vec![Err("connection reset"); 4]);
+        let started = tokio::time::Instant::now();
+        let error = with_retries(&settings(), &url(), next).await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::from_millis(1750));
+        assert!(
+            error
+                .to_string()
+                .contains("connection reset (after 4 attempts)"),
+            "{error}"
+        );
+
+        // A failure that is not transient (a 404) is not retried.
+        let (next, calls) = answers(vec![Ok((404, None))]);
+        let response = with_retries(&settings(), &url(), next).await.unwrap();
+        assert_eq!(response.status, StatusCode::NOT_FOUND);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -55,7 +55,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_run_and_later_ones_run_again() {
         let in_flight = InFlight::<usize>::default();
         let runs = AtomicUsize::new(0);

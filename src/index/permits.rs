@@ -124,7 +124,9 @@ mod tests {
         permits.state.lock().unwrap().free
     }
 
-    #[tokio::test]
+    // On the paused clock a sleep ends only once every task is waiting: each request queues
+    // before the next is made, however loaded the machine.
+    #[tokio::test(start_paused = true)]
     async fn waiting_requests_that_lead_on_go_before_leaves() {
         let permits = RequestPermits::new(1);
         let held = permits.acquire(Priority::Leaf).await;
@@ -155,7 +157,7 @@ mod tests {
         assert_eq!(free(&permits), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_waiter_that_goes_away_loses_no_slot() {
         let permits = RequestPermits::new(2);
         let first = permits.acquire(Priority::Leads).await;

@@ -27,13 +27,14 @@ impl Outcome {
 }
 
 fn np2audit(args: &[&str], cwd: Option<&Path>) -> Outcome {
+    // Never the user's cache: runs without --cache-dir get a throwaway one, removed after.
+    let scratch_cache = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_np2audit"));
     command
         .args(args)
         .env_remove("UV_INDEX_URL")
         .env_remove("PIP_INDEX_URL")
-        // Never the user's cache: runs without --cache-dir get a throwaway one.
-        .env("NP2AUDIT_CACHE_DIR", scratch_cache())
+        .env("NP2AUDIT_CACHE_DIR", scratch_cache.path())
         .env("NO_COLOR", "1");
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
@@ -44,12 +45,6 @@ fn np2audit(args: &[&str], cwd: Option<&Path>) -> Outcome {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-fn scratch_cache() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("np2audit-test-cache-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn repo(path: &str) -> PathBuf {

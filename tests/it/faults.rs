@@ -184,11 +184,6 @@ fn a_retry_after_longer_than_np2audit_waits_fails_at_once() {
     let audit = audit(&index);
     audit.assert_victim_unknown("asking to retry after 3600 s");
     assert_eq!(victim_requests(&index).1, 1);
-    assert!(
-        audit.run.wall < Duration::from_secs(20),
-        "{:?}",
-        audit.run.wall
-    );
 }
 
 #[test]
@@ -260,12 +255,11 @@ fn files_on_a_host_that_never_accepts_time_out_on_connect() {
     audit.assert_victim_unknown("timed out connecting");
     // Neither the metadata nor the wheel reached the index itself.
     assert_eq!(victim_requests(&index), (1, 0, 0));
-    // Three connect timeouts of half a second each, for the metadata and the wheel at once.
+    // Three connect timeouts of half a second each, for the metadata and the wheel at once:
+    // a lower bound, which no load can break (the retry schedule itself is tested on tokio's
+    // paused clock in src/index/http.rs).
     let wall = audit.run.wall;
-    assert!(
-        wall >= Duration::from_millis(1500) && wall < Duration::from_secs(20),
-        "{wall:?}"
-    );
+    assert!(wall >= Duration::from_millis(1500), "{wall:?}");
 }
 
 #[test]
@@ -274,11 +268,6 @@ fn a_wheel_that_stalls_mid_body_times_out_on_read() {
     let audit = audit(&index);
     audit.assert_victim_unknown("timed out reading the response body");
     assert_eq!(victim_requests(&index).2, ATTEMPTS);
-    assert!(
-        audit.run.wall < Duration::from_secs(20),
-        "{:?}",
-        audit.run.wall
-    );
 }
 
 #[test]

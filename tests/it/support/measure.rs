@@ -12,6 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// A run that takes this long hangs: it is killed and the test fails. A guard against a hang
+/// stalling the whole test run, not a performance bound (those live in `benches/`).
+const HANG_LIMIT: Duration = Duration::from_secs(600);
+
 pub struct Measured {
     pub code: i32,
     pub stdout: String,
@@ -50,13 +54,20 @@ pub fn run_measured(command: &mut Command) -> Measured {
         let exited = Arc::clone(&exited);
         std::thread::spawn(move || {
             let mut peak = None;
+            let mut hung = false;
             while !exited.load(Ordering::Acquire) {
                 if let Some(hwm) = high_water_mark(pid) {
                     peak = peak.max(Some(hwm));
                 }
+                if !hung && started.elapsed() > HANG_LIMIT {
+                    // SAFETY: the child is not reaped until this thread is joined, so the pid
+                    // is still ours.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    hung = true;
+                }
                 std::thread::sleep(Duration::from_millis(2));
             }
-            peak
+            (peak, hung)
         })
     };
     // Wait for the exit without reaping, so the pid cannot be reused while the sampler reads it.
@@ -72,7 +83,7 @@ pub fn run_measured(command: &mut Command) -> Measured {
     };
     assert_eq!(waited, 0, "waitid on the measured command");
     exited.store(true, Ordering::Release);
-    let sampled = sampler.join().expect("memory sampler");
+    let (sampled, hung) = sampler.join().expect("memory sampler");
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to fill in; the pid is our own child,
     // which std has not reaped (we never call `wait` on it).
@@ -82,6 +93,12 @@ pub fn run_measured(command: &mut Command) -> Measured {
     let wall = started.elapsed();
     let stdout = stdout_thread.join().expect("stdout reader");
     let stderr = stderr_thread.join().expect("stderr reader");
+    assert!(
+        !hung,
+        "killed after {HANG_LIMIT:?}: {:?} hangs\n{}",
+        command,
+        String::from_utf8_lossy(&stderr)
+    );
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
