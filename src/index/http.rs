@@ -422,7 +422,7 @@ enum Attempt {
 
 /// Run `attempt_once` until it succeeds, fails for good, or the retries run out: transient
 /// failures (429, 5xx, connection errors) are retried after the server's `Retry-After`, else an
-/// exponential backoff from `settings.backoff`; a server asking for a longer pause than
+/// exponential backoff from `settings.backoff` with jitter; a server asking for a longer pause than
 /// [`MAX_RETRY_AFTER`] is not asked again. Waits are `tokio::time` sleeps, so tests run them on
 /// a paused clock.
 async fn with_retries<Fut>(
@@ -437,7 +437,10 @@ where
     loop {
         let outcome = attempt_once().await;
         let retry_after = match &outcome {
-            Ok(response) if is_transient(response.status) => Some(retry_after(&response.headers)),
+            Ok(response) if is_transient(response.status) => Some(retry_after(
+                &response.headers,
+                time::OffsetDateTime::now_utc(),
+            )),
             Err(Attempt::Transient(_)) => Some(None),
             _ => None,
         };
@@ -445,7 +448,8 @@ where
         let too_long = retry_after.flatten().filter(|wait| *wait > MAX_RETRY_AFTER);
         match retry_after {
             Some(wait) if attempt < settings.retries && too_long.is_none() => {
-                let backoff = settings.backoff * 2u32.saturating_pow(attempt);
+                let backoff = jittered(settings.backoff * 2u32.saturating_pow(attempt));
+                // The server's own wait is kept as it is: it asked for no less.
                 let wait = wait.unwrap_or(backoff);
                 tracing::debug!(url = %redact_url(url), attempt, ?wait, "retrying");
                 tokio::time::sleep(wait).await;
@@ -501,11 +505,26 @@ fn is_transient(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare on indexes and treated as absent).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value: &HeaderValue = headers.get(RETRY_AFTER)?;
-    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds))
+/// `Retry-After`, in either form HTTP allows: seconds, or an HTTP date (IMF-fixdate, `Sun, 06
+/// Nov 1994 08:49:37 GMT`), which is a wait of what remains until then (none if it is past).
+fn retry_after(headers: &HeaderMap, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format)
+        .ok()?
+        .assume_utc();
+    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
+}
+
+/// `base` with equal jitter: half of it, plus a random part of the other half, so clients that
+/// failed together do not all come back at once.
+fn jittered(base: Duration) -> Duration {
+    base / 2 + base.mul_f64(fastrand::f64() / 2.0)
 }
 
 /// Whether TLS refused the server's certificate, somewhere down `error`'s causes (rustls' error
@@ -603,6 +622,35 @@ mod tests {
         (next, calls)
     }
 
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        let now = time::macros::datetime!(2026-12-05 10:00:00 UTC);
+        let header = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            retry_after(&headers, now)
+        };
+        assert_eq!(header("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            header("Sat, 05 Dec 2026 10:00:07 GMT"),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            header("Sat, 05 Dec 2026 09:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(header("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn jitter_keeps_at_least_half_the_backoff() {
+        for _ in 0..1000 {
+            let wait = jittered(Duration::from_millis(400));
+            assert!(wait >= Duration::from_millis(200) && wait <= Duration::from_millis(400));
+        }
+    }
+
     fn settings() -> HttpSettings {
         HttpSettings {
             retries: 3,
@@ -625,8 +673,13 @@ mod tests {
         ]);
         let started = tokio::time::Instant::now();
         let error = with_retries(&settings(), &url(), next).await.unwrap_err();
-        // 250 ms, 500 ms and 1 s between the four attempts, on the paused clock.
-        assert_eq!(started.elapsed(), Duration::from_millis(1750));
+        // 250 ms, 500 ms and 1 s between the four attempts, each with equal jitter (half of it
+        // fixed, half random), on the paused clock.
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(875) && waited <= Duration::from_millis(1750),
+            "{waited:?}"
+        );
         assert_eq!(calls.load(Ordering::Relaxed), 4);
         assert!(
             matches!(
@@ -669,7 +722,11 @@ mod tests {
         let (next, _) = answers(vec![Err("connection reset"); 4]);
         let started = tokio::time::Instant::now();
         let error = with_retries(&settings(), &url(), next).await.unwrap_err();
-        assert_eq!(started.elapsed(), Duration::from_millis(1750));
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(875) && waited <= Duration::from_millis(1750),
+            "{waited:?}"
+        );
         assert!(
             error
                 .to_string()

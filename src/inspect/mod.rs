@@ -1,13 +1,13 @@
 //! Checks on one release: what its metadata declares (`metadata.rs`) and which NumPy C-API its
 //! compiled code was built against (`wheel.rs`). Nothing here prints.
 
+pub mod elf;
 pub mod metadata;
 pub mod removed;
 pub mod source;
 pub mod wheel;
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::ControlFlow;
 
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::ArchiveMembers;
 use crate::zipfile::ZipEntry;
-use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
+use wheel::{ObjectScan, SharedObjectBuild, WheelBuild};
 
 /// Bump when the scanner changes what it concludes: cached scans of older versions are redone.
 ///
@@ -31,7 +31,9 @@ use wheel::{SharedObjectBuild, SignatureScanner, WheelBuild};
 /// 2.x-built object no longer ends a wheel's scan: any 1.x-built object makes it a blocker. A
 /// lookup through `numpy.core.multiarray` without a version choice (pybind11 < 2.12, rust-numpy
 /// < 0.22) is told from the version-aware chooser: it keeps 1.x's struct layout.
-pub const SCANNER_VERSION: u32 = 5;
+/// 6: an ELF object is read only to the end of its last read-only loadable segment ([`elf`]):
+/// its writable data, symbol tables and debug sections are not (they hold no import code).
+pub const SCANNER_VERSION: u32 = 6;
 
 /// The result of scanning one wheel's shared objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,16 +347,9 @@ pub async fn scan_wheel<W: ArchiveMembers>(
             sizes.push_back(*compressed_size);
             let entry = by_name[name.as_str()];
             reading.push_back(async move {
-                let mut scanner = SignatureScanner::new();
+                let mut scanner = ObjectScan::new();
                 wheel
-                    .read_member(entry, budget.member_bytes, |chunk| {
-                        scanner.feed(chunk);
-                        if scanner.is_conclusive() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    })
+                    .read_member(entry, budget.member_bytes, |chunk| scanner.feed(chunk))
                     .await?;
                 Ok::<_, W::Error>((name, scanner.finish()))
             });
@@ -497,14 +492,10 @@ pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<Whe
             .expect("listed above")
             .1;
         let mut file = std::fs::File::open(path)?;
-        let mut scanner = SignatureScanner::new();
+        let mut scanner = ObjectScan::new();
         loop {
             let read = file.read(&mut buffer)?;
-            if read == 0 {
-                break;
-            }
-            scanner.feed(&buffer[..read]);
-            if scanner.is_conclusive() {
+            if read == 0 || scanner.feed(&buffer[..read]).is_break() {
                 break;
             }
         }

@@ -8,6 +8,7 @@
 //! run-time chooser that names both `numpy._core` and `numpy.core`, and tensorstore 0.1.59–0.1.61
 //! hold that chooser beside import code built with NumPy 1.x headers.
 
+use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -269,6 +270,43 @@ fn parse_version_tail(rest: &[u8]) -> VersionTail {
         };
     }
     VersionTail::Absent
+}
+
+/// One shared object's scan as its bytes stream in: the [`SignatureScanner`], told to stop once
+/// it is conclusive or the read passes the end of the object's read-only segments (an ELF
+/// object's strings cannot lie further: [`super::elf`]).
+#[derive(Default)]
+pub struct ObjectScan {
+    scanner: SignatureScanner,
+    extent: super::elf::ReadOnlyExtent,
+    /// Bytes of the object seen so far.
+    position: u64,
+}
+
+impl ObjectScan {
+    pub fn new() -> ObjectScan {
+        ObjectScan::default()
+    }
+
+    /// Take the object's next bytes; `Break` once nothing further can change the result.
+    pub fn feed(&mut self, chunk: &[u8]) -> ControlFlow<()> {
+        let limit = self.extent.feed(chunk);
+        let wanted = match limit {
+            Some(limit) => limit.saturating_sub(self.position).min(chunk.len() as u64) as usize,
+            None => chunk.len(),
+        };
+        self.scanner.feed(&chunk[..wanted]);
+        self.position = self.position.saturating_add(chunk.len() as u64);
+        if self.scanner.is_conclusive() || limit.is_some_and(|limit| self.position >= limit) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    pub fn finish(self) -> SharedObjectScan {
+        self.scanner.finish()
+    }
 }
 
 /// Streaming matcher: feed the decompressed bytes of one shared object in chunks of any size
@@ -606,6 +644,88 @@ fn highest_oldest_numpy(scans: &[(String, SharedObjectScan)]) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An ELF object: read-only segments holding `rodata` strings, then a writable segment and
+    /// a debug tail holding `tail` strings (where no import code's strings can be).
+    fn elf_object(rodata: &[&str], tail: &[&str]) -> (Vec<u8>, u64) {
+        let mut body = Vec::new();
+        for string in rodata {
+            body.extend(std::iter::repeat_n(0x90u8, 5000));
+            body.extend_from_slice(string.as_bytes());
+            body.push(0);
+        }
+        let header_len = 64 + 2 * 56;
+        let read_only_end = (header_len + body.len()) as u64;
+        let mut object = super::super::elf::tests::elf64(&[
+            (1, 5, 0, read_only_end),
+            (1, 6, read_only_end, 4096),
+        ]);
+        object.extend_from_slice(&body);
+        object.extend(std::iter::repeat_n(0u8, 4096));
+        for string in tail {
+            object.extend(std::iter::repeat_n(0x11u8, 7000));
+            object.extend_from_slice(string.as_bytes());
+            object.push(0);
+        }
+        (object, read_only_end)
+    }
+
+    fn scan_streamed(object: &[u8], chunk: usize) -> (SharedObjectScan, u64) {
+        let mut scan = ObjectScan::new();
+        let mut fed = 0u64;
+        for piece in object.chunks(chunk) {
+            fed += piece.len() as u64;
+            if scan.feed(piece).is_break() {
+                break;
+            }
+        }
+        (scan.finish(), fed)
+    }
+
+    #[test]
+    fn an_elf_object_is_read_to_the_end_of_its_read_only_segments() {
+        // A 2.x build whose debug tail names the 1.x module (a path in DWARF, say): the tail
+        // cannot hold import code, and is not read.
+        let (object, read_only_end) = elf_object(
+            &["numpy._core._multiarray_umath", "_ARRAY_API"],
+            &["numpy.core._multiarray_umath"],
+        );
+        for chunk in [1000, 65536, 1 << 20] {
+            let (scan, fed) = scan_streamed(&object, chunk);
+            assert_eq!(scan.build, SharedObjectBuild::NumPy2 { oldest_numpy: None });
+            // What is fed past the end is not scanned; with small chunks it is not even read.
+            if chunk < object.len() / 4 {
+                assert!(
+                    fed < object.len() as u64,
+                    "chunk {chunk}: read {fed} of {}",
+                    object.len()
+                );
+            }
+            assert!(fed >= read_only_end);
+        }
+        // A 1.x build's strings in `.rodata` are found as before.
+        let (object, _) = elf_object(&["numpy.core._multiarray_umath", "_ARRAY_API"], &[]);
+        assert_eq!(
+            scan_streamed(&object, 4096).0.build,
+            SharedObjectBuild::NumPy1
+        );
+        // A library with no NumPy import code whose debug tail names NumPy 1's module (a DWARF
+        // string): its read-only segments decide, and they hold nothing of NumPy's.
+        let (object, _) = elf_object(
+            &["libfoo is a plain C library"],
+            &["numpy.core._multiarray_umath"],
+        );
+        assert_eq!(
+            scan_streamed(&object, 4096).0.build,
+            SharedObjectBuild::NoNumpy
+        );
+        // The same bytes without ELF headers are read whole, tail included.
+        let mut not_elf = object.clone();
+        not_elf[1] = b'Z';
+        let (scan, fed) = scan_streamed(&not_elf, 4096);
+        assert_eq!(fed, object.len() as u64);
+        assert_eq!(scan.build, SharedObjectBuild::NumPy1);
+    }
 
     /// A fake shared object: the strings, NUL-terminated as in `.rodata`, between unrelated bytes.
     fn object(strings: &[&str]) -> Vec<u8> {
