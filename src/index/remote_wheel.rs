@@ -25,6 +25,9 @@ use crate::zipfile::{self, MemberInflater, Progress, ZipEntry, ZipError};
 const MAX_WHOLE_WHEEL: u64 = 1024 * 1024 * 1024;
 /// More entries than any real wheel has (torch has ~15k).
 const MAX_ENTRIES: usize = 200_000;
+/// The largest central directory read: 200,000 entries with names of 150 bytes (torch's wheel,
+/// about 15,000 entries, has a 2 MB directory).
+const MAX_DIRECTORY_BYTES: u64 = 40 * 1024 * 1024;
 /// The first range request of a member read: small members come whole in one request.
 const FIRST_CHUNK: u64 = 1024 * 1024;
 /// Each further request doubles the last, up to this: large members cost few requests, and
@@ -224,6 +227,32 @@ impl RemoteWheel {
                 Err(error) => return Err(self.zip_error(error)),
             }
         };
+        // What the end record claims is checked before anything is fetched for it: a hostile or
+        // corrupt record could otherwise make a "directory" of most of the file.
+        // An entry is 46 bytes and three fields of at most 64 KiB (name, extra, comment).
+        let most = location
+            .entries
+            .saturating_mul(46 + 3 * 65_535)
+            .min(MAX_DIRECTORY_BYTES);
+        if location.size > most {
+            return Err(self.zip_error(ZipError::Corrupt(format!(
+                "its central directory claims {} bytes for {} entries, more than the {most} \
+                 they can take",
+                location.size, location.entries
+            ))));
+        }
+        // The directory runs to the end records: between its end and the file's end lie at
+        // most those records and a comment.
+        let after_directory = self
+            .file_len
+            .saturating_sub(location.offset.saturating_add(location.size));
+        if after_directory > zipfile::TAIL_PROBE {
+            return Err(self.zip_error(ZipError::Corrupt(format!(
+                "its central directory ({} bytes at offset {}) ends {after_directory} bytes before \
+                 the end records",
+                location.size, location.offset
+            ))));
+        }
         let (_, tail_start) = self.tail();
         if location.offset < tail_start {
             self.extend_tail(location.offset).await?;

@@ -119,6 +119,24 @@ fn an_end_record_claiming_ten_million_entries_is_unknown() {
     );
 }
 
+/// The end record claims the whole file as its directory: refused before any of it is fetched.
+#[test]
+fn an_end_record_claiming_the_whole_file_as_directory_is_unknown() {
+    let index = start();
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_uv_lock(
+        dir.path(),
+        &[("numpy", "1.26.4"), ("zip-directory-huge", "1.0.0")],
+    );
+    let audit = measured_audit(&index.simple_url(), &lock, &dir.path().join("cache"), &[]);
+    assert_eq!(audit.verdict("zip-directory-huge"), "unknown");
+    let evidence = audit.evidence("zip-directory-huge");
+    assert!(evidence.contains("central directory claims"), "{evidence}");
+    // The 24 MB wheel's tail is read, not the rest.
+    let sent = index.stats().bytes_sent;
+    assert!(sent < 2 * 1024 * 1024, "{sent} bytes sent");
+}
+
 #[test]
 fn a_wheel_with_200_000_entries_more_is_unknown() {
     assert_unknown("zip-many-entries", "more than 200000 entries");

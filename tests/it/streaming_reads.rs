@@ -143,7 +143,7 @@ async fn a_numpy2_build_reads_each_member_only_until_it_shows() {
 }
 
 #[tokio::test]
-async fn a_numpy1_build_is_read_whole() {
+async fn a_numpy1_build_is_read_to_the_end_of_its_read_only_segments() {
     let index = start(IndexOptions::default());
     let mut wheel = open(&index, "bottleneck", BOTTLENECK_137).await;
     wheel.set_read_chunks(16 * 1024, 16 * 1024);
@@ -157,11 +157,12 @@ async fn a_numpy1_build_is_read_whole() {
         matches!(&scan.build, WheelBuild::NumPy1 { member, .. } if member == MOVE),
         "{scan:?}"
     );
-    // A 1.x verdict is never conclusive before the end: a `numpy._core` string may follow.
+    // A 1.x verdict is never conclusive before the read-only segments end (the fixture's last
+    // quarter is writable data): a NumPy 2 import string may still follow.
     let stats = index.stats();
-    assert!(stats.bytes_sent >= member_size, "{stats:?}");
+    assert!(stats.bytes_sent >= member_size * 3 / 4, "{stats:?}");
     assert!(
-        stats.range_requests >= member_size / (16 * 1024),
+        stats.range_requests >= member_size * 3 / 4 / (16 * 1024),
         "{stats:?}"
     );
 }

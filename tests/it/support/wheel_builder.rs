@@ -306,6 +306,8 @@ pub enum Hostile {
     EntryCount,
     /// 200,000 empty members on top of the real ones.
     ManyEntries,
+    /// The end record claims the whole file, from its first byte, as the central directory.
+    DirectoryHuge,
 }
 
 /// METADATA built to trouble a reader (`hostile-metadata = "…"` on a `[[release]]`); the
@@ -359,7 +361,10 @@ pub fn build_hostile_wheel(spec: &WheelSpec, kind: Hostile) -> Vec<u8> {
         .shared_objects
         .first()
         .map(|shared| shared.name.clone());
-    let needs_target = !matches!(kind, Hostile::EntryCount | Hostile::ManyEntries);
+    let needs_target = !matches!(
+        kind,
+        Hostile::EntryCount | Hostile::ManyEntries | Hostile::DirectoryHuge
+    );
     assert!(
         !needs_target || spec.shared_objects.len() == 1,
         "hostile = {kind:?} needs exactly one shared object"
@@ -396,7 +401,14 @@ pub fn build_hostile_wheel(spec: &WheelSpec, kind: Hostile) -> Vec<u8> {
         }
     };
     let claimed_entries = (kind == Hostile::EntryCount).then_some(10_000_000);
-    write_raw_zip(&members, lie, claimed_entries)
+    let mut zip = write_raw_zip(&members, lie, claimed_entries);
+    if kind == Hostile::DirectoryHuge {
+        // The end record's directory size and offset: all of the file before the record.
+        let record = zip.len() - 22;
+        zip[record + 12..record + 16].copy_from_slice(&(record as u32).to_le_bytes());
+        zip[record + 16..record + 20].copy_from_slice(&0u32.to_le_bytes());
+    }
+    zip
 }
 
 /// One member of a hand-written zip.
@@ -597,6 +609,28 @@ pub fn shared_object_bytes(member_name: &str, signature: Signature, size: usize)
         chunk.copy_from_slice(&random[..chunk.len()]);
     }
     bytes[..ELF_IDENT.len()].copy_from_slice(&ELF_IDENT);
+    // Program headers as a linker writes them: a read-only segment holding the strings (the
+    // middle half), then a writable one and a tail that the scan need not read.
+    if size >= 4096 {
+        let read_only_end = (size - size / 4) as u64;
+        bytes[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        bytes[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        bytes[0x38..0x3A].copy_from_slice(&2u16.to_le_bytes());
+        for (index, (flags, offset, length)) in [
+            (5u32, 0u64, read_only_end),
+            (6, read_only_end, size as u64 / 8),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let at = 64 + index * 56;
+            bytes[at..at + 56].fill(0);
+            bytes[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&flags.to_le_bytes());
+            bytes[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+            bytes[at + 32..at + 40].copy_from_slice(&length.to_le_bytes());
+        }
+    }
 
     if !strings.is_empty() {
         let spacing = (size / 2) / strings.len();
