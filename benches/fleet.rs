@@ -275,8 +275,9 @@ fn report(
     );
     println!(
         "scan floor: {floor_bytes} bytes ({:.2}% of the wheels judged) must be read by the rules \
-         alone (the locked wheels only, no pages or fix searches): every NumPy-free extension \
-         module whole, a 1.x-built one whole, a 2.x-built one to its C-API version string",
+         alone (the locked wheels only, no pages or fix searches): every NumPy-free object and a \
+         1.x-built one to the end of its read-only segments, a 2.x-built one to its C-API \
+         version string",
         100.0 * floor_bytes as f64 / wheel_bytes.max(1) as f64,
     );
     println!(
@@ -499,13 +500,17 @@ impl Project {
         }
     }
 
-    /// Bytes of the locked compiled wheels the scan must read however well it reads: shared
-    /// objects in scan order (extension modules, then libraries not known to be system ones,
-    /// each smallest first) up to the first conclusive one; a NumPy-free or run-time-lookup
-    /// object whole, a 1.x-built one whole (no `numpy._core` may follow), a 2.x-built one up
-    /// to its C-API version string, which `shared_object_bytes` places at the middle. The
-    /// filler does not compress, so a member's compressed size is about its size.
+    /// Bytes of the locked compiled wheels the scan must read however well it reads, under the
+    /// rules (`../shared/DESIGN.md`): shared objects in scan order (extension modules, then
+    /// libraries not known to be system ones, each smallest first); a 1.x-built one ends the
+    /// wheel's scan, and is read to the end of its read-only segments (no NumPy 2 import string
+    /// may follow before that); a 2.x-built one up to its C-API version string, which
+    /// `shared_object_bytes` places at the middle, and the scan goes on (another object could be
+    /// 1.x-built); any other to the end of its read-only segments, which `shared_object_bytes`
+    /// ends at three quarters of the object. The filler does not compress, so a member's
+    /// compressed size is about its size.
     fn scan_floor_bytes(&self) -> u64 {
+        let read_only = |size: u64| if size >= 4096 { size - size / 4 } else { size };
         let mut total = 0u64;
         for package in &self.packages {
             let Kind::Compiled { shared_objects, .. } = &package.kind else {
@@ -522,15 +527,12 @@ impl Project {
             for (_, signature, size) in ordered {
                 let size = *size as u64;
                 match *signature {
-                    "numpy2" => {
-                        total += size / 2;
-                        break;
-                    }
+                    "numpy2" => total += size / 2,
                     "numpy1" | "cython-numpy1" => {
-                        total += size;
+                        total += read_only(size);
                         break;
                     }
-                    _ => total += size,
+                    _ => total += read_only(size),
                 }
             }
         }
