@@ -351,7 +351,9 @@ impl HttpClient {
             }
             len += chunk.len() as u64;
             match &mut spool {
-                Some(file) => file.write_all(&chunk).map_err(spool_failed)?,
+                Some(file) => off_the_runtime(|| file.write_all(&chunk))
+                    .await
+                    .map_err(spool_failed)?,
                 None => body.extend_from_slice(&chunk),
             }
         }
@@ -488,6 +490,29 @@ where
             }
         }
     }
+}
+
+/// Run CPU-bound or blocking work — inflating a fetched chunk and the scan its sink runs over the
+/// output, a spooled body's write to its temporary file —
+/// so that it does not hold up the runtime's other tasks (requests in flight, timers): on a
+/// worker of the multi-threaded runtime it is handed off with `block_in_place` (tokio gives the
+/// worker's queue to another thread meanwhile), at most one piece of work per CPU at once.
+/// Elsewhere (a single-threaded runtime, in tests) it runs in place.
+pub(crate) async fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cpus)
+    });
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if !multi_threaded {
+        return work();
+    }
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .expect("the CPU slots are never closed");
+    tokio::task::block_in_place(work)
 }
 
 /// The number of bytes a `Range: bytes=a-b` or `bytes=-n` header asks for (`None` for open

@@ -545,9 +545,9 @@ impl RemoteWheel {
                     head = Some(buffered.into_owned());
                     continue;
                 };
-                inflater.push(data, sink)
+                super::http::off_the_runtime(|| inflater.push(data, sink)).await
             } else {
-                inflater.push(&bytes, sink)
+                super::http::off_the_runtime(|| inflater.push(&bytes, sink)).await
             };
             if progress.map_err(|e| self.zip_error(e))? != Progress::NeedMore {
                 break;

@@ -379,3 +379,44 @@ async fn a_last_piece_of_an_eighth_of_a_chunk_comes_with_the_chunk_before_it() {
     assert!(finished && bytes == want);
     assert_eq!(index.stats().range_requests, 2);
 }
+
+/// Inflating and scanning a member does not hold the runtime's worker: on a runtime with one
+/// worker, a task that can only run while the read's sink is busy still runs. (Inflated in place
+/// on the worker, the sink would wait for it forever; the wait is bounded only to fail.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn inflating_a_member_leaves_the_runtime_free() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "bottleneck", BOTTLENECK_137).await;
+    let ran = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let bystander = {
+        let (ran, asked) = (ran.clone(), asked.clone());
+        tokio::spawn(async move {
+            asked.notified().await;
+            ran.store(true, Ordering::SeqCst);
+        })
+    };
+    let read = tokio::spawn(async move {
+        let entry = entry(&wheel, MOVE).clone();
+        let mut waited = false;
+        wheel
+            .read_member(&entry, u64::MAX, |_chunk| {
+                if !waited {
+                    waited = true;
+                    asked.notify_one();
+                    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                    while !ran.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    assert!(ran.load(Ordering::SeqCst), "the other task never ran");
+                }
+                ControlFlow::Break(())
+            })
+            .await
+            .unwrap()
+    });
+    assert!(!read.await.unwrap());
+    bystander.await.unwrap();
+}
