@@ -28,6 +28,20 @@ pub trait ArchiveMembers {
         sink: impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> impl Future<Output = Result<bool, Self::Error>>;
 
+    /// [`read_member`](Self::read_member), told by `wanted` how much of the output the reader
+    /// will take (`u64::MAX` while it does not know), so that a reader that fetches in pieces
+    /// need not fetch far past it. Readers that hold the archive ignore it.
+    fn read_member_wanting(
+        &self,
+        entry: &ZipEntry,
+        max_output: u64,
+        wanted: &std::sync::atomic::AtomicU64,
+        sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> impl Future<Output = Result<bool, Self::Error>> {
+        let _ = wanted;
+        self.read_member(entry, max_output, sink)
+    }
+
     /// Small members whole, decompressed (each at most `max_output` bytes), handed to `sink` one
     /// by one. A member that cannot be read gives its error in its place; the archive failing as
     /// a whole (the index down) fails the read.

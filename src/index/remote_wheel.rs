@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::{ControlFlow, Range};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
@@ -428,10 +429,27 @@ impl RemoteWheel {
         &self,
         entry: &ZipEntry,
         max_output: u64,
+        sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<bool, IndexError> {
+        let unknown = AtomicU64::new(u64::MAX);
+        self.read_member_wanting(entry, max_output, &unknown, sink)
+            .await
+    }
+
+    /// [`read_member`](Self::read_member), told by `wanted` how much of the output the reader
+    /// will take (`u64::MAX` while it does not know): requests are sized so as not to run far
+    /// past the compressed bytes that much output needs, estimated from the compression ratio
+    /// so far.
+    pub async fn read_member_wanting(
+        &self,
+        entry: &ZipEntry,
+        max_output: u64,
+        wanted: &AtomicU64,
         mut sink: impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<bool, IndexError> {
         let mut inflater = MemberInflater::new(entry, max_output).map_err(|e| self.zip_error(e))?;
-        self.stream_member(entry, &mut inflater, &mut sink).await?;
+        self.stream_member(entry, &mut inflater, wanted, &mut sink)
+            .await?;
         inflater.finish().map_err(|e| self.zip_error(e))
     }
 
@@ -445,6 +463,7 @@ impl RemoteWheel {
         &self,
         entry: &ZipEntry,
         inflater: &mut MemberInflater,
+        wanted: &AtomicU64,
         sink: &mut impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<(), IndexError> {
         let start = entry.local_header_offset;
@@ -463,8 +482,35 @@ impl RemoteWheel {
         // next request is always in flight while the current chunk is read.
         let mut depth = 1;
         loop {
+            // Once the header is read and the reader knows how much output it wants, the data
+            // that output needs ends about here (with an eighth and 64 KiB to spare).
+            let needed_end = (head.is_none() && inflater.written() > 0)
+                .then(|| wanted.load(Ordering::Relaxed))
+                .filter(|&limit| limit != u64::MAX)
+                .map(|limit| {
+                    let written = inflater.written();
+                    let consumed = entry.compressed_size - inflater.compressed_remaining();
+                    let more =
+                        limit.saturating_sub(written) as f64 * consumed as f64 / written as f64;
+                    let data_start = end - entry.compressed_size;
+                    let margin = (more / 8.0) as u64 + 64 * 1024;
+                    data_start
+                        .saturating_add(consumed)
+                        .saturating_add(more as u64)
+                        .saturating_add(margin)
+                        .min(end)
+                });
             while in_flight.len() < depth && next < end {
+                if let Some(needed_end) = needed_end
+                    && next >= needed_end
+                    && !in_flight.is_empty()
+                {
+                    break;
+                }
                 let mut want = next.saturating_add(chunk);
+                if let Some(needed_end) = needed_end {
+                    want = want.min(needed_end.max(next + 64 * 1024));
+                }
                 // A last piece of at most an eighth of a chunk comes with this one rather than
                 // a round trip later.
                 if end.saturating_sub(want) <= chunk / 8 {
@@ -744,6 +790,16 @@ impl ArchiveMembers for RemoteWheel {
         sink: impl FnMut(&[u8]) -> ControlFlow<()>,
     ) -> Result<bool, IndexError> {
         RemoteWheel::read_member(self, entry, max_output, sink).await
+    }
+
+    async fn read_member_wanting(
+        &self,
+        entry: &ZipEntry,
+        max_output: u64,
+        wanted: &AtomicU64,
+        sink: impl FnMut(&[u8]) -> ControlFlow<()>,
+    ) -> Result<bool, IndexError> {
+        RemoteWheel::read_member_wanting(self, entry, max_output, wanted, sink).await
     }
 
     async fn read_small_members(

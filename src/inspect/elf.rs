@@ -52,6 +52,11 @@ impl ReadOnlyExtent {
         }
     }
 
+    /// The limit, once known.
+    pub fn limit(&self) -> Option<u64> {
+        self.decided.flatten()
+    }
+
     fn decide(&mut self, limit: Option<u64>) -> Option<u64> {
         self.decided = Some(limit);
         self.prefix = Vec::new();

@@ -348,8 +348,15 @@ pub async fn scan_wheel<W: ArchiveMembers>(
             let entry = by_name[name.as_str()];
             reading.push_back(async move {
                 let mut scanner = ObjectScan::new();
+                let wanted = std::sync::atomic::AtomicU64::new(u64::MAX);
                 wheel
-                    .read_member(entry, budget.member_bytes, |chunk| scanner.feed(chunk))
+                    .read_member_wanting(entry, budget.member_bytes, &wanted, |chunk| {
+                        let flow = scanner.feed(chunk);
+                        if let Some(limit) = scanner.limit() {
+                            wanted.store(limit, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        flow
+                    })
                     .await?;
                 Ok::<_, W::Error>((name, scanner.finish()))
             });

@@ -304,6 +304,11 @@ impl ObjectScan {
         }
     }
 
+    /// How much of the object the scan reads at most, once its headers tell.
+    pub fn limit(&self) -> Option<u64> {
+        self.extent.limit()
+    }
+
     pub fn finish(self) -> SharedObjectScan {
         self.scanner.finish()
     }

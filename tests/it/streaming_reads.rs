@@ -420,3 +420,51 @@ async fn inflating_a_member_leaves_the_runtime_free() {
     assert!(!read.await.unwrap());
     bystander.await.unwrap();
 }
+
+/// A reader that knows how much output it wants (the scan, once an object's program headers
+/// say where its read-only segments end) is not sent much more: the next request stops about
+/// where that output's compressed bytes end.
+#[tokio::test]
+async fn requests_stop_near_the_output_the_reader_wants() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let index = start(IndexOptions::default());
+    let wheel = open(&index, "biglib", BIGLIB).await;
+    let member_size = entry(&wheel, LIBBIG).compressed_size;
+    let uncompressed = entry(&wheel, LIBBIG).uncompressed_size;
+    let want = uncompressed * 3 / 4;
+    let read = |hint: bool| {
+        let wheel = &wheel;
+        async move {
+            let wanted = AtomicU64::new(u64::MAX);
+            let mut seen = 0u64;
+            let entry = entry(wheel, LIBBIG).clone();
+            wheel
+                .read_member_wanting(&entry, u64::MAX, &wanted, |chunk| {
+                    if hint {
+                        wanted.store(want, Ordering::Relaxed);
+                    }
+                    seen += chunk.len() as u64;
+                    if seen >= want {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+                .await
+                .unwrap()
+        }
+    };
+    index.reset_stats();
+    assert!(!read(false).await);
+    let blind = index.stats().bytes_sent;
+    index.reset_stats();
+    assert!(!read(true).await);
+    let told = index.stats().bytes_sent;
+    // Incompressible: compressed bytes are about the output's.
+    assert!(told >= want * 99 / 100, "{told} of {member_size}");
+    assert!(
+        told <= want + want / 8 + 128 * 1024,
+        "{told} of {member_size} for {want}"
+    );
+    assert!(told < blind, "told {told}, blind {blind}");
+}
