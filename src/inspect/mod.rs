@@ -427,8 +427,15 @@ pub async fn scan_wheel_sources<W: ArchiveMembers>(
             (entry.name.clone(), Err(why))
         })
         .collect();
+    // Every module path of the release, read or not, tells which packages are its own.
+    let paths: Vec<String> = modules
+        .iter()
+        .chain(&too_large)
+        .map(|entry| entry.name.clone())
+        .collect();
     let walker = tokio::task::spawn_blocking(move || {
-        let mut scanner = source::ModuleScanner::new(table);
+        let mut scanner =
+            source::ModuleScanner::new(table).with_paths(paths.iter().map(String::as_str));
         while let Some((name, bytes)) = receiver.blocking_recv() {
             scanner.add(name, bytes);
         }

@@ -106,6 +106,8 @@ pub struct ModuleScanner<'a> {
     table: &'a RemovedTable,
     scan: SourceScan,
     walked: Vec<facts::ModuleFacts>,
+    /// The release's top-level packages, when known before its modules are walked.
+    packages: Option<std::collections::HashSet<String>>,
 }
 
 impl<'a> ModuleScanner<'a> {
@@ -114,7 +116,23 @@ impl<'a> ModuleScanner<'a> {
             table,
             scan: SourceScan::default(),
             walked: Vec::new(),
+            packages: None,
         }
+    }
+
+    /// Tell the scanner every module path the release has (before any is added), so that calls
+    /// into other packages are dropped as each module is walked instead of held to the end.
+    pub fn with_paths<'p>(mut self, paths: impl IntoIterator<Item = &'p str>) -> Self {
+        self.packages = Some(
+            paths
+                .into_iter()
+                .map(|path| {
+                    let module = facts::module_name(path);
+                    module.split('.').next().unwrap_or_default().to_string()
+                })
+                .collect(),
+        );
+        self
     }
 
     /// One module: its bytes, or why they could not be read.
@@ -129,7 +147,12 @@ impl<'a> ModuleScanner<'a> {
         };
         let text = String::from_utf8_lossy(&bytes);
         match walk::walk_module(&path, &text, self.table) {
-            Some(facts) => self.walked.push(facts),
+            Some(mut facts) => {
+                if let Some(packages) = &self.packages {
+                    walk::forget_calls_outside(&mut facts, packages);
+                }
+                self.walked.push(facts);
+            }
             None => self.scan.unreadable.push(path),
         }
     }

@@ -66,6 +66,37 @@ fn forget_unresolvable_calls(facts: &mut ModuleFacts) {
     }
 }
 
+/// Calls through a name imported from a package the release does not hold (`os.path.join`,
+/// `warnings.warn`, `np.asarray`) can reach no code of the release either: the resolution finds
+/// no module by that name. Dropped as soon as the module is walked when the release's top-level
+/// packages are known (`packages`), so that a release of thousands of modules (torch: 2,273)
+/// holds only the calls the resolution can follow while the rest are walked.
+pub fn forget_calls_outside(facts: &mut ModuleFacts, packages: &std::collections::HashSet<String>) {
+    let outside = |binding: &Binding| match binding {
+        Binding::Import { module, .. } => {
+            !packages.contains(module.split('.').next().unwrap_or(module))
+        }
+        _ => false,
+    };
+    let bindings = &facts.bindings;
+    let keep = |effect: &Effect| match &effect.kind {
+        EffectKind::Call {
+            callee: Callee::Global(dotted),
+            ..
+        } => !bindings.get(&dotted[0]).is_some_and(outside),
+        EffectKind::Call {
+            callee: Callee::Local(binding, _),
+            ..
+        } => !outside(binding),
+        _ => true,
+    };
+    facts.top.retain(keep);
+    facts.anonymous.retain(keep);
+    for function in facts.functions.values_mut() {
+        function.effects.retain(keep);
+    }
+}
+
 /// The package relative imports start from.
 fn package_of(file: &str) -> String {
     let module = module_name(file);
