@@ -532,6 +532,7 @@ pub fn scan_files(files: &[(String, std::path::PathBuf)]) -> std::io::Result<Whe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::wheel::tests::object;
 
     /// A wheel held in memory: the scans read it through [`ArchiveMembers`] as they read an
     /// index's wheels, without HTTP.
@@ -549,17 +550,6 @@ mod tests {
         }
         let bytes = writer.finish().unwrap().into_inner();
         crate::archive::ArchiveInMemory::new(filename, bytes).unwrap()
-    }
-
-    /// NUL-terminated strings between unrelated bytes, as in a shared object's `.rodata`.
-    fn object(strings: &[&str]) -> Vec<u8> {
-        let mut bytes = b"\x7fELF\x02\x01\x01\0PyInit__ext\0".to_vec();
-        for string in strings {
-            bytes.extend(std::iter::repeat_n(0xA5u8, 4096));
-            bytes.extend_from_slice(string.as_bytes());
-            bytes.push(0);
-        }
-        bytes
     }
 
     #[tokio::test]

@@ -647,7 +647,7 @@ fn highest_oldest_numpy(scans: &[(String, SharedObjectScan)]) -> Option<String> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// An ELF object: read-only segments holding `rodata` strings, then a writable segment and
@@ -733,7 +733,7 @@ mod tests {
     }
 
     /// A fake shared object: the strings, NUL-terminated as in `.rodata`, between unrelated bytes.
-    fn object(strings: &[&str]) -> Vec<u8> {
+    pub(crate) fn object(strings: &[&str]) -> Vec<u8> {
         let mut bytes = b"\x7fELF\x02\x01\x01\0PyInit__ext\0PyModule_Create2\0".to_vec();
         for (i, string) in strings.iter().enumerate() {
             bytes.extend(std::iter::repeat_n(0xA5u8 ^ i as u8, 37));
