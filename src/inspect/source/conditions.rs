@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::facts::{ParamTest, Raises};
 
 /// Which errors the enclosing `try` blocks catch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caught(u8);
 
 impl Caught {
@@ -107,7 +107,7 @@ impl Op {
 }
 
 /// The NumPy versions code runs under: every comparison holds (none: all versions).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumpyCondition(Vec<(Op, String)>);
 
 impl NumpyCondition {

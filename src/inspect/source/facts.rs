@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::conditions::{Caught, NumpyCondition};
 
 /// What a use raises when it fails, so that the `except` clauses around it can be told apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Raises {
     /// `np.in1d`, `getattr(np, "in1d")`.
     Attribute,
@@ -18,7 +20,7 @@ pub enum Raises {
 }
 
 /// A value, as far as the scan follows one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Value {
     /// A numpy path: `np.floating` is `numpy.floating`.
     Numpy(String),
@@ -33,7 +35,7 @@ pub enum Value {
 
 /// A test on a parameter that decides whether code runs: `if helps is None:`,
 /// `if dtype is np.floating:`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamTest {
     pub param: usize,
     /// What the parameter is compared with: `None` (also for a bare truth test, `if helps:`),
@@ -45,7 +47,7 @@ pub struct ParamTest {
 
 /// How code runs: what catches its errors, whether it runs whenever its function does, and
 /// which NumPy versions and parameter values it runs under.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
     pub caught: Caught,
     /// Inside a function: not reached every time the function is called (an `if`, a loop,
@@ -56,7 +58,7 @@ pub struct Context {
 }
 
 /// A parameter use that fails for some arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sink {
     /// `numpy.dtype(param)`: a numpy function called with the parameter first.
     CallArgument { function: String },
@@ -67,7 +69,7 @@ pub enum Sink {
 }
 
 /// Something the code does that may use what NumPy removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EffectKind {
     /// A use of a table entry.
     Use {
@@ -88,7 +90,7 @@ pub enum EffectKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effect {
     pub line: usize,
     pub context: Context,
@@ -96,7 +98,7 @@ pub struct Effect {
 }
 
 /// What a call names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Callee {
     /// A dotted name looked up in the module's globals: `convert`, `_colorconv.convert`.
     Global(Vec<String>),
@@ -107,7 +109,7 @@ pub enum Callee {
 }
 
 /// What a module-level name is bound to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Binding {
     /// A function defined here (its key in [`ModuleFacts::functions`]).
     Function(String),
@@ -123,7 +125,7 @@ pub enum Binding {
     Instance(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parameter {
     pub name: String,
     pub default: Option<Value>,
@@ -131,9 +133,10 @@ pub struct Parameter {
     pub positional: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionFacts {
-    /// `name`, or `Class.name` for a method.
+    /// `name`, or `Class.name` for a method (held as the key of its module's map).
+    #[serde(skip)]
     pub key: String,
     pub line: usize,
     pub parameters: Vec<Parameter>,

@@ -19,6 +19,7 @@
 
 mod conditions;
 mod facts;
+mod held;
 mod resolve;
 mod walk;
 
@@ -105,7 +106,7 @@ pub fn scan_modules(
 pub struct ModuleScanner<'a> {
     table: &'a RemovedTable,
     scan: SourceScan,
-    walked: Vec<facts::ModuleFacts>,
+    walked: Vec<held::HeldModule>,
     /// The release's top-level packages, when known before its modules are walked.
     packages: Option<std::collections::HashSet<String>>,
 }
@@ -151,7 +152,7 @@ impl<'a> ModuleScanner<'a> {
                 if let Some(packages) = &self.packages {
                     walk::forget_calls_outside(&mut facts, packages);
                 }
-                self.walked.push(facts);
+                self.walked.push(held::HeldModule::hold(facts));
             }
             None => self.scan.unreadable.push(path),
         }
@@ -232,7 +233,7 @@ pub fn scan_module(file: &str, text: &str, table: &RemovedTable) -> ModuleScan {
             unparsable: true,
         };
     };
-    let modules = [facts];
+    let modules = [held::HeldModule::hold(facts)];
     ModuleScan {
         uses: resolve::Program::new(&modules, table).uses(),
         unparsable: false,

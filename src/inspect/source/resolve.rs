@@ -13,9 +13,9 @@ use std::collections::{HashMap, HashSet};
 use super::SourceUse;
 use super::conditions::NumpyCondition;
 use super::facts::{
-    Binding, Callee, Context, Effect, EffectKind, FunctionFacts, ModuleFacts, ParamTest, Raises,
-    Sink, Value,
+    Binding, Callee, Context, Effect, EffectKind, FunctionFacts, ParamTest, Raises, Sink, Value,
 };
+use super::held::HeldModule;
 use crate::inspect::removed::{Kind, RemovedTable};
 
 /// Calls followed from one place, at most.
@@ -64,7 +64,7 @@ enum What {
 }
 
 pub struct Program<'a> {
-    modules: &'a [ModuleFacts],
+    modules: &'a [HeldModule],
     by_name: HashMap<String, usize>,
     table: &'a RemovedTable,
     summaries: HashMap<(usize, String), Vec<Item>>,
@@ -72,7 +72,7 @@ pub struct Program<'a> {
 }
 
 impl<'a> Program<'a> {
-    pub fn new(modules: &'a [ModuleFacts], table: &'a RemovedTable) -> Program<'a> {
+    pub fn new(modules: &'a [HeldModule], table: &'a RemovedTable) -> Program<'a> {
         let mut by_name = HashMap::new();
         for (index, module) in modules.iter().enumerate() {
             by_name.insert(module.module.clone(), index);
@@ -94,7 +94,7 @@ impl<'a> Program<'a> {
     pub fn uses(&mut self) -> Vec<SourceUse> {
         let mut uses = Vec::new();
         for module in 0..self.modules.len() {
-            let top = self.modules[module].top.clone();
+            let top = self.modules[module].top();
             for effect in &top {
                 for item in self.effect_items(module, effect, 0) {
                     let What::Entry(entry) = item.what else {
@@ -106,13 +106,13 @@ impl<'a> Program<'a> {
             }
         }
         for module in 0..self.modules.len() {
-            let facts = &self.modules[module];
-            let mut bodies: Vec<Vec<Effect>> = facts
-                .functions
-                .values()
-                .map(|function| function.effects.clone())
+            let held = &self.modules[module];
+            let mut bodies: Vec<Vec<Effect>> = held
+                .function_keys()
+                .filter_map(|key| held.function(key))
+                .map(|function| function.effects)
                 .collect();
-            bodies.push(facts.anonymous.clone());
+            bodies.push(held.anonymous());
             for effects in bodies {
                 for effect in &effects {
                     for item in self.effect_items(module, effect, 0) {
@@ -220,7 +220,12 @@ impl<'a> Program<'a> {
                     return Vec::new();
                 };
                 let summary = self.summary(&target, depth + 1);
-                let function = self.function(&target).clone();
+                if summary.is_empty() {
+                    return Vec::new();
+                }
+                let Some(function) = self.function(&target) else {
+                    return Vec::new();
+                };
                 let call = Call {
                     module,
                     effect,
@@ -238,8 +243,8 @@ impl<'a> Program<'a> {
         }
     }
 
-    fn function(&self, target: &Target) -> &FunctionFacts {
-        &self.modules[target.module].functions[&target.key]
+    fn function(&self, target: &Target) -> Option<FunctionFacts> {
+        self.modules[target.module].function(&target.key)
     }
 
     /// What a function does whenever it runs, computed once.
@@ -252,7 +257,7 @@ impl<'a> Program<'a> {
         if !self.in_progress.insert(key.clone()) {
             return Vec::new();
         }
-        let function = self.function(target).clone();
+        let function = self.function(target).unwrap_or_default();
         let mut items = Vec::new();
         for effect in &function.effects {
             items.extend(self.effect_items(target.module, effect, depth));
@@ -403,14 +408,11 @@ impl<'a> Program<'a> {
     /// A method defined in `class` of `module`, called on an instance.
     fn method(&self, module: usize, class: &str, name: &str) -> Option<Target> {
         let key = format!("{class}.{name}");
-        self.modules[module]
-            .functions
-            .contains_key(&key)
-            .then_some(Target {
-                module,
-                key,
-                bound: true,
-            })
+        self.modules[module].has_function(&key).then_some(Target {
+            module,
+            key,
+            bound: true,
+        })
     }
 
     /// What calling a resolved name runs: a function, a class's `__init__`, an instance's
@@ -464,8 +466,7 @@ impl<'a> Program<'a> {
                 [method] => {
                     let key = format!("{name}.{method}");
                     self.modules[module]
-                        .functions
-                        .contains_key(&key)
+                        .has_function(&key)
                         .then_some(Resolved::Function { module, key })
                 }
                 _ => None,
@@ -499,8 +500,7 @@ impl<'a> Program<'a> {
                     [method] => {
                         let key = format!("{name}.{method}");
                         self.modules[class_module]
-                            .functions
-                            .contains_key(&key)
+                            .has_function(&key)
                             .then_some(Resolved::Method {
                                 module: class_module,
                                 key,
