@@ -380,17 +380,28 @@ impl RemoteWheel {
             }
         }
         // A few spans in flight, each handed on as it comes: a package with thousands of
-        // modules is never held whole.
-        use futures::StreamExt;
-        let mut fetched = futures::stream::iter(spans.iter())
-            .map(|(span, members)| async move {
-                let bytes = self.fetch_range(span.start, span.end).await?;
-                Ok::<_, IndexError>((span.start, members, bytes))
-            })
-            .buffered(SPANS_IN_FLIGHT);
-        while let Some(next) = fetched.next().await {
-            let (start, members, bytes) = next?;
-            for entry in members {
+        // modules is never held whole. Their bodies count against the run's body budget, as
+        // member reads' chunks do, and wait for it only while this read holds none.
+        let mut queued = spans.iter().peekable();
+        let mut in_flight = VecDeque::with_capacity(SPANS_IN_FLIGHT);
+        loop {
+            while in_flight.len() < SPANS_IN_FLIGHT
+                && let Some((span, members)) = queued.peek()
+            {
+                let Some(pending) = self
+                    .request(span.start, span.end, in_flight.is_empty())
+                    .await
+                else {
+                    break;
+                };
+                in_flight.push_back((span.start, members, pending));
+                queued.next();
+            }
+            let Some((start, members, pending)) = in_flight.pop_front() else {
+                break;
+            };
+            let (bytes, _reservation) = self.resolve(pending).await?;
+            for entry in members.iter() {
                 let at = usize::try_from(entry.local_header_offset - start).unwrap_or(usize::MAX);
                 let member = match bytes.get(at..) {
                     Some(from_header) => match zipfile::member_data_from_header(from_header, entry)
@@ -517,39 +528,12 @@ impl RemoteWheel {
                     want = end;
                 }
                 let stop = self.chunk_end(next, want.min(end));
-                in_flight.push_back(if self.held(next, stop).is_some() {
-                    Pending::Held {
-                        start: next,
-                        end: stop,
-                    }
-                } else {
-                    match &self.source {
-                        Source::Index => {
-                            // Wait for memory only while holding none; with a request already
-                            // in flight, read ahead only if the budget allows it now.
-                            let reservation = if in_flight.is_empty() {
-                                self.http.reserve_body(stop - next).await
-                            } else if let Some(reservation) =
-                                self.http.try_reserve_body(stop - next)
-                            {
-                                reservation
-                            } else {
-                                break;
-                            };
-                            let (http, url) = (self.http.clone(), self.url.clone());
-                            Pending::Fetching {
-                                task: tokio::spawn(async move {
-                                    get_range(&http, &url, next, stop).await
-                                }),
-                                reservation: Some(reservation),
-                            }
-                        }
-                        // A local read: no reason to overlap it with anything.
-                        Source::Spool(spool) => Pending::Read(
-                            read_at(spool, next, stop).map_err(|e| spool_error(&self.url, e)),
-                        ),
-                    }
-                });
+                // Wait for memory only while holding none; with a request already in flight,
+                // read ahead only if the budget allows it now.
+                let Some(pending) = self.request(next, stop, in_flight.is_empty()).await else {
+                    break;
+                };
+                in_flight.push_back(pending);
                 next = stop;
                 chunk = chunk.saturating_mul(2).min(self.max_chunk);
             }
@@ -601,6 +585,34 @@ impl RemoteWheel {
             depth = PIPELINE_DEPTH;
         }
         Ok(())
+    }
+
+    /// A request for bytes `start..end`: at hand if held, read from the spooled file, or a
+    /// range request started as a task of its own with its share of the body budget. The share
+    /// is waited for only when `may_wait` (the reader holds no other share, so nobody waits while
+    /// holding what another waits for); otherwise None when the budget has no room now.
+    async fn request(&self, start: u64, end: u64, may_wait: bool) -> Option<Pending> {
+        if self.held(start, end).is_some() {
+            return Some(Pending::Held { start, end });
+        }
+        match &self.source {
+            Source::Index => {
+                let reservation = if may_wait {
+                    self.http.reserve_body(end - start).await
+                } else {
+                    self.http.try_reserve_body(end - start)?
+                };
+                let (http, url) = (self.http.clone(), self.url.clone());
+                Some(Pending::Fetching {
+                    task: tokio::spawn(async move { get_range(&http, &url, start, end).await }),
+                    reservation: Some(reservation),
+                })
+            }
+            // A local read: no reason to overlap it with anything.
+            Source::Spool(spool) => Some(Pending::Read(
+                read_at(spool, start, end).map_err(|e| spool_error(&self.url, e)),
+            )),
+        }
     }
 
     /// Where a read from `pos` should stop so that it ends at `want` or, if the held tail starts

@@ -290,6 +290,57 @@ async fn member_reads_wait_for_the_body_budget() {
     assert!(bytes == expected(&index, BIGLIB, LIBBIG));
 }
 
+/// Small members read several to a request (how a release's modules are read for the source
+/// scan), with their names and bytes.
+async fn read_small(wheel: &RemoteWheel, names: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let entries: Vec<&ZipEntry> = names.iter().map(|name| entry(wheel, name)).collect();
+    let mut read = Vec::new();
+    wheel
+        .read_small_members(&entries, u64::MAX, async |name, bytes| {
+            read.push((name, bytes.unwrap()));
+        })
+        .await
+        .unwrap();
+    read
+}
+
+const MANYSMALL: &str = "manysmall-1.0.0-cp311-cp311-manylinux_2_17_x86_64.whl";
+const SMALL_MEMBERS: [&str; 4] = [
+    "manysmall/a.cpython-311-x86_64-linux-gnu.so",
+    "manysmall/b.cpython-311-x86_64-linux-gnu.so",
+    "manysmall/i.cpython-311-x86_64-linux-gnu.so",
+    "manysmall/l.cpython-311-x86_64-linux-gnu.so",
+];
+
+#[tokio::test]
+async fn small_member_reads_wait_for_the_body_budget_too() {
+    let index = start(IndexOptions::default());
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let wheel = open_with(&index, http.clone(), "manysmall", MANYSMALL).await;
+    index.reset_stats();
+    let everything = http.reserve_body(BODY_BUDGET).await;
+    let read = read_small(&wheel, &SMALL_MEMBERS);
+    tokio::pin!(read);
+    // A release's modules are not fetched while the budget is spent elsewhere: their spans'
+    // bodies count against it like member reads' chunks.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut read)
+            .await
+            .is_err()
+    );
+    assert_eq!(index.stats().range_requests, 0);
+    drop(everything);
+    let read = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the read goes on once the budget is free");
+    assert!(index.stats().range_requests > 0);
+    let names: Vec<&str> = read.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, SMALL_MEMBERS);
+    for (name, bytes) in &read {
+        assert!(*bytes == expected(&index, MANYSMALL, name), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_reads_at_once_share_the_budget_and_all_finish() {
     let index = start(IndexOptions::default());
@@ -305,6 +356,16 @@ async fn many_reads_at_once_share_the_budget_and_all_finish() {
             tokio::spawn(async move { read_all(&wheel, LIBBIG).await })
         })
         .collect();
+    // Small-member reads (several spans each) share the same budget, and finish too.
+    let small = open_with(&index, http.clone(), "manysmall", MANYSMALL).await;
+    // (Polled together in this task: a read's sink borrows what it fills.)
+    let small_reads = futures::future::join_all((0..8).map(|_| read_small(&small, &SMALL_MEMBERS)));
+    let small_reads = tokio::time::timeout(Duration::from_secs(30), small_reads)
+        .await
+        .expect("no reader waits forever");
+    for read in small_reads {
+        assert_eq!(read.len(), SMALL_MEMBERS.len());
+    }
     for read in reads {
         let (bytes, finished) = tokio::time::timeout(Duration::from_secs(30), read)
             .await
