@@ -399,7 +399,12 @@ impl JudgeContext<'_> {
             });
         }
         let remote = self.client.shared_wheel(wheel).await?;
-        let scan = inspect::scan_wheel(remote.as_ref(), self.budget).await?;
+        // The scan runs as a task of its own: its inflating (handed off with `block_in_place`)
+        // then holds up only itself, not the other judgements this one is polled beside.
+        let budget = self.budget;
+        let scan = tokio::spawn(async move { inspect::scan_wheel(remote.as_ref(), budget).await })
+            .await
+            .expect("the wheel scan does not panic")?;
         if scan.unscanned.is_empty() {
             let json = serde_json::to_string(&scan).expect("scan results serialise");
             cache
