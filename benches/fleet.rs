@@ -280,6 +280,13 @@ fn report(
          version string",
         100.0 * floor_bytes as f64 / wheel_bytes.max(1) as f64,
     );
+    let needed = stats(&cold[0], "bytes_needed");
+    println!(
+        "bytes the reads needed (cold, the run's own count: directories, and members from their \
+         headers to where each read stopped, fix searches included): {needed}; fetched is {:.2}× \
+         that",
+        fetched as f64 / needed.max(1) as f64,
+    );
     println!(
         "floor (cold): {floor_trips} sequential round trips × {} ms = {} ms \
          (numpy page → project page → wheel tail → member; {search_rounds} fix-search rounds × 2); \

@@ -393,6 +393,7 @@ impl Session {
         Stats {
             requests,
             bytes_fetched,
+            bytes_needed: self.http.stats.bytes_needed.load(Ordering::Relaxed),
             cache_hits: clients.values().map(|c| c.cache_hits()).sum(),
         }
     }

@@ -318,6 +318,7 @@ pub async fn audit_project(
         stats: Stats {
             requests: client.requests(),
             bytes_fetched: client.bytes_fetched(),
+            bytes_needed: client.bytes_needed(),
             cache_hits: client.cache_hits(),
         },
     })

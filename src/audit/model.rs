@@ -274,6 +274,9 @@ impl Summary {
 pub struct Stats {
     pub requests: u64,
     pub bytes_fetched: u64,
+    /// Of the wheels' bytes, what the reads needed: central directories, and each member read
+    /// from its local header to where the read stopped (the scan floor of this run).
+    pub bytes_needed: u64,
     pub cache_hits: u64,
 }
 

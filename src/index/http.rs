@@ -20,6 +20,10 @@ use super::redact::redact_url;
 pub struct HttpStats {
     pub requests: AtomicU64,
     pub bytes_fetched: AtomicU64,
+    /// Bytes of wheels the reads needed: central directories and end records, and each member
+    /// read from its local header to where the read stopped. What the rules require; the rest
+    /// of `bytes_fetched` is pages, metadata files and requests that ran past a stop.
+    pub bytes_needed: AtomicU64,
 }
 
 /// What a finished request gave back.
@@ -180,6 +184,11 @@ impl HttpClient {
             stats: Arc::new(HttpStats::default()),
             auth: Arc::default(),
         })
+    }
+
+    /// Count `bytes` of a wheel as needed by a read (see [`HttpStats::bytes_needed`]).
+    pub fn note_needed(&self, bytes: u64) {
+        self.stats.bytes_needed.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Wait for `bytes` of the body budget (at most the whole budget). Only a reader that holds

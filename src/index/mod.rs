@@ -172,6 +172,11 @@ impl IndexClient {
         self.http.stats.bytes_fetched.load(Ordering::Relaxed)
     }
 
+    /// Of the wheels' bytes, what the reads needed (see [`http::HttpStats::bytes_needed`]).
+    pub fn bytes_needed(&self) -> u64 {
+        self.http.stats.bytes_needed.load(Ordering::Relaxed)
+    }
+
     /// Requests made and bytes fetched so far, readable from another task.
     pub fn stats_handle(&self) -> impl Fn() -> (u64, u64) + Send + 'static {
         let stats = self.http.stats.clone();

@@ -265,6 +265,8 @@ impl RemoteWheel {
         let entries = zipfile::parse_central_directory_at(&tail[start..], &location, MAX_ENTRIES);
         self.entries = entries.map_err(|e| self.zip_error(e))?;
         self.directory_offset = location.offset;
+        self.http
+            .note_needed(self.file_len.saturating_sub(location.offset));
         Ok(())
     }
 
@@ -402,6 +404,7 @@ impl RemoteWheel {
             };
             let (bytes, _reservation) = self.resolve(pending).await?;
             for entry in members.iter() {
+                self.http.note_needed(local_member_len(entry));
                 let at = usize::try_from(entry.local_header_offset - start).unwrap_or(usize::MAX);
                 let member = match bytes.get(at..) {
                     Some(from_header) => match zipfile::member_data_from_header(from_header, entry)
@@ -584,6 +587,11 @@ impl RemoteWheel {
             }
             depth = PIPELINE_DEPTH;
         }
+        if head.is_none() {
+            let data_start = end - entry.compressed_size;
+            let consumed = entry.compressed_size - inflater.compressed_remaining();
+            self.http.note_needed(data_start - start + consumed);
+        }
         Ok(())
     }
 
@@ -765,6 +773,12 @@ impl Drop for Pending {
             task.abort();
         }
     }
+}
+
+/// A member's bytes from its local header to the end of its data, its extra field taken as
+/// empty (what the local header's fixed part and name need at least).
+fn local_member_len(entry: &ZipEntry) -> u64 {
+    30 + entry.name.len() as u64 + entry.compressed_size
 }
 
 /// Compression would break byte offsets.

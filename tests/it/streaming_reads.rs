@@ -529,3 +529,67 @@ async fn requests_stop_near_the_output_the_reader_wants() {
     );
     assert!(told < blind, "told {told}, blind {blind}");
 }
+
+/// A member's bytes from its local header to the end of its data, read from the file itself.
+fn local_member_len(index: &FixtureIndex, filename: &str, entry: &ZipEntry) -> u64 {
+    let file = index.file_bytes(filename).unwrap();
+    let at = entry.local_header_offset as usize;
+    let name_len = u16::from_le_bytes([file[at + 26], file[at + 27]]) as u64;
+    let extra_len = u16::from_le_bytes([file[at + 28], file[at + 29]]) as u64;
+    30 + name_len + extra_len + entry.compressed_size
+}
+
+/// Bytes the client's reads needed, and bytes it fetched, so far.
+fn needed_and_fetched(http: &HttpClient) -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (
+        http.stats.bytes_needed.load(Relaxed),
+        http.stats.bytes_fetched.load(Relaxed),
+    )
+}
+
+#[tokio::test]
+async fn the_bytes_reads_needed_are_counted_apart_from_those_fetched() {
+    let index = start(IndexOptions::default());
+    // Opening a wheel needs its central directory and end records.
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let wheel = open_with(&index, http.clone(), "biglib", BIGLIB).await;
+    let (directory, fetched) = needed_and_fetched(&http);
+    assert!(
+        directory > 0 && directory < fetched,
+        "{directory} of {fetched}"
+    );
+    // A member read whole needs all of it.
+    let (_, finished) = read_all(&wheel, LIBBIG).await;
+    assert!(finished);
+    assert_eq!(
+        needed_and_fetched(&http).0 - directory,
+        local_member_len(&index, BIGLIB, entry(&wheel, LIBBIG))
+    );
+
+    // A read that stops early needs only what it inflated, though its request ran further.
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let mut wheel = open_with(&index, http.clone(), "bottleneck", BOTTLENECK_140).await;
+    let member_size = entry(&wheel, MOVE).compressed_size;
+    wheel.set_read_chunks(member_size * 4 / 5, 8 << 20);
+    let before = needed_and_fetched(&http);
+    assert!(!scan_until_conclusive(&wheel, MOVE).await);
+    let after = needed_and_fetched(&http);
+    let (needed, fetched) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        needed > 0 && needed < member_size,
+        "{needed} of {member_size}"
+    );
+    assert!(needed <= fetched, "{needed} > {fetched}");
+
+    // Small members read together need each of them whole (their extra fields taken as empty).
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let wheel = open_with(&index, http.clone(), "manysmall", MANYSMALL).await;
+    let before = needed_and_fetched(&http).0;
+    read_small(&wheel, &SMALL_MEMBERS).await;
+    let members: u64 = SMALL_MEMBERS
+        .iter()
+        .map(|name| local_member_len(&index, MANYSMALL, entry(&wheel, name)))
+        .sum();
+    assert_eq!(needed_and_fetched(&http).0 - before, members);
+}
