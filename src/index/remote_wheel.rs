@@ -265,6 +265,13 @@ impl RemoteWheel {
         let entries = zipfile::parse_central_directory_at(&tail[start..], &location, MAX_ENTRIES);
         self.entries = entries.map_err(|e| self.zip_error(e))?;
         self.directory_offset = location.offset;
+        // Members lie before the directory: the directory's bytes and the end records are not
+        // read again, and a wheel stays open while it is judged (torch's directory is 2 MB).
+        let members_held = usize::try_from(location.offset - tail_start).unwrap_or(usize::MAX);
+        if members_held < self.tail.bytes.len() {
+            self.tail.bytes.truncate(members_held);
+            self.tail.bytes.shrink_to_fit();
+        }
         self.http
             .note_needed(self.file_len.saturating_sub(location.offset));
         Ok(())
