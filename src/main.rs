@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 /// comes from, and stays in, an arena. Two arenas and a fixed 128 KiB threshold (large blocks
 /// mapped, and unmapped when freed), and the free pages inside the arenas handed back every
 /// 50 ms by a thread of its own, keep the peak near what is in use: on the 66 pins of
-/// `markers-extras-groups`, cold, 177 → 69–74 MiB peak resident, same time (docs/performance.md).
+/// `markers-extras-groups`, cold, 177 → 70–79 MiB peak resident, same time (docs/performance.md).
 /// `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_` in the environment still win.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {

@@ -154,9 +154,11 @@ pub struct HttpClient {
 /// Bytes of range-read bodies held at once across the run: fetched or being fetched, and not
 /// yet consumed (member reads' chunks and source reads' spans). With 50 requests and 256 audits
 /// at once, member reads of up to 8 MiB a chunk would otherwise hold hundreds of megabytes.
-/// 16 MiB costs the 66 pins of `markers-extras-groups` no time against 32 MiB (6.3 s either
-/// way); at 8 MiB a cold run takes a second longer.
-pub const BODY_BUDGET: u64 = 16 * 1024 * 1024;
+/// Measured cold on the 66 pins of `markers-extras-groups` and on `check` of the 268 ground-truth
+/// releases: 32 MiB peaks at 83 MiB and takes 38 s on the releases; 24 MiB, 77 MiB and 41 s;
+/// 16 MiB, 69 MiB but 52 s (source reads hold their spans while their modules are parsed, and
+/// member reads wait); 8 MiB makes even the 66 pins a second slower.
+pub const BODY_BUDGET: u64 = 24 * 1024 * 1024;
 
 /// A share of [`BODY_BUDGET`], given back when dropped.
 pub struct BodyReservation {
