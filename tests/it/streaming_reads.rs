@@ -266,16 +266,16 @@ async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
     assert!(stats.bytes_sent < member_size, "{stats:?}");
 }
 
-#[tokio::test]
-async fn member_reads_wait_for_the_body_budget() {
-    let index = start(IndexOptions::default());
-    let http = HttpClient::new(HttpSettings::default()).unwrap();
-    let wheel = open_with(&index, http.clone(), "biglib", BIGLIB).await;
+/// `read`, run while the whole body budget is spent elsewhere: it must fetch nothing, and finish
+/// once the budget is given back. Its output.
+async fn after_the_budget_is_given_back<T>(
+    index: &FixtureIndex,
+    http: &HttpClient,
+    read: impl std::future::Future<Output = T>,
+) -> T {
     index.reset_stats();
     let everything = http.reserve_body(BODY_BUDGET).await;
-    let read = read_all(&wheel, LIBBIG);
     tokio::pin!(read);
-    // Nothing is fetched while the budget is spent elsewhere.
     assert!(
         tokio::time::timeout(Duration::from_millis(300), &mut read)
             .await
@@ -283,9 +283,18 @@ async fn member_reads_wait_for_the_body_budget() {
     );
     assert_eq!(index.stats().range_requests, 0);
     drop(everything);
-    let (bytes, finished) = tokio::time::timeout(Duration::from_secs(10), read)
+    tokio::time::timeout(Duration::from_secs(10), read)
         .await
-        .expect("the read goes on once the budget is free");
+        .expect("the read goes on once the budget is free")
+}
+
+#[tokio::test]
+async fn member_reads_wait_for_the_body_budget() {
+    let index = start(IndexOptions::default());
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    let wheel = open_with(&index, http.clone(), "biglib", BIGLIB).await;
+    let (bytes, finished) =
+        after_the_budget_is_given_back(&index, &http, read_all(&wheel, LIBBIG)).await;
     assert!(finished);
     assert!(bytes == expected(&index, BIGLIB, LIBBIG));
 }
@@ -317,22 +326,10 @@ async fn small_member_reads_wait_for_the_body_budget_too() {
     let index = start(IndexOptions::default());
     let http = HttpClient::new(HttpSettings::default()).unwrap();
     let wheel = open_with(&index, http.clone(), "manysmall", MANYSMALL).await;
-    index.reset_stats();
-    let everything = http.reserve_body(BODY_BUDGET).await;
-    let read = read_small(&wheel, &SMALL_MEMBERS);
-    tokio::pin!(read);
-    // A release's modules are not fetched while the budget is spent elsewhere: their spans'
-    // bodies count against it like member reads' chunks.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), &mut read)
-            .await
-            .is_err()
-    );
-    assert_eq!(index.stats().range_requests, 0);
-    drop(everything);
-    let read = tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .expect("the read goes on once the budget is free");
+    // A release's modules wait too: their spans' bodies count against the budget like member
+    // reads' chunks.
+    let read =
+        after_the_budget_is_given_back(&index, &http, read_small(&wheel, &SMALL_MEMBERS)).await;
     assert!(index.stats().range_requests > 0);
     let names: Vec<&str> = read.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, SMALL_MEMBERS);
