@@ -51,19 +51,13 @@ const MAX_STRING_VALUE: usize = 128;
 /// no code of the release: they are dropped once the module is walked, so a release with
 /// thousands of modules keeps only the calls the resolution can follow.
 fn forget_unresolvable_calls(facts: &mut ModuleFacts) {
-    let bindings = &facts.bindings;
-    let keep = |effect: &Effect| match &effect.kind {
+    retain_effects(facts, |bindings, effect| match &effect.kind {
         EffectKind::Call {
             callee: Callee::Global(dotted),
             ..
         } => bindings.contains_key(&dotted[0]),
         _ => true,
-    };
-    facts.top.retain(keep);
-    facts.anonymous.retain(keep);
-    for function in facts.functions.values_mut() {
-        function.effects.retain(keep);
-    }
+    });
 }
 
 /// Calls through a name imported from a package the release does not hold (`os.path.join`,
@@ -78,8 +72,7 @@ pub fn forget_calls_outside(facts: &mut ModuleFacts, packages: &std::collections
         }
         _ => false,
     };
-    let bindings = &facts.bindings;
-    let keep = |effect: &Effect| match &effect.kind {
+    retain_effects(facts, |bindings, effect| match &effect.kind {
         EffectKind::Call {
             callee: Callee::Global(dotted),
             ..
@@ -89,10 +82,26 @@ pub fn forget_calls_outside(facts: &mut ModuleFacts, packages: &std::collections
             ..
         } => !outside(binding),
         _ => true,
-    };
-    facts.top.retain(keep);
-    facts.anonymous.retain(keep);
-    for function in facts.functions.values_mut() {
+    });
+}
+
+/// Keep, of every effect the module records (at import, in functions, in anonymous bodies), those
+/// `keep` says, given the module's bindings.
+fn retain_effects(
+    facts: &mut ModuleFacts,
+    keep: impl Fn(&HashMap<String, Binding>, &Effect) -> bool,
+) {
+    let ModuleFacts {
+        top,
+        anonymous,
+        functions,
+        bindings,
+        ..
+    } = facts;
+    let keep = |effect: &Effect| keep(bindings, effect);
+    top.retain(keep);
+    anonymous.retain(keep);
+    for function in functions.values_mut() {
         function.effects.retain(keep);
     }
 }
