@@ -21,6 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::wheel_builder::{C_API_VERSION_MISMATCH, Signature, rodata_slots};
 use support::{FixtureIndex, IndexOptions, IndexStats, Measured, run_measured};
 
 const TAG_CP311: &str = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64";
@@ -511,13 +512,22 @@ impl Project {
     /// rules (`../shared/DESIGN.md`): shared objects in scan order (extension modules, then
     /// libraries not known to be system ones, each smallest first); a 1.x-built one ends the
     /// wheel's scan, and is read to the end of its read-only segments (no NumPy 2 import string
-    /// may follow before that); a 2.x-built one up to its C-API version string, which
-    /// `shared_object_bytes` places at the middle, and the scan goes on (another object could be
-    /// 1.x-built); any other to the end of its read-only segments, which `shared_object_bytes`
-    /// ends at three quarters of the object. The filler does not compress, so a member's
-    /// compressed size is about its size.
+    /// may follow before that); a 2.x-built one up to the end of its C-API version string, which
+    /// `shared_object_bytes` places in `.rodata` as real objects have it, and the scan goes on
+    /// (another object could be 1.x-built); any other to the end of its read-only segments,
+    /// which `shared_object_bytes` ends at three quarters of the object. The filler does not
+    /// compress, so a member's compressed size is about its size.
     fn scan_floor_bytes(&self) -> u64 {
         let read_only = |size: u64| if size >= 4096 { size - size / 4 } else { size };
+        let numpy2_strings = Signature::Numpy2.strings();
+        let version_string = numpy2_strings
+            .iter()
+            .position(|text| *text == C_API_VERSION_MISMATCH)
+            .expect("a NumPy 2 build names its C-API version");
+        let version_string_end = |size: u64| {
+            let (start, spacing) = rodata_slots(size as usize, numpy2_strings.len());
+            (start + version_string * spacing + 1 + C_API_VERSION_MISMATCH.len()) as u64
+        };
         let mut total = 0u64;
         for package in &self.packages {
             let Kind::Compiled { shared_objects, .. } = &package.kind else {
@@ -534,7 +544,7 @@ impl Project {
             for (_, signature, size) in ordered {
                 let size = *size as u64;
                 match *signature {
-                    "numpy2" => total += size / 2,
+                    "numpy2" => total += version_string_end(size),
                     "numpy1" | "cython-numpy1" => {
                         total += read_only(size);
                         break;

