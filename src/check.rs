@@ -106,5 +106,6 @@ pub async fn releases_project(
         index_urls: Vec::new(),
         warnings: Vec::new(),
         generated_by: None,
+        supported_markers: Vec::new(),
     })
 }

@@ -160,6 +160,12 @@ pub struct LockArgs {
     /// path: `services/api/uv.lock` → `services__api__uv.lock.json`.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Judge every environment the lock serves: the platforms and Python versions it declares
+    /// (uv's `supported-markers`), else linux, macos and windows × the lowest and highest Python
+    /// its `requires-python` allows; --python-version and --python-platform narrow it. One
+    /// lockfile only.
+    #[arg(long, conflicts_with = "recursive")]
+    pub matrix: bool,
     /// The lockfile's format [default: from the file name, else from its content].
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "recursive")]
     pub lock_format: Option<LockFormatArg>,
@@ -200,17 +206,19 @@ pub struct CheckArgs {
     pub audit: AuditArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuditArgs {
     /// The NumPy version to move to [default: the newest release that supports the Python version].
     #[arg(long, value_name = "VERSION")]
     pub target: Option<String>,
     /// The Python version to judge for, e.g. 3.11 [default: the lowest the lockfile allows; for
-    /// `check`, the `python3` on PATH, else 3.12].
+    /// `check`, the `python3` on PATH, else 3.12]. For `lock`, a comma-separated list judges
+    /// each (`3.10,3.12`).
     #[arg(long, value_name = "X.Y")]
     pub python_version: Option<String>,
     /// The platform to judge for: linux, macos, windows, or a target such as
-    /// x86_64-manylinux_2_28 or aarch64-apple-darwin [default: this machine].
+    /// x86_64-manylinux_2_28 or aarch64-apple-darwin [default: this machine]. For `lock`, a
+    /// comma-separated list judges each (`linux,macos,windows`).
     #[arg(long, value_name = "PLATFORM")]
     pub python_platform: Option<String>,
     /// The package index (Simple API) [env: UV_INDEX_URL, PIP_INDEX_URL; default: the lock's
@@ -262,6 +270,14 @@ impl AuditArgs {
             })
             .transpose()?
             .or_else(|| config.target.clone());
+        for (flag, value) in [
+            ("--python-version", &args.python_version),
+            ("--python-platform", &args.python_platform),
+        ] {
+            if value.as_deref().is_some_and(|value| value.contains(',')) {
+                return Err(SettingsError::List(flag));
+            }
+        }
         let python = args
             .python_version
             .as_deref()

@@ -38,6 +38,19 @@ impl PythonVersion {
         specifiers.contains(&late)
     }
 
+    /// The newest CPython feature release (3.15.0: October 2026; NumPy 2.5 and pandas 3.1 ship
+    /// cp315 wheels): the highest Python an open-ended `requires-python` is judged for.
+    pub const NEWEST_RELEASED: PythonVersion = PythonVersion::new(3, 15);
+
+    /// The highest released feature version (3.8 … [`Self::NEWEST_RELEASED`]) that
+    /// `requires-python` admits.
+    pub fn highest_admitted(specifiers: &VersionSpecifiers) -> Option<PythonVersion> {
+        (8..=Self::NEWEST_RELEASED.minor)
+            .rev()
+            .map(|minor| PythonVersion::new(3, minor))
+            .find(|version| version.satisfies(specifiers))
+    }
+
     /// The lowest feature version (3.8 … 3.20) that `requires-python` admits.
     pub fn lowest_admitted(specifiers: &VersionSpecifiers) -> Option<PythonVersion> {
         (8..=20)

@@ -232,6 +232,7 @@ pub fn read(
             index_urls: Vec::new(),
             warnings: Vec::new(),
             generated_by: None,
+            supported_markers: Vec::new(),
         },
         facts,
     })

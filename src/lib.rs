@@ -21,6 +21,7 @@ pub mod index;
 pub mod inspect;
 pub mod installed;
 pub mod lockfile;
+pub mod matrix;
 pub mod multi;
 pub mod observe;
 pub mod policy;

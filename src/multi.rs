@@ -16,7 +16,7 @@ use crate::discover::{self, Found};
 use crate::exit::{ExitStatus, Failure, input_error};
 use crate::lockfile::{self, LockFormat};
 use crate::progress::Progress;
-use crate::report::combined::{Combined, Entry};
+use crate::report::combined::{Combined, Entry, Subject};
 use crate::report::{self, OutputFormat, Style};
 use crate::run::{self, Session};
 
@@ -50,6 +50,14 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
     if args.graph.is_some() || args.suggest_pins {
         return Err(input_error(anyhow::anyhow!(
             "--graph and --suggest-pins show one lockfile's graph or pin: pass one lockfile"
+        )));
+    }
+    let lists = [&args.audit.python_version, &args.audit.python_platform]
+        .into_iter()
+        .any(|value| value.as_deref().is_some_and(|value| value.contains(',')));
+    if args.matrix || lists {
+        return Err(input_error(anyhow::anyhow!(
+            "--matrix and lists of Python versions or platforms judge one lockfile's              environments: pass one lockfile"
         )));
     }
     if args.paths.iter().any(|path| path == Path::new("-")) {
@@ -105,6 +113,7 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
         .max_by_key(|&status| severity(status))
         .unwrap_or(ExitStatus::Clean);
     let combined = Combined {
+        subject: Subject::Lockfiles,
         entries: entries
             .iter()
             .map(|(audit, status, failure)| match (audit, failure) {
@@ -136,7 +145,7 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
 /// Which exit code wins across lockfiles: one that could not be read (2), then blockers (1),
 /// then an incomplete audit (3) — within one lockfile blockers already outrank an incomplete
 /// audit, and the run keeps that order.
-fn severity(status: ExitStatus) -> u8 {
+pub(crate) fn severity(status: ExitStatus) -> u8 {
     match status {
         ExitStatus::Error => 3,
         ExitStatus::Blockers => 2,
@@ -236,7 +245,7 @@ async fn audit_target(
 }
 
 /// The combined report to `--output`, else standard output.
-fn write_combined(combined: &Combined, args: &LockArgs) -> Result<(), Failure> {
+pub(crate) fn write_combined(combined: &Combined, args: &LockArgs) -> Result<(), Failure> {
     let format = args.audit.format;
     if let Some(path) = &args.audit.output {
         let mut file = std::io::BufWriter::new(

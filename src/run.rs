@@ -116,6 +116,9 @@ async fn audit_one_lockfile(args: &LockArgs, progress: Progress) -> Result<ExitS
     let path = find_lockfile(args.paths.first().map(PathBuf::as_path)).map_err(input_error)?;
     let project =
         lockfile::read_lockfile(&path, args.lock_format.map(Into::into)).map_err(input_error)?;
+    if let Some(environments) = crate::matrix::requested(args, &project)? {
+        return crate::matrix::audit_environments(project, environments, args, progress).await;
+    }
     let session = Session::new()?;
     let Audited {
         project,

@@ -28,6 +28,10 @@ pub enum SettingsError {
     CacheDir,
     #[error("--cache-url: {0}")]
     CacheUrl(String),
+    #[error(
+        "{0}: a comma-separated list judges several environments, which only `np2audit lock` does"
+    )]
+    List(&'static str),
 }
 
 #[derive(Debug, Clone)]

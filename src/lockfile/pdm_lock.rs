@@ -256,6 +256,7 @@ impl Reader<'_> {
             index_urls,
             warnings: Vec::new(),
             generated_by: None,
+            supported_markers: Vec::new(),
         })
     }
 

@@ -242,6 +242,7 @@ impl Unwire<'_> {
             index_urls: indexes.into_iter().map(|(_, url)| url).collect(),
             warnings: Vec::new(),
             generated_by: None,
+            supported_markers: Vec::new(),
         })
     }
 

@@ -489,6 +489,7 @@ impl<'a> Reader<'a> {
             index_urls,
             warnings: Vec::new(),
             generated_by: None,
+            supported_markers: Vec::new(),
         })
     }
 

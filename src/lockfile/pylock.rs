@@ -280,6 +280,7 @@ fn unwire(
         index_urls,
         warnings: Vec::new(),
         generated_by: None,
+        supported_markers: Vec::new(),
     })
 }
 

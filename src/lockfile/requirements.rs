@@ -1110,6 +1110,7 @@ impl Collector {
             index_urls,
             warnings,
             generated_by: None,
+            supported_markers: Vec::new(),
         })
     }
 }

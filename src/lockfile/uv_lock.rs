@@ -42,13 +42,15 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<LockedProject, Lockfile
 //
 // Unknown keys are ignored so that newer revisions still read. Known keys accepted and ignored
 // because they steer uv's resolver, not the locked graph: `revision`, `resolution-markers`,
-// `supported-markers`, `required-markers`, `conflicts`, `[options]`, the `[manifest]` tables
+// `required-markers`, `conflicts`, `[options]`, the `[manifest]` tables
 // other than `members`, and per package `resolution-markers` and `metadata.provides-extras`.
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct LockWire {
     requires_python: Option<Spanned<String>>,
+    #[serde(default)]
+    supported_markers: Vec<Spanned<String>>,
     #[serde(default)]
     manifest: ManifestWire,
     #[serde(default, rename = "package")]
@@ -260,6 +262,23 @@ impl<'a> Reader<'a> {
             })
             .transpose()?;
 
+        let supported_markers = lock
+            .supported_markers
+            .iter()
+            .map(|raw| {
+                pep508_rs::MarkerTree::from_str(raw.get_ref()).map_err(|err| {
+                    self.error_at(
+                        raw,
+                        format!(
+                            "expected `supported-markers` to hold PEP 508 markers, found `{}`: {}",
+                            raw.get_ref(),
+                            first_line(&err)
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
         // Two passes: a dependency can only be resolved once every package is known.
         let mut packages: Vec<LockedPackage> = Vec::with_capacity(lock.packages.len());
         let mut by_name: HashMap<PackageName, Vec<PackageId>> = HashMap::new();
@@ -290,6 +309,7 @@ impl<'a> Reader<'a> {
             index_urls: Vec::new(),
             warnings: Vec::new(),
             generated_by: None,
+            supported_markers,
         })
     }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::markdown::{cell, code, escape, inline};
 use super::table::Paint;
 use super::{OutputFormat, Style, github, json, markdown, sarif, table};
-use crate::audit::{Audit, SCHEMA_VERSION, Stats, Summary, Verdict};
+use crate::audit::{Audit, SCHEMA_VERSION, Stats, Summary, TargetInfo, Verdict};
 use crate::fix::{FixKind, ReadinessStatus};
 
 /// One lockfile of the run: audited, or why it could not be.
@@ -28,16 +28,52 @@ pub enum Entry<'a> {
 }
 
 impl Entry<'_> {
-    fn path(&self) -> &str {
-        match self {
-            Entry::Audited { audit, .. } => audit.lockfile.as_ref().map_or("-", |l| &l.path),
-            Entry::Failed { path, .. } => path,
+    /// What the entry is called in the summary: its lockfile, or (judging one lockfile for
+    /// several environments) its environment.
+    fn label(&self, subject: &Subject) -> String {
+        match (self, subject) {
+            (Entry::Audited { audit, .. }, Subject::Environments { .. }) => {
+                environment_label(audit)
+            }
+            (Entry::Audited { audit, .. }, Subject::Lockfiles) => audit
+                .lockfile
+                .as_ref()
+                .map_or("-", |l| l.path.as_str())
+                .to_string(),
+            (Entry::Failed { path, .. }, _) => path.clone(),
         }
     }
 }
 
-/// Every lockfile of the run, in the order they were named and found.
+/// `linux / 3.12`: an environment as the matrix names it.
+pub fn environment_label(audit: &Audit) -> String {
+    format!(
+        "{} / {}",
+        audit.target.python_platform, audit.target.python_version
+    )
+}
+
+/// What the entries of a combined report are.
+pub enum Subject {
+    /// Several lockfiles, each judged for its own environment.
+    Lockfiles,
+    /// One lockfile judged for several environments.
+    Environments { lockfile: String },
+}
+
+impl Subject {
+    /// The plural noun the summary uses.
+    fn noun(&self) -> &'static str {
+        match self {
+            Subject::Lockfiles => "lockfiles",
+            Subject::Environments { .. } => "environments",
+        }
+    }
+}
+
+/// Every lockfile (or environment) of the run, in the order they were named and found.
 pub struct Combined<'a> {
+    pub subject: Subject,
     pub entries: Vec<Entry<'a>>,
     /// The whole run's network use (the audits share it).
     pub stats: Stats,
@@ -64,8 +100,12 @@ pub fn render(
 /// print after (or before) the lockfiles' own reports.
 #[derive(Debug, Serialize)]
 struct CombinedSummary {
-    lockfiles: Vec<LockLine>,
-    /// Each lockfile's counts added up (a package locked in three lockfiles counts three times).
+    /// One line per entry, under `lockfiles` or `environments` (see [`Subject::noun`]).
+    #[serde(skip)]
+    lines: Vec<LockLine>,
+    #[serde(flatten)]
+    named_lines: BTreeMap<&'static str, Vec<LockLine>>,
+    /// Each entry's counts added up (a package locked in three lockfiles counts three times).
     totals: Summary,
     /// How many lockfiles have each readiness status.
     readiness: BTreeMap<&'static str, usize>,
@@ -75,9 +115,18 @@ struct CombinedSummary {
     exit_code: u8,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct LockLine {
     path: String,
+    /// The environment judged, when one lockfile is judged for several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<TargetInfo>,
+    /// What the summary calls this entry (its path, or its environment).
+    #[serde(skip)]
+    label: String,
+    /// The blockers' names, for the matrix's cells.
+    #[serde(skip)]
+    blockers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
     /// Absent when the lockfile could not be audited.
@@ -97,7 +146,11 @@ struct SharedBlocker {
     name: String,
     version: Option<String>,
     verdict: Verdict,
-    lockfiles: Vec<String>,
+    /// The entries it blocks in, under `lockfiles` or `environments`.
+    #[serde(skip)]
+    places: Vec<String>,
+    #[serde(flatten)]
+    named_places: BTreeMap<&'static str, Vec<String>>,
     /// The ready releases the lockfiles' fixes name (one, unless their targets differ).
     upgrade_to: Vec<String>,
 }
@@ -116,7 +169,7 @@ fn summarize(combined: &Combined) -> CombinedSummary {
     let mut totals = Summary::default();
     let mut readiness = BTreeMap::new();
     let mut blockers: BTreeMap<(String, Option<String>, Verdict), SharedBlocker> = BTreeMap::new();
-    let mut lockfiles = Vec::new();
+    let mut lines = Vec::new();
     let mut incomplete = false;
     for entry in &combined.entries {
         let (audit, exit_code) = match entry {
@@ -125,8 +178,11 @@ fn summarize(combined: &Combined) -> CombinedSummary {
                 message,
                 exit_code,
             } => {
-                lockfiles.push(LockLine {
+                lines.push(LockLine {
                     path: path.clone(),
+                    environment: None,
+                    label: path.clone(),
+                    blockers: Vec::new(),
                     format: None,
                     readiness: None,
                     summary: None,
@@ -138,13 +194,26 @@ fn summarize(combined: &Combined) -> CombinedSummary {
             }
             Entry::Audited { audit, exit_code } => (audit, *exit_code),
         };
-        let path = entry.path().to_string();
+        let label = entry.label(&combined.subject);
         let status = status_name(audit.readiness.status);
         *readiness.entry(status).or_insert(0) += 1;
         add(&mut totals, &audit.summary);
         incomplete |= audit.incomplete;
-        lockfiles.push(LockLine {
-            path: path.clone(),
+        lines.push(LockLine {
+            path: audit
+                .lockfile
+                .as_ref()
+                .map_or("-", |l| l.path.as_str())
+                .to_string(),
+            environment: matches!(combined.subject, Subject::Environments { .. })
+                .then(|| audit.target.clone()),
+            label: label.clone(),
+            blockers: audit
+                .packages
+                .iter()
+                .filter(|p| p.verdict.is_blocker() && p.suppressed.is_none())
+                .map(|p| p.name.clone())
+                .collect(),
             format: audit.lockfile.as_ref().map(|l| l.format.clone()),
             readiness: Some(status),
             summary: Some(audit.summary.clone()),
@@ -166,11 +235,12 @@ fn summarize(combined: &Combined) -> CombinedSummary {
                 name: package.name.clone(),
                 version: package.version.clone(),
                 verdict: package.verdict,
-                lockfiles: Vec::new(),
+                places: Vec::new(),
+                named_places: BTreeMap::new(),
                 upgrade_to: Vec::new(),
             });
-            if !shared.lockfiles.contains(&path) {
-                shared.lockfiles.push(path.clone());
+            if !shared.places.contains(&label) {
+                shared.places.push(label.clone());
             }
             if let Some(fix) = &package.fix
                 && fix.kind == FixKind::Upgrade
@@ -183,9 +253,14 @@ fn summarize(combined: &Combined) -> CombinedSummary {
     }
     let mut blockers: Vec<SharedBlocker> = blockers.into_values().collect();
     // The most widespread first: that upgrade helps the most projects.
-    blockers.sort_by_key(|blocker| std::cmp::Reverse(blocker.lockfiles.len()));
+    blockers.sort_by_key(|blocker| std::cmp::Reverse(blocker.places.len()));
+    let noun = combined.subject.noun();
+    for blocker in &mut blockers {
+        blocker.named_places = BTreeMap::from([(noun, blocker.places.clone())]);
+    }
     CombinedSummary {
-        lockfiles,
+        named_lines: BTreeMap::from([(noun, lines.clone())]),
+        lines,
         totals,
         readiness,
         blockers,
@@ -226,15 +301,45 @@ fn upgrade_note(blocker: &SharedBlocker) -> String {
 
 fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
     let paint = Paint { color: style.color };
+    let summary = summarize(combined);
+    match &combined.subject {
+        Subject::Lockfiles => {
+            table_entries(combined, style, out)?;
+            writeln!(out)?;
+            table_summary(combined, &summary, style, out)?;
+        }
+        // The matrix first: the answer for every environment, then each one's report.
+        Subject::Environments { lockfile } => {
+            writeln!(
+                out,
+                "{}",
+                paint.bold(&format!(
+                    "np2audit: {lockfile} in {} environments",
+                    combined.entries.len()
+                ))
+            )?;
+            table_summary(combined, &summary, style, out)?;
+            writeln!(out)?;
+            table_entries(combined, style, out)?;
+            writeln!(out)?;
+        }
+    }
+    table::stats_line(&combined.stats, style, out)
+}
+
+/// Each entry's own report, under a header naming it.
+fn table_entries(combined: &Combined, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let paint = Paint { color: style.color };
     let count = combined.entries.len();
     for (index, entry) in combined.entries.iter().enumerate() {
         if index > 0 {
             writeln!(out)?;
         }
+        let label = entry.label(&combined.subject);
         writeln!(
             out,
             "{}",
-            paint.bold(&format!("=== {}/{count} {} ===", index + 1, entry.path()))
+            paint.bold(&format!("=== {}/{count} {label} ===", index + 1))
         )?;
         match entry {
             Entry::Audited { audit, .. } => table::render_findings(audit, style, out)?,
@@ -245,38 +350,58 @@ fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::
             )?,
         }
     }
+    Ok(())
+}
 
-    let summary = summarize(combined);
-    writeln!(out)?;
-    writeln!(out, "{}", paint.bold(&format!("=== {count} lockfiles ===")))?;
+/// One line per entry (readiness, exit code, counts; for environments the target and the
+/// blockers), then the blockers across entries and the totals.
+fn table_summary(
+    combined: &Combined,
+    summary: &CombinedSummary,
+    style: Style,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let paint = Paint { color: style.color };
+    let noun = combined.subject.noun();
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!("=== {} {noun} ===", combined.entries.len()))
+    )?;
     let width = summary
-        .lockfiles
+        .lines
         .iter()
-        .map(|l| l.path.chars().count())
+        .map(|l| l.label.chars().count())
         .max()
         .unwrap_or(0);
     let status_width = summary
-        .lockfiles
+        .lines
         .iter()
         .map(|l| l.readiness.unwrap_or("error").len())
         .max()
         .unwrap_or(0);
-    for line in &summary.lockfiles {
+    for line in &summary.lines {
         let status = line.readiness.unwrap_or("error");
         let tone = match line.readiness {
             Some("ready") => Verdict::Ready,
             Some("ready-after-upgrades") => Verdict::Suspect,
             _ => Verdict::DeclaredBlocker,
         };
-        let detail = match (&line.summary, &line.error) {
+        let mut detail = match (&line.summary, &line.error) {
             (Some(counts), _) => counts.counts(),
             (None, Some(error)) => error.clone(),
             (None, None) => String::new(),
         };
+        if let Some(target) = &line.environment {
+            detail = format!("numpy {} ({})  {detail}", target.numpy, target.numpy_from);
+        }
+        if !line.blockers.is_empty() {
+            detail.push_str(&format!("; blocked by {}", line.blockers.join(", ")));
+        }
         writeln!(
             out,
             "  {:width$}  {}  exit {}  {detail}",
-            line.path,
+            line.label,
             paint.verdict(tone, &format!("{status:status_width$}")),
             line.exit_code,
         )?;
@@ -286,20 +411,16 @@ fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::
         writeln!(
             out,
             "{} ({})",
-            paint.verdict(Verdict::DeclaredBlocker, "blockers across lockfiles"),
+            paint.verdict(Verdict::DeclaredBlocker, &format!("blockers across {noun}")),
             summary.blockers.len()
         )?;
         for blocker in &summary.blockers {
             writeln!(
                 out,
-                "  {} {} in {}: {}; {}",
+                "  {} {} in {}; {}",
                 paint.bold(&blocker_label(blocker)),
                 blocker.verdict.as_str(),
-                match blocker.lockfiles.len() {
-                    1 => "1 lockfile".to_string(),
-                    n => format!("{n} lockfiles"),
-                },
-                blocker.lockfiles.join(", "),
+                places(combined, summary, blocker),
                 upgrade_note(blocker)
             )?;
         }
@@ -316,7 +437,19 @@ fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::
             )
         )?;
     }
-    table::stats_line(&combined.stats, style, out)
+    Ok(())
+}
+
+/// Where a blocker blocks: `every environment` when it blocks in all of them (a package
+/// blocked everywhere is named once), else how many and which.
+fn places(combined: &Combined, summary: &CombinedSummary, blocker: &SharedBlocker) -> String {
+    let noun = combined.subject.noun();
+    let all = summary.lines.len();
+    match (&combined.subject, blocker.places.len()) {
+        (Subject::Environments { .. }, n) if n == all && all > 1 => "every environment".to_string(),
+        (_, 1) => format!("1 {}: {}", noun.trim_end_matches('s'), blocker.places[0]),
+        (_, n) => format!("{n} {noun}: {}", blocker.places.join(", ")),
+    }
 }
 
 // ---- json ----
@@ -324,7 +457,12 @@ fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::
 #[derive(Serialize)]
 struct JsonReport<'a> {
     schema_version: u32,
-    lockfiles: Vec<&'a Audit>,
+    /// The lockfile judged for several environments (absent for several lockfiles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lockfile: Option<&'a str>,
+    /// Each entry's report as a run for it alone writes it, under `lockfiles` or `environments`.
+    #[serde(flatten)]
+    reports: BTreeMap<&'static str, Vec<&'a Audit>>,
     errors: Vec<JsonError<'a>>,
     summary: CombinedSummary,
     stats: &'a Stats,
@@ -338,16 +476,21 @@ struct JsonError<'a> {
 }
 
 fn render_json(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
+    let audits = combined
+        .entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Audited { audit, .. } => Some(*audit),
+            Entry::Failed { .. } => None,
+        })
+        .collect();
     let report = JsonReport {
         schema_version: SCHEMA_VERSION,
-        lockfiles: combined
-            .entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Audited { audit, .. } => Some(*audit),
-                Entry::Failed { .. } => None,
-            })
-            .collect(),
+        lockfile: match &combined.subject {
+            Subject::Environments { lockfile } => Some(lockfile),
+            Subject::Lockfiles => None,
+        },
+        reports: BTreeMap::from([(combined.subject.noun(), audits)]),
         errors: combined
             .entries
             .iter()
@@ -374,14 +517,37 @@ fn render_json(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> 
 
 fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
     let summary = summarize(combined);
-    let mut text = format!("# np2audit: {} lockfiles\n\n", combined.entries.len());
-    text.push_str("| lockfile | readiness | declared | binary | source | suspect | unknown | ready | unaffected | exit |\n");
-    text.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    for line in &summary.lockfiles {
-        let lockfile = match &line.format {
-            Some(format) => format!("{} ({})", code(&line.path), escape(format)),
-            None => code(&line.path),
+    let noun = combined.subject.noun();
+    let environments = matches!(combined.subject, Subject::Environments { .. });
+    let mut text = match &combined.subject {
+        Subject::Lockfiles => format!("# np2audit: {} lockfiles\n\n", combined.entries.len()),
+        Subject::Environments { lockfile } => format!(
+            "# np2audit: {} in {} environments\n\n",
+            code(lockfile),
+            combined.entries.len()
+        ),
+    };
+    if environments {
+        text.push_str("| environment | numpy target | readiness | blocked by | declared | binary | source | suspect | unknown | ready | unaffected | exit |\n");
+        text.push_str("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    } else {
+        text.push_str("| lockfile | readiness | declared | binary | source | suspect | unknown | ready | unaffected | exit |\n");
+        text.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    }
+    for line in &summary.lines {
+        let mut first = match (&line.environment, &line.format) {
+            (Some(_), _) => vec![code(&line.label)],
+            (None, Some(format)) => vec![format!("{} ({})", code(&line.path), escape(format))],
+            (None, None) => vec![code(&line.path)],
         };
+        if let Some(target) = &line.environment {
+            first.push(format!("{} ({})", escape(&target.numpy), target.numpy_from));
+        }
+        let lockfile = first
+            .iter()
+            .map(|c| cell(c))
+            .collect::<Vec<_>>()
+            .join(" | ");
         let cells: Vec<String> = match (&line.summary, line.readiness) {
             (Some(counts), Some(status)) => vec![
                 format!(
@@ -409,10 +575,14 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
                 cells
             }
         };
-        let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+        let mut cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+        if environments {
+            let blocked_by: Vec<String> = line.blockers.iter().map(|name| escape(name)).collect();
+            cells.insert(1, cell(&blocked_by.join(", ")));
+        }
         text.push_str(&format!(
             "| {} | {} | {} |\n",
-            cell(&lockfile),
+            lockfile,
             cells.join(" | "),
             line.exit_code
         ));
@@ -423,16 +593,24 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
         text.push_str("⚠️ **Incomplete:** index or network failures left packages unknown.\n\n");
     }
     text.push_str(&format!(
-        "## Blockers across lockfiles ({})\n\n",
+        "## Blockers across {noun} ({})\n\n",
         summary.blockers.len()
     ));
     if summary.blockers.is_empty() {
-        text.push_str("No package blocks the target in any lockfile.\n\n");
+        text.push_str(&format!(
+            "No package blocks the target in any {}.\n\n",
+            noun.trim_end_matches('s')
+        ));
     } else {
-        text.push_str("| package | version | verdict | lockfiles | fix |\n");
+        text.push_str(&format!("| package | version | verdict | {noun} | fix |\n"));
         text.push_str("|---|---|---|---|---|\n");
+        let all = summary.lines.len();
         for blocker in &summary.blockers {
-            let lockfiles: Vec<String> = blocker.lockfiles.iter().map(|p| code(p)).collect();
+            let lockfiles: Vec<String> = if environments && all > 1 && blocker.places.len() == all {
+                vec!["every environment".to_string()]
+            } else {
+                blocker.places.iter().map(|p| code(p)).collect()
+            };
             text.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
                 cell(&escape(&blocker.name)),
@@ -475,9 +653,19 @@ fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()>
             };
             // Code scanning keeps one analysis per category: each lockfile is its own, so a
             // lockfile's alerts close when it is fixed, not when another one is.
-            run["automationDetails"] = serde_json::json!({
-                "id": format!("np2audit/{}/", super::paths::display_path(entry.path())),
-            });
+            let id = match (&combined.subject, entry) {
+                (Subject::Environments { lockfile }, Entry::Audited { audit, .. }) => format!(
+                    "np2audit/{}/{}-{}/",
+                    super::paths::display_path(lockfile),
+                    audit.target.python_platform,
+                    audit.target.python_version
+                ),
+                _ => format!(
+                    "np2audit/{}/",
+                    super::paths::display_path(&entry.label(&combined.subject))
+                ),
+            };
+            run["automationDetails"] = serde_json::json!({ "id": id });
             run
         })
         .collect();
@@ -487,16 +675,65 @@ fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()>
 // ---- github ----
 
 fn render_github(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
+    if matches!(combined.subject, Subject::Environments { .. }) {
+        return render_github_environments(combined, out);
+    }
     for entry in &combined.entries {
         match entry {
             Entry::Audited { audit, .. } => {
                 github::annotations(audit, out)?;
                 github::notice(
                     out,
-                    &format!("np2audit: {}", entry.path()),
+                    &format!("np2audit: {}", entry.label(&combined.subject)),
                     &audit.readiness.message,
                 )?;
             }
+            Entry::Failed { path, message, .. } => github::file_error(out, path, message)?,
+        }
+    }
+    Ok(())
+}
+
+/// One lockfile in several environments: a finding the environments share is one annotation,
+/// its title naming where it holds (`… (in linux / 3.11, macos / 3.11)` or `(in every
+/// environment)`), then each environment's readiness as a notice.
+fn render_github_environments(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut findings: Vec<(String, Vec<String>)> = Vec::new();
+    for entry in &combined.entries {
+        let Entry::Audited { audit, .. } = entry else {
+            continue;
+        };
+        let mut lines = Vec::new();
+        github::annotations(audit, &mut lines)?;
+        let label = entry.label(&combined.subject);
+        for line in String::from_utf8_lossy(&lines).lines() {
+            match findings.iter_mut().find(|(known, _)| known == line) {
+                Some((_, labels)) => labels.push(label.clone()),
+                None => findings.push((line.to_string(), vec![label.clone()])),
+            }
+        }
+    }
+    let all = combined.entries.len();
+    for (line, labels) in &findings {
+        let place = if labels.len() == all && all > 1 {
+            "every environment".to_string()
+        } else {
+            labels.join(", ")
+        };
+        let suffix = github::escape_property(&format!(" (in {place})"));
+        // The title is the command's last property: it ends at the first `::` after `::level`.
+        match line[2..].find("::").map(|at| at + 2) {
+            Some(end) => writeln!(out, "{}{suffix}{}", &line[..end], &line[end..])?,
+            None => writeln!(out, "{line}")?,
+        }
+    }
+    for entry in &combined.entries {
+        match entry {
+            Entry::Audited { audit, .. } => github::notice(
+                out,
+                &format!("np2audit: {}", entry.label(&combined.subject)),
+                &audit.readiness.message,
+            )?,
             Entry::Failed { path, message, .. } => github::file_error(out, path, message)?,
         }
     }

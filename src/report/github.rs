@@ -193,7 +193,7 @@ fn escape_data(text: &str) -> String {
 }
 
 /// A property value of a workflow command: as data, and `:` and `,` too.
-fn escape_property(text: &str) -> String {
+pub(super) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -378,3 +378,151 @@ fn candidates_the_index_cannot_serve_leave_the_answer_incomplete_never_blocked()
     assert_eq!(report["readiness"]["status"], "ready-after-upgrades");
     assert_eq!(fix(&report, "shaky")["version"], "1.1.0");
 }
+
+#[test]
+fn one_run_judges_each_platform_and_reports_the_matrix() {
+    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_extras_lock(dir.path());
+    let report = audit(&index, &lock, &["--python-platform", "linux,macos"]);
+
+    // Each environment's report is the one a run for it alone writes.
+    let environments = report["environments"].as_array().expect("environments[]");
+    assert_eq!(environments.len(), 2, "{report:#}");
+    let linux = &environments[0];
+    let macos = &environments[1];
+    assert_eq!(linux["target"]["python_platform"], "linux");
+    assert_eq!(macos["target"]["python_platform"], "macos");
+    assert_eq!(linux["readiness"]["status"], "ready-after-upgrades");
+    assert_eq!(macos["readiness"]["status"], "ready");
+    assert_eq!(
+        changes(linux),
+        [
+            change("speedup", "1.0.0", "2.0.0"),
+            change("numpy", "1.26.4", "2.1.3")
+        ]
+    );
+
+    // The summary: one line per environment, and the blocker with where it blocks.
+    let summary = &report["summary"];
+    let lines = summary["environments"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["environment"]["python_platform"], "linux");
+    assert_eq!(lines[0]["readiness"], "ready-after-upgrades");
+    assert_eq!(lines[1]["readiness"], "ready");
+    let blockers = summary["blockers"].as_array().unwrap();
+    assert_eq!(blockers.len(), 1, "{summary:#}");
+    assert_eq!(blockers[0]["name"], "speedup");
+    assert_eq!(blockers[0]["environments"], json!(["linux / 3.11"]));
+    assert_eq!(
+        report["lockfile"].as_str().unwrap(),
+        lock.display().to_string()
+    );
+    // The worst environment's exit code (linux has a binary blocker).
+    assert_eq!(summary["exit_code"], 1);
+}
+
+#[test]
+fn the_matrix_table_opens_with_every_environment_and_the_worst_exit_code_wins() {
+    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_extras_lock(dir.path());
+    let output = support::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
+        .arg("lock")
+        .arg(&lock)
+        .args(["--index-url", &index.simple_url(), "--target", "2.1.3"])
+        .args([
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "macos,linux",
+        ])
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .expect("run np2audit");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let matrix: Vec<&str> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("=== 2 environments ==="))
+        .skip(1)
+        .take(2)
+        .collect();
+    assert!(matrix[0].starts_with("  macos / 3.11  ready "), "{stdout}");
+    assert!(
+        matrix[1].starts_with("  linux / 3.11  ready-after-upgrades")
+            && matrix[1].ends_with("blocked by speedup"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("speedup 1.0.0 binary-blocker in 1 environment: linux / 3.11"),
+        "{stdout}"
+    );
+    // The matrix comes before the environments' own reports.
+    let matrix_at = stdout.find("=== 2 environments ===").unwrap();
+    let first_report = stdout
+        .find("=== 1/2 macos / 3.11 ===")
+        .expect("macos report");
+    assert!(matrix_at < first_report);
+}
+
+#[test]
+fn a_list_of_environments_is_only_for_one_lockfile_under_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = support::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
+        .args([
+            "check",
+            "numpy==2.1.3",
+            "--python-version",
+            "3.10,3.12",
+            "--offline",
+        ])
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .expect("run np2audit");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("only `np2audit lock` does"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn matrix_report_snapshots() {
+    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_extras_lock(dir.path());
+    for (format, name) in [
+        ("table", "matrix.table.txt"),
+        ("markdown", "matrix.md"),
+        ("github", "matrix.github.txt"),
+    ] {
+        let output = support::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
+            .arg("lock")
+            .arg(&lock)
+            .args(["--index-url", &index.simple_url(), "--target", "2.1.3"])
+            .args([
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "linux,macos",
+            ])
+            .args(["--format", format])
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .output()
+            .expect("run np2audit");
+        let text = String::from_utf8_lossy(&output.stdout)
+            .replace(&dir.path().display().to_string(), "<dir>");
+        let text = support::snapshots::stable(&text, &index);
+        let text: String = text
+            .lines()
+            .filter(|line| !line.starts_with("network:"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        support::snapshots::assert_snapshot(name, &text);
+    }
+}
