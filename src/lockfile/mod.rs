@@ -394,7 +394,6 @@ pub fn parse_lockfile(
     let text = String::from_utf8_lossy(bytes);
     let mut project = LockedProject {
         generated_by: source::generator_command(&text),
-        supported_markers: Vec::new(),
         requires_python: project
             .requires_python
             .or_else(|| source::generator_python(&text)),

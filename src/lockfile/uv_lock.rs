@@ -688,6 +688,38 @@ fn git_requirement_url(git: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn supported_markers_are_the_environments_the_lock_declares() {
+        let text = "version = 1\nrevision = 3\nrequires-python = \">=3.10\"\n\
+                    supported-markers = [\"sys_platform == 'darwin'\"]\n\n[[package]]\n\
+                    name = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n";
+        let project = crate::lockfile::parse_lockfile(
+            std::path::Path::new("uv.lock"),
+            crate::lockfile::LockFormat::UvLock,
+            text.as_bytes(),
+        )
+        .unwrap();
+        let markers: Vec<_> = project
+            .supported_markers
+            .iter()
+            .map(|marker| marker.try_to_string())
+            .collect();
+        assert_eq!(markers, [Some("sys_platform == 'darwin'".to_string())]);
+
+        let bad = text.replace("sys_platform == 'darwin'", "sys_platform ==");
+        let error = crate::lockfile::parse_lockfile(
+            std::path::Path::new("uv.lock"),
+            crate::lockfile::LockFormat::UvLock,
+            bad.as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("uv.lock:4") && error.contains("supported-markers"),
+            "{error}"
+        );
+    }
     #[test]
     fn percent_escapes_in_paths_are_decoded_and_bad_ones_kept() {
         assert_eq!(
