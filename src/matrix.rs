@@ -11,9 +11,11 @@ use futures::StreamExt;
 use crate::cli::LockArgs;
 use crate::environment::{Platform, PythonVersion, TargetEnvironment};
 use crate::exit::{ExitStatus, Failure, input_error};
+use crate::fix::merge;
+use crate::fix::tool::Tool;
 use crate::lockfile::LockedProject;
 use crate::progress::Progress;
-use crate::report::combined::{Combined, Entry, Subject};
+use crate::report::combined::{Combined, Entry, Subject, environment_label};
 use crate::run::{self, Session};
 
 /// Environments audited at once: enough to overlap their round trips, few enough that each
@@ -224,8 +226,14 @@ pub async fn audit_environments(
         .map(|(_, status)| *status)
         .max_by_key(|&status| crate::multi::severity(status))
         .unwrap_or(ExitStatus::Clean);
+    let readiness: Vec<(String, &crate::fix::Readiness)> = audited
+        .iter()
+        .map(|(one, _)| (environment_label(&one.audit), &one.audit.readiness))
+        .collect();
+    let fix = merge::merge(&readiness, &Tool::of(&project));
     let combined = Combined {
         subject: Subject::Environments { lockfile },
+        fix: Some(fix),
         entries: audited
             .iter()
             .map(|(one, status)| Entry::Audited {

@@ -133,6 +133,7 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
             .collect(),
         stats,
         exit_code: status as u8,
+        fix: None,
     };
     if let Some(directory) = &args.output_dir {
         let audits = entries.iter().filter_map(|(audit, _, _)| audit.as_deref());

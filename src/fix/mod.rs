@@ -5,6 +5,7 @@
 //! Planning only reads: it judges candidate releases through a [`ReleaseJudge`] (the audit's
 //! judge, with its cache) and never touches the project's files.
 
+pub mod merge;
 pub mod pin;
 pub mod resolution;
 pub mod tool;

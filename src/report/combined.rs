@@ -12,6 +12,7 @@ use super::markdown::{cell, code, escape, inline};
 use super::table::Paint;
 use super::{OutputFormat, Style, github, json, markdown, sarif, table};
 use crate::audit::{Audit, SCHEMA_VERSION, Stats, Summary, TargetInfo, Verdict};
+use crate::fix::merge::{MergedChange, MergedFix};
 use crate::fix::{FixKind, ReadinessStatus};
 
 /// One lockfile of the run: audited, or why it could not be.
@@ -79,6 +80,8 @@ pub struct Combined<'a> {
     pub stats: Stats,
     /// The run's exit code: the worst of the lockfiles'.
     pub exit_code: u8,
+    /// For one lockfile in several environments: the changes that make every one ready.
+    pub fix: Option<MergedFix>,
 }
 
 pub fn render(
@@ -113,6 +116,9 @@ struct CombinedSummary {
     blockers: Vec<SharedBlocker>,
     incomplete: bool,
     exit_code: u8,
+    /// One lockfile in several environments: the changes that make every one ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<MergedFix>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -266,6 +272,7 @@ fn summarize(combined: &Combined) -> CombinedSummary {
         blockers,
         incomplete,
         exit_code: combined.exit_code,
+        fix: combined.fix.clone(),
     }
 }
 
@@ -425,6 +432,9 @@ fn table_summary(
             )?;
         }
     }
+    if let Some(fix) = &summary.fix {
+        table_fix(fix, style, out)?;
+    }
     writeln!(out)?;
     writeln!(out, "totals: {}", summary.totals.counts())?;
     if summary.incomplete {
@@ -434,6 +444,69 @@ fn table_summary(
             paint.verdict(
                 Verdict::Unknown,
                 "incomplete: index or network failures left packages unknown"
+            )
+        )?;
+    }
+    Ok(())
+}
+
+/// The merged fix: what makes every environment ready, where environments differ, and which
+/// ones nothing makes ready.
+fn table_fix(fix: &MergedFix, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let paint = Paint { color: style.color };
+    if fix.changes.is_empty() && fix.blocked.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if !fix.changes.is_empty() {
+        writeln!(out, "{}", paint.bold("to make every environment ready"))?;
+        for change in &fix.changes {
+            writeln!(
+                out,
+                "  {} {} → {} (needed in {})",
+                change.package,
+                change.from.as_deref().unwrap_or("?"),
+                merged_to(fix, change),
+                change.environments.join(", ")
+            )?;
+            if !change.differs.is_empty() {
+                let each: Vec<String> = change
+                    .differs
+                    .iter()
+                    .map(|want| format!("{} in {}", want.version, want.environment))
+                    .collect();
+                let taken = if change.package == "numpy" && !fix.notes.is_empty() {
+                    ""
+                } else {
+                    "; the highest is taken — one lock holds one release unless the tool forks \
+                     it by marker"
+                };
+                writeln!(out, "    environments differ: {}{taken}", each.join(", "))?;
+            }
+        }
+        for command in &fix.commands {
+            writeln!(out, "  $ {command}")?;
+        }
+        for note in &fix.notes {
+            writeln!(out, "  note: {note}")?;
+        }
+    }
+    for blocked in &fix.blocked {
+        writeln!(
+            out,
+            "  {}",
+            paint.verdict(
+                Verdict::DeclaredBlocker,
+                &format!(
+                    "{}: {}{}",
+                    blocked.environment,
+                    blocked.status,
+                    if blocked.blocked_by.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" by {}", blocked.blocked_by.join(", "))
+                    }
+                )
             )
         )?;
     }
@@ -622,6 +695,9 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
         }
         text.push('\n');
     }
+    if let Some(fix) = &summary.fix {
+        markdown_fix(fix, &mut text);
+    }
     out.write_all((text.trim_end().to_string() + "\n").as_bytes())?;
     for entry in &combined.entries {
         writeln!(out)?;
@@ -637,9 +713,91 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
     Ok(())
 }
 
+/// The release a merged change moves to: the highest, or for numpy whose targets follow the
+/// Python version (left out of the commands), each target.
+fn merged_to(fix: &MergedFix, change: &MergedChange) -> String {
+    if change.package == "numpy" && !change.differs.is_empty() && !fix.notes.is_empty() {
+        let mut versions: Vec<&str> = Vec::new();
+        for want in &change.differs {
+            if !versions.contains(&want.version.as_str()) {
+                versions.push(&want.version);
+            }
+        }
+        format!("{} (by Python version)", versions.join(" or "))
+    } else {
+        change.to.clone()
+    }
+}
+
+/// The merged fix as a section of its own.
+fn markdown_fix(fix: &MergedFix, text: &mut String) {
+    text.push_str("## To make every environment ready\n\n");
+    if fix.changes.is_empty() && fix.blocked.is_empty() {
+        text.push_str("Nothing to change: every environment is ready.\n\n");
+        return;
+    }
+    if !fix.changes.is_empty() {
+        text.push_str("| package | from | to | needed in | environments differ |\n");
+        text.push_str("|---|---|---|---|---|\n");
+        for change in &fix.changes {
+            let differs: Vec<String> = change
+                .differs
+                .iter()
+                .map(|want| format!("{} in {}", escape(&want.version), code(&want.environment)))
+                .collect();
+            let needed: Vec<String> = change.environments.iter().map(|e| code(e)).collect();
+            text.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                cell(&escape(&change.package)),
+                cell(&escape(change.from.as_deref().unwrap_or("?"))),
+                cell(&escape(&merged_to(fix, change))),
+                cell(&needed.join(", ")),
+                cell(&differs.join(", "))
+            ));
+        }
+        text.push('\n');
+        if fix
+            .changes
+            .iter()
+            .any(|change| !change.differs.is_empty() && change.package != "numpy")
+        {
+            text.push_str(
+                "Where environments differ the highest release is taken: one lock holds one \
+                 release of a package unless the tool forks it by marker.\n\n",
+            );
+        }
+        if !fix.commands.is_empty() {
+            text.push_str("```sh\n");
+            for command in &fix.commands {
+                text.push_str(command);
+                text.push('\n');
+            }
+            text.push_str("```\n\n");
+        }
+        for note in &fix.notes {
+            text.push_str(&format!("**Note:** {}\n\n", escape(note)));
+        }
+    }
+    for blocked in &fix.blocked {
+        text.push_str(&format!(
+            "❌ {} is {}{}\n\n",
+            code(&blocked.environment),
+            blocked.status,
+            if blocked.blocked_by.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", escape(&blocked.blocked_by.join(", ")))
+            }
+        ));
+    }
+}
+
 // ---- sarif ----
 
 fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Subject::Environments { lockfile } = &combined.subject {
+        return render_sarif_environments(combined, lockfile, out);
+    }
     let cwd = std::env::current_dir().ok();
     let runs = combined
         .entries
@@ -672,6 +830,74 @@ fn render_sarif(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()>
     sarif::write_log(&sarif::log(runs), out)
 }
 
+/// One lockfile in several environments: one run, with one result per finding (a package and
+/// verdict, a requirement, a removed name: its fingerprint), its message naming the
+/// environments it holds in and `properties.environments` listing them; the run's properties
+/// give each environment's readiness.
+fn render_sarif_environments(
+    combined: &Combined,
+    lockfile: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let cwd = std::env::current_dir().ok();
+    let mut run: Option<serde_json::Value> = None;
+    // Per result: its fingerprint and the environments it holds in.
+    let mut holds: Vec<(serde_json::Value, Vec<String>)> = Vec::new();
+    let mut environments = Vec::new();
+    for entry in &combined.entries {
+        let Entry::Audited { audit, .. } = entry else {
+            continue;
+        };
+        let label = entry.label(&combined.subject);
+        environments.push(serde_json::json!({
+            "name": label,
+            "pythonVersion": audit.target.python_version,
+            "pythonPlatform": audit.target.python_platform,
+            "targetNumpy": audit.target.numpy,
+            "readiness": status_name(audit.readiness.status),
+        }));
+        let mut this = sarif::run_object(audit, cwd.as_deref());
+        let results = std::mem::take(&mut this["results"]);
+        let kept = run.get_or_insert(this);
+        for result in results.as_array().into_iter().flatten() {
+            let fingerprint = result["partialFingerprints"].clone();
+            match holds.iter_mut().find(|(known, _)| *known == fingerprint) {
+                Some((_, labels)) => labels.push(label.clone()),
+                None => {
+                    holds.push((fingerprint, vec![label.clone()]));
+                    if let Some(array) = kept["results"].as_array_mut() {
+                        array.push(result.clone());
+                    } else {
+                        kept["results"] = serde_json::json!([result]);
+                    }
+                }
+            }
+        }
+    }
+    let Some(mut run) = run else {
+        return sarif::write_log(&sarif::log(Vec::new()), out);
+    };
+    let all = environments.len();
+    if let Some(results) = run["results"].as_array_mut() {
+        for (result, (_, labels)) in results.iter_mut().zip(&holds) {
+            let place = if labels.len() == all && all > 1 {
+                "every environment".to_string()
+            } else {
+                labels.join(", ")
+            };
+            if let Some(text) = result["message"]["text"].as_str() {
+                result["message"]["text"] = serde_json::json!(format!("In {place}: {text}"));
+            }
+            result["properties"]["environments"] = serde_json::json!(labels);
+        }
+    }
+    run["properties"]["environments"] = serde_json::Value::Array(environments);
+    run["automationDetails"] = serde_json::json!({
+        "id": format!("np2audit/{}/", super::paths::display_path(lockfile)),
+    });
+    sarif::write_log(&sarif::log(vec![run]), out)
+}
+
 // ---- github ----
 
 fn render_github(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
@@ -694,38 +920,57 @@ fn render_github(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()
     Ok(())
 }
 
-/// One lockfile in several environments: a finding the environments share is one annotation,
-/// its title naming where it holds (`… (in linux / 3.11, macos / 3.11)` or `(in every
-/// environment)`), then each environment's readiness as a notice.
+/// One lockfile in several environments: one annotation per package and verdict (and per
+/// requirement or removed name), its title naming the environments it holds in (`… (in linux /
+/// 3.11, macos / 3.11)` or `(in every environment)`) and each target it blocks; the message is
+/// the first environment's. Then each environment's readiness as a notice.
 fn render_github_environments(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut findings: Vec<(String, Vec<String>)> = Vec::new();
+    struct Merged {
+        annotation: github::Annotation,
+        targets: Vec<String>,
+        labels: Vec<String>,
+    }
+    let mut merged: Vec<Merged> = Vec::new();
     for entry in &combined.entries {
         let Entry::Audited { audit, .. } = entry else {
             continue;
         };
-        let mut lines = Vec::new();
-        github::annotations(audit, &mut lines)?;
         let label = entry.label(&combined.subject);
-        for line in String::from_utf8_lossy(&lines).lines() {
-            match findings.iter_mut().find(|(known, _)| known == line) {
-                Some((_, labels)) => labels.push(label.clone()),
-                None => findings.push((line.to_string(), vec![label.clone()])),
+        for annotation in github::findings(audit) {
+            match merged
+                .iter_mut()
+                .find(|m| m.annotation.key == annotation.key)
+            {
+                Some(known) => {
+                    if let Some(target) = &annotation.target
+                        && !known.targets.contains(target)
+                    {
+                        known.targets.push(target.clone());
+                    }
+                    known.labels.push(label.clone());
+                }
+                None => merged.push(Merged {
+                    targets: annotation.target.iter().cloned().collect(),
+                    labels: vec![label.clone()],
+                    annotation,
+                }),
             }
         }
     }
     let all = combined.entries.len();
-    for (line, labels) in &findings {
+    for Merged {
+        annotation,
+        targets,
+        labels,
+    } in &merged
+    {
         let place = if labels.len() == all && all > 1 {
             "every environment".to_string()
         } else {
             labels.join(", ")
         };
-        let suffix = github::escape_property(&format!(" (in {place})"));
-        // The title is the command's last property: it ends at the first `::` after `::level`.
-        match line[2..].find("::").map(|at| at + 2) {
-            Some(end) => writeln!(out, "{}{suffix}{}", &line[..end], &line[end..])?,
-            None => writeln!(out, "{line}")?,
-        }
+        let title = format!("{} (in {place})", annotation.title_with(targets));
+        annotation.write(&title, out)?;
     }
     for entry in &combined.entries {
         match entry {

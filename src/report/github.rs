@@ -13,73 +13,139 @@ pub fn render(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
     notice(out, "np2audit", &audit.readiness.message)
 }
 
+/// One finding as an annotation, before it is written.
+pub(super) struct Annotation {
+    pub level: &'static str,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    /// The title up to the target it names, if it names one (`np2audit: x 1.0 blocks NumPy`).
+    pub title: String,
+    /// The target NumPy the title ends with, for findings that name it.
+    pub target: Option<String>,
+    pub message: String,
+    /// What the finding is about, the same in every environment it holds in: the package,
+    /// version and verdict; the requirement; the removed name's use.
+    pub key: String,
+}
+
+impl Annotation {
+    /// The title with `targets` (one, or several joined when merged across environments).
+    pub fn title_with(&self, targets: &[String]) -> String {
+        if targets.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} {}", self.title, targets.join(" / "))
+        }
+    }
+
+    pub fn write(&self, title: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        command(
+            out,
+            self.level,
+            self.file.as_deref(),
+            self.line,
+            title,
+            &self.message,
+        )
+    }
+}
+
 /// The findings' annotations, without the closing readiness notice.
 pub(super) fn annotations(audit: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
+    for annotation in findings(audit) {
+        let targets: Vec<String> = annotation.target.iter().cloned().collect();
+        annotation.write(&annotation.title_with(&targets), out)?;
+    }
+    Ok(())
+}
+
+/// Every unsuppressed finding of `audit`, in report order.
+pub(super) fn findings(audit: &Audit) -> Vec<Annotation> {
     let file = audit
         .lockfile
         .as_ref()
         .filter(|lockfile| lockfile.path != "-")
         .map(|lockfile| display_path(&lockfile.path));
-    let file = file.as_deref();
+    let mut found = Vec::new();
 
     for requirement in audit
         .project_requirements
         .iter()
         .filter(|r| r.excludes_target)
     {
-        let title = format!("np2audit: the project requires {}", requirement.requirement);
-        let message = format!(
-            "{} requires `{}` [{}]: excludes NumPy {} — change this first",
-            requirement.package,
-            requirement.requirement,
-            requirement.declared_in,
-            audit.target.numpy
-        );
-        command(out, "error", file, requirement.line, &title, &message)?;
+        found.push(Annotation {
+            level: "error",
+            file: file.clone(),
+            line: requirement.line,
+            title: format!("np2audit: the project requires {}", requirement.requirement),
+            target: None,
+            message: format!(
+                "{} requires `{}` [{}]: excludes NumPy {} — change this first",
+                requirement.package,
+                requirement.requirement,
+                requirement.declared_in,
+                audit.target.numpy
+            ),
+            key: format!(
+                "requirement {} {}",
+                requirement.package, requirement.requirement
+            ),
+        });
     }
 
     if let Some(code) = &audit.project_code {
-        for found in &code.uses {
-            let path = display_path(&Path::new(&code.root).join(&found.file).to_string_lossy());
-            let title = format!(
-                "np2audit: {} was removed in NumPy {}",
-                found.name, found.removed_in
-            );
-            command(
-                out,
-                "error",
-                Some(&path),
-                Some(found.line),
-                &title,
-                &found.message(),
-            )?;
+        for use_ in &code.uses {
+            let path = display_path(&Path::new(&code.root).join(&use_.file).to_string_lossy());
+            found.push(Annotation {
+                level: "error",
+                key: format!("code {path}:{} {}", use_.line, use_.name),
+                file: Some(path),
+                line: Some(use_.line),
+                title: format!(
+                    "np2audit: {} was removed in NumPy {}",
+                    use_.name, use_.removed_in
+                ),
+                target: None,
+                message: use_.message(),
+            });
         }
     }
 
     for package in audit.packages.iter().filter(|p| p.suppressed.is_none()) {
-        let (level, title) = match package.verdict {
+        let (level, title, target) = match package.verdict {
             Verdict::DeclaredBlocker | Verdict::BinaryBlocker | Verdict::SourceBlocker => (
                 "error",
-                format!(
-                    "np2audit: {} blocks NumPy {}",
-                    name_version(package),
-                    audit.target.numpy
-                ),
+                format!("np2audit: {} blocks NumPy", name_version(package)),
+                Some(audit.target.numpy.clone()),
             ),
             Verdict::Suspect => (
                 "warning",
                 format!("np2audit: {} is suspect", name_version(package)),
+                None,
             ),
             Verdict::Unknown => (
                 "notice",
                 format!("np2audit: {} could not be judged", name_version(package)),
+                None,
             ),
             Verdict::Ready | Verdict::Unaffected => continue,
         };
-        command(out, level, file, package.line, &title, &message(package))?;
+        found.push(Annotation {
+            level,
+            file: file.clone(),
+            line: package.line,
+            title,
+            target,
+            message: message(package),
+            key: format!(
+                "package {} {} {}",
+                package.name,
+                package.version.as_deref().unwrap_or("?"),
+                package.verdict.as_str()
+            ),
+        });
     }
-
-    Ok(())
+    found
 }
 
 /// `::notice title=…::message`: a line in the run's summary, at no file.
@@ -193,7 +259,7 @@ fn escape_data(text: &str) -> String {
 }
 
 /// A property value of a workflow command: as data, and `:` and `,` too.
-pub(super) fn escape_property(text: &str) -> String {
+fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -13,6 +13,7 @@ mod hostile_artifacts;
 mod installed_env;
 mod lock_files;
 mod lockfiles_e2e;
+mod matrix;
 mod module_graph;
 mod multi_lock;
 mod policy;

@@ -53,7 +53,7 @@ fn repair_patterns(value: &mut Value) {
     }
 }
 
-fn validator() -> jsonschema::Validator {
+pub(crate) fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(repo("testdata/sarif/sarif-schema-2.1.0.json"))
         .expect("read the vendored SARIF schema");
     let mut schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
@@ -72,7 +72,7 @@ fn schema_errors(validator: &jsonschema::Validator, log: &Value) -> Vec<String> 
         .collect()
 }
 
-fn assert_valid(validator: &jsonschema::Validator, log: &Value) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, log: &Value) {
     let errors = schema_errors(validator, log);
     assert!(
         errors.is_empty(),
