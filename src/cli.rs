@@ -161,9 +161,9 @@ pub struct LockArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// Judge every environment the lock serves: the platforms and Python versions it declares
-    /// (uv's `supported-markers`), else linux, macos and windows × the lowest and highest Python
-    /// its `requires-python` allows; --python-version and --python-platform narrow it. One
-    /// lockfile only.
+    /// (uv's `supported-markers`, pdm's target platforms), else linux, macos and windows × the
+    /// lowest and highest Python its `requires-python` allows; --python-version and
+    /// --python-platform replace either side. One lockfile only.
     #[arg(long, conflicts_with = "recursive")]
     pub matrix: bool,
     /// The lockfile's format [default: from the file name, else from its content].
