@@ -491,6 +491,9 @@ fn table_fix(fix: &MergedFix, style: Style, out: &mut dyn Write) -> std::io::Res
             writeln!(out, "  note: {note}")?;
         }
     }
+    if !fix.blocked.is_empty() {
+        writeln!(out, "{}", paint.bold("environments no change makes ready"))?;
+    }
     for blocked in &fix.blocked {
         writeln!(
             out,
