@@ -58,7 +58,7 @@ pub fn requested(
         if platforms.is_empty() {
             platforms = DEFAULT_PLATFORMS.map(String::from).to_vec();
         }
-    } else if pythons.len() <= 1 && platforms.len() <= 1 {
+    } else if pythons.len() <= 1 && platforms.len() <= 1 && !written_as_list(args) {
         return Ok(None);
     }
     let pythons: Vec<Option<PythonVersion>> = if pythons.is_empty() {
@@ -103,6 +103,13 @@ pub fn requested(
         )));
     }
     Ok(Some(specs))
+}
+
+/// Whether a flag was written as a list (`3.11,`): the report is then the matrix's, of one.
+fn written_as_list(args: &LockArgs) -> bool {
+    [&args.audit.python_version, &args.audit.python_platform]
+        .into_iter()
+        .any(|value| value.as_deref().is_some_and(|value| value.contains(',')))
 }
 
 /// Comma-separated values, trimmed, empty ones left out.
@@ -184,7 +191,7 @@ pub async fn audit_environments(
         )));
     }
     let session = Session::new()?;
-    progress.lockfiles(specs.len());
+    progress.environments(specs.len());
     let watch = progress.watch_counters(session.counters());
     let lockfile = project.path.display().to_string();
     let outcomes: Vec<Result<run::Audited, Failure>> = futures::stream::iter(specs)

@@ -68,9 +68,20 @@ impl Progress {
     /// Auditing `total` lockfiles, several at once: one count for them all (their own bars
     /// stay hidden, as interleaved package counts would mean nothing).
     pub fn lockfiles(&self, total: usize) {
+        self.counting(total, "lockfiles");
+    }
+
+    pub fn environments(&self, total: usize) {
+        self.counting(total, "environments");
+    }
+
+    /// A bar over `total` audits of `what`.
+    fn counting(&self, total: usize, what: &str) {
         self.bar.set_style(
-            ProgressStyle::with_template("{spinner} auditing {pos}/{len} lockfiles · {msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} auditing {{pos}}/{{len}} {what} · {{msg}}"
+            ))
+            .expect("valid template"),
         );
         self.bar.set_length(total as u64);
         self.bar.enable_steady_tick(Duration::from_millis(120));

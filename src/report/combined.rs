@@ -70,6 +70,16 @@ impl Subject {
             Subject::Environments { .. } => "environments",
         }
     }
+
+    /// `2 environments`, `1 environment`.
+    fn count(&self, count: usize) -> String {
+        let noun = self.noun();
+        if count == 1 {
+            format!("1 {}", noun.trim_end_matches('s'))
+        } else {
+            format!("{count} {noun}")
+        }
+    }
 }
 
 /// Every lockfile (or environment) of the run, in the order they were named and found.
@@ -321,8 +331,8 @@ fn render_table(combined: &Combined, style: Style, out: &mut dyn Write) -> std::
                 out,
                 "{}",
                 paint.bold(&format!(
-                    "np2audit: {lockfile} in {} environments",
-                    combined.entries.len()
+                    "np2audit: {lockfile} in {}",
+                    combined.subject.count(combined.entries.len())
                 ))
             )?;
             table_summary(combined, &summary, style, out)?;
@@ -373,7 +383,10 @@ fn table_summary(
     writeln!(
         out,
         "{}",
-        paint.bold(&format!("=== {} {noun} ===", combined.entries.len()))
+        paint.bold(&format!(
+            "=== {} ===",
+            combined.subject.count(combined.entries.len())
+        ))
     )?;
     let width = summary
         .lines
@@ -598,9 +611,9 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
     let mut text = match &combined.subject {
         Subject::Lockfiles => format!("# np2audit: {} lockfiles\n\n", combined.entries.len()),
         Subject::Environments { lockfile } => format!(
-            "# np2audit: {} in {} environments\n\n",
+            "# np2audit: {} in {}\n\n",
             code(lockfile),
-            combined.entries.len()
+            combined.subject.count(combined.entries.len())
         ),
     };
     if environments {

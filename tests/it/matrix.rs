@@ -421,3 +421,57 @@ fn the_sarif_log_has_one_result_per_finding_naming_its_environments_and_is_valid
         4
     );
 }
+
+#[test]
+fn a_list_of_one_is_a_matrix_of_one_and_bad_items_name_their_flag() {
+    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_lock(dir.path(), None);
+    let one = run(
+        &index,
+        &lock,
+        &["--python-version", "3.12,", "--python-platform", "macos"],
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout.contains("=== 1 environment ==="),
+        "{}",
+        one.stdout
+    );
+    assert!(
+        one.stdout.contains("  macos / 3.12  ready"),
+        "{}",
+        one.stdout
+    );
+
+    let bad = run(&index, &lock, &["--python-version", "3.10,3.x"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("--python-version: invalid Python version `3.x`"),
+        "{}",
+        bad.stderr
+    );
+    let bad = run(&index, &lock, &["--python-platform", "linux,amiga"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("--python-platform: unknown platform `amiga`"),
+        "{}",
+        bad.stderr
+    );
+
+    // Nothing the lock serves: an error, not an empty report.
+    let darwin_only = write_lock(dir.path(), Some("\"sys_platform == 'darwin'\""));
+    let none = run(
+        &index,
+        &darwin_only,
+        &["--python-platform", "linux,windows"],
+    );
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr.contains("none of the environments asked for"),
+        "{}",
+        none.stderr
+    );
+}
