@@ -67,16 +67,6 @@ fn rank(status: ReadinessStatus) -> u8 {
     }
 }
 
-fn status_name(status: ReadinessStatus) -> &'static str {
-    match status {
-        ReadinessStatus::Ready => "ready",
-        ReadinessStatus::ReadyAfterUpgrades => "ready-after-upgrades",
-        ReadinessStatus::Blocked => "blocked",
-        ReadinessStatus::Incomplete => "incomplete",
-        ReadinessStatus::Broken => "broken",
-    }
-}
-
 /// Merge the environments' readiness (each labelled) into one answer for `tool`.
 pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
     let worst = environments
@@ -94,7 +84,7 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
         ) {
             blocked.push(BlockedEnvironment {
                 environment: label.clone(),
-                status: status_name(readiness.status),
+                status: readiness.status.as_str(),
                 blocked_by: readiness
                     .blocked_by
                     .iter()
@@ -176,7 +166,7 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
         })
         .collect();
     MergedFix {
-        status: status_name(worst),
+        status: worst.as_str(),
         changes,
         commands,
         notes,

@@ -196,6 +196,19 @@ pub enum ReadinessStatus {
     Broken,
 }
 
+impl ReadinessStatus {
+    /// The kebab-case name reports use (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadinessStatus::Ready => "ready",
+            ReadinessStatus::ReadyAfterUpgrades => "ready-after-upgrades",
+            ReadinessStatus::Blocked => "blocked",
+            ReadinessStatus::Incomplete => "incomplete",
+            ReadinessStatus::Broken => "broken",
+        }
+    }
+}
+
 /// The verdict for the whole project.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {

@@ -12,8 +12,8 @@ use super::markdown::{cell, code, escape, inline};
 use super::table::Paint;
 use super::{OutputFormat, Style, github, json, markdown, sarif, table};
 use crate::audit::{Audit, SCHEMA_VERSION, Stats, Summary, TargetInfo, Verdict};
+use crate::fix::FixKind;
 use crate::fix::merge::{MergedChange, MergedFix};
-use crate::fix::{FixKind, ReadinessStatus};
 
 /// One lockfile of the run: audited, or why it could not be.
 pub enum Entry<'a> {
@@ -171,16 +171,6 @@ struct SharedBlocker {
     upgrade_to: Vec<String>,
 }
 
-fn status_name(status: ReadinessStatus) -> &'static str {
-    match status {
-        ReadinessStatus::Ready => "ready",
-        ReadinessStatus::ReadyAfterUpgrades => "ready-after-upgrades",
-        ReadinessStatus::Blocked => "blocked",
-        ReadinessStatus::Incomplete => "incomplete",
-        ReadinessStatus::Broken => "broken",
-    }
-}
-
 fn summarize(combined: &Combined) -> CombinedSummary {
     let mut totals = Summary::default();
     let mut readiness = BTreeMap::new();
@@ -211,7 +201,7 @@ fn summarize(combined: &Combined) -> CombinedSummary {
             Entry::Audited { audit, exit_code } => (audit, *exit_code),
         };
         let label = entry.label(&combined.subject);
-        let status = status_name(audit.readiness.status);
+        let status = audit.readiness.status.as_str();
         *readiness.entry(status).or_insert(0) += 1;
         add(&mut totals, &audit.summary);
         incomplete |= audit.incomplete;
@@ -870,7 +860,7 @@ fn render_sarif_environments(
             "pythonVersion": audit.target.python_version,
             "pythonPlatform": audit.target.python_platform,
             "targetNumpy": audit.target.numpy,
-            "readiness": status_name(audit.readiness.status),
+            "readiness": audit.readiness.status.as_str(),
         }));
         let mut this = sarif::run_object(audit, cwd.as_deref());
         let results = std::mem::take(&mut this["results"]);

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::support::run::Run;
 use crate::support::{self, FixtureIndex, IndexOptions};
 
 fn index_dir() -> PathBuf {
@@ -71,12 +72,6 @@ dependencies = [
     lock
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run(index: &FixtureIndex, lock: &Path, args: &[&str]) -> Run {
     let output = support::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
         .arg("lock")
@@ -94,11 +89,6 @@ fn run(index: &FixtureIndex, lock: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr))
 }
 
 /// Per environment label: (readiness, target numpy, blockers).
@@ -137,6 +127,15 @@ fn matrix(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
         .collect()
 }
 
+/// The fixture index and the universal lock (with `supported_markers`, if any) in a fresh
+/// directory, kept alive for the test.
+fn universal(supported_markers: Option<&str>) -> (FixtureIndex, tempfile::TempDir, PathBuf) {
+    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write_lock(dir.path(), supported_markers);
+    (index, dir, lock)
+}
+
 fn row(
     label: &str,
     readiness: &str,
@@ -153,9 +152,7 @@ fn row(
 
 #[test]
 fn the_matrix_judges_each_platform_and_python_the_lock_allows() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, _dir, lock) = universal(None);
     let run = run(
         &index,
         &lock,
@@ -168,7 +165,7 @@ fn the_matrix_judges_each_platform_and_python_the_lock_allows() {
         ],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = json(&run);
+    let report = run.json();
     assert_eq!(
         matrix(&report),
         [
@@ -251,9 +248,7 @@ fn the_matrix_judges_each_platform_and_python_the_lock_allows() {
 
 #[test]
 fn a_target_set_for_all_applies_to_every_environment() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, _dir, lock) = universal(None);
     let run = run(
         &index,
         &lock,
@@ -268,7 +263,7 @@ fn a_target_set_for_all_applies_to_every_environment() {
             "json",
         ],
     );
-    let report = json(&run);
+    let report = run.json();
     assert_eq!(
         matrix(&report),
         [
@@ -289,11 +284,9 @@ fn a_target_set_for_all_applies_to_every_environment() {
 
 #[test]
 fn supported_markers_narrow_the_matrix_to_what_the_lock_serves() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), Some("\"sys_platform == 'darwin'\""));
+    let (index, _dir, lock) = universal(Some("\"sys_platform == 'darwin'\""));
     let run = run(&index, &lock, &["--matrix", "--format", "json"]);
-    let report = json(&run);
+    let report = run.json();
     let labels: Vec<String> = matrix(&report).into_iter().map(|row| row.0).collect();
     assert_eq!(labels, ["macos / 3.10", "macos / 3.12"], "{}", run.stderr);
     // Blocked by oldpy on 3.10 only: the worst environment's exit code.
@@ -302,9 +295,7 @@ fn supported_markers_narrow_the_matrix_to_what_the_lock_serves() {
 
 #[test]
 fn a_package_blocked_everywhere_is_named_once() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, _dir, lock) = universal(None);
     let run = run(
         &index,
         &lock,
@@ -342,9 +333,7 @@ fn a_package_blocked_everywhere_is_named_once() {
 
 #[test]
 fn matrix_golden_files() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, dir, lock) = universal(None);
     for (format, name) in [
         ("table", "universal.table.txt"),
         ("markdown", "universal.md"),
@@ -378,9 +367,7 @@ fn matrix_golden_files() {
 
 #[test]
 fn the_sarif_log_has_one_result_per_finding_naming_its_environments_and_is_valid() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, _dir, lock) = universal(None);
     let run = run(
         &index,
         &lock,
@@ -424,9 +411,7 @@ fn the_sarif_log_has_one_result_per_finding_naming_its_environments_and_is_valid
 
 #[test]
 fn a_list_of_one_is_a_matrix_of_one_and_bad_items_name_their_flag() {
-    let index = FixtureIndex::start(&index_dir(), IndexOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let lock = write_lock(dir.path(), None);
+    let (index, dir, lock) = universal(None);
     let one = run(
         &index,
         &lock,
