@@ -240,7 +240,9 @@ pub async fn audit_environments(
         .collect();
     let fix = merge::merge(&readiness, &Tool::of(&project));
     let combined = Combined {
-        subject: Subject::Environments { lockfile },
+        subject: Subject::Environments {
+            lockfile: lockfile.clone(),
+        },
         fix: Some(fix),
         entries: audited
             .iter()
@@ -253,11 +255,19 @@ pub async fn audit_environments(
         exit_code: status as u8,
     };
     if let Some(directory) = &args.output_dir {
-        crate::multi::write_output_dir(
-            directory,
-            audited.iter().map(|(one, _)| &one.audit),
-            args.audit.format,
-        )?;
+        // `uv.lock.linux-3.12.json`: the lockfile's name, then the environment's.
+        let stem = crate::multi::report_stem(&lockfile);
+        let named = audited.iter().map(|(one, _)| {
+            let target = &one.audit.target;
+            (
+                format!(
+                    "{stem}.{}-{}",
+                    target.python_platform, target.python_version
+                ),
+                &one.audit,
+            )
+        });
+        crate::multi::write_named_reports(directory, named, args.audit.format)?;
     }
     crate::multi::write_combined(&combined, args)?;
     Ok(status)

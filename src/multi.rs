@@ -280,13 +280,24 @@ pub fn write_output_dir<'a>(
     audits: impl IntoIterator<Item = &'a Audit>,
     format: OutputFormat,
 ) -> Result<(), Failure> {
+    let named = audits.into_iter().map(|audit| {
+        let shown = audit.lockfile.as_ref().map_or("-", |l| l.path.as_str());
+        (report_stem(shown), audit)
+    });
+    write_named_reports(directory, named, format)
+}
+
+/// Each report into `directory` as `STEM.EXT` (`STEM-2.EXT` … when a stem repeats).
+pub(crate) fn write_named_reports<'a>(
+    directory: &Path,
+    reports: impl IntoIterator<Item = (String, &'a Audit)>,
+    format: OutputFormat,
+) -> Result<(), Failure> {
     std::fs::create_dir_all(directory)
         .with_context(|| format!("cannot create {}", directory.display()))
         .map_err(input_error)?;
     let mut used = BTreeSet::new();
-    for audit in audits {
-        let shown = audit.lockfile.as_ref().map_or("-", |l| l.path.as_str());
-        let stem = report_stem(shown);
+    for (stem, audit) in reports {
         let mut name = format!("{stem}.{}", extension(format));
         let mut counter = 2;
         while !used.insert(name.clone()) {
@@ -310,7 +321,7 @@ pub fn write_output_dir<'a>(
 /// A file name from a lockfile's path as reports show it: its components joined by `__`
 /// (`services/api/uv.lock` → `services__api__uv.lock`), `..` spelled `up`, a leading root or
 /// drive left out, so every lockfile of a tree gets a distinct, flat name.
-fn report_stem(shown: &str) -> String {
+pub(crate) fn report_stem(shown: &str) -> String {
     let parts: Vec<String> = Path::new(shown)
         .components()
         .filter_map(|component| match component {

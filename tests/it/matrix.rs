@@ -460,3 +460,37 @@ fn a_list_of_one_is_a_matrix_of_one_and_bad_items_name_their_flag() {
         none.stderr
     );
 }
+
+#[test]
+fn output_dir_writes_one_report_per_environment_named_after_it() {
+    let (index, dir, lock) = universal(None);
+    let reports = dir.path().join("reports");
+    let run = run(
+        &index,
+        &lock,
+        &[
+            "--python-version",
+            "3.10,3.12",
+            "--python-platform",
+            "macos",
+            "--format",
+            "json",
+            "--output-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // The lockfile's flattened path, then the environment.
+    assert!(names[0].ends_with("__uv.lock.macos-3.10.json"), "{names:?}");
+    assert!(names[1].ends_with("__uv.lock.macos-3.12.json"), "{names:?}");
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join(&names[0])).unwrap()).unwrap();
+    assert_eq!(one["target"]["python_version"], "3.10");
+    assert_eq!(one["target"]["python_platform"], "macos");
+}
