@@ -91,12 +91,14 @@ pub fn apply_ignores(
 type Finding = (String, Option<String>, String);
 
 /// The findings of an earlier report: (name, version, verdict). From a combined report (several
-/// lockfiles), each lockfile's own, by its path.
+/// lockfiles), each lockfile's own, by its path; from a matrix (one lockfile, several
+/// environments), each environment's own, by its platform and Python version.
 #[derive(Debug, Default)]
 pub struct Baseline {
     path: String,
     findings: BTreeSet<Finding>,
     by_lockfile: Option<BTreeMap<String, BTreeSet<Finding>>>,
+    by_environment: Option<BTreeMap<String, BTreeSet<Finding>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +119,22 @@ struct ReportWire {
     /// A combined report: one report per lockfile.
     #[serde(default)]
     lockfiles: Option<Vec<ReportWire>>,
+    /// A matrix: one report per environment.
+    #[serde(default)]
+    environments: Option<Vec<ReportWire>>,
+    #[serde(default)]
+    target: Option<TargetWire>,
+}
+
+#[derive(Deserialize)]
+struct TargetWire {
+    python_version: String,
+    python_platform: String,
+}
+
+/// How a matrix names an environment, in a baseline and in the audit it is applied to.
+fn environment_key(platform: &str, python: &str) -> String {
+    format!("{platform} / {python}")
 }
 
 #[derive(Deserialize)]
@@ -160,15 +178,35 @@ impl Baseline {
             )));
         }
         let path = path.display().to_string();
+        if let (None, Some(environments)) = (&report.packages, report.environments) {
+            return Ok(Baseline {
+                path,
+                by_environment: Some(
+                    environments
+                        .into_iter()
+                        .filter_map(|report| {
+                            let target = report.target?;
+                            Some((
+                                environment_key(&target.python_platform, &target.python_version),
+                                findings(report.packages?),
+                            ))
+                        })
+                        .collect(),
+                ),
+                ..Baseline::default()
+            });
+        }
         match (report.packages, report.lockfiles) {
             (Some(packages), _) => Ok(Baseline {
                 path,
                 findings: findings(packages),
                 by_lockfile: None,
+                by_environment: None,
             }),
             (None, Some(lockfiles)) => Ok(Baseline {
                 path,
                 findings: BTreeSet::new(),
+                by_environment: None,
                 by_lockfile: Some(
                     lockfiles
                         .into_iter()
@@ -179,17 +217,25 @@ impl Baseline {
                 ),
             }),
             (None, None) => Err(error(
-                "not an np2audit JSON report (no `packages` or `lockfiles`)".to_string(),
+                "not an np2audit JSON report (no `packages`, `lockfiles` or `environments`)"
+                    .to_string(),
             )),
         }
     }
 
     /// Hide findings the baseline already had (same package, version and verdict).
     pub fn apply(&self, audit: &mut Audit) {
-        let findings = match &self.by_lockfile {
-            None => &self.findings,
+        let environment =
+            environment_key(&audit.target.python_platform, &audit.target.python_version);
+        let findings = match (&self.by_lockfile, &self.by_environment) {
+            // An environment the earlier matrix did not judge: all its findings are new.
+            (_, Some(by_environment)) => match by_environment.get(&environment) {
+                Some(findings) => findings,
+                None => return,
+            },
+            (None, None) => &self.findings,
             // A lockfile the earlier run did not have: all its findings are new.
-            Some(by_lockfile) => match audit
+            (Some(by_lockfile), None) => match audit
                 .lockfile
                 .as_ref()
                 .and_then(|lockfile| by_lockfile.get(&lockfile.path))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::markdown::{cell, code, escape, inline};
 use super::table::Paint;
 use super::{OutputFormat, Style, github, json, markdown, sarif, table};
-use crate::audit::{Audit, SCHEMA_VERSION, Stats, Summary, TargetInfo, Verdict};
+use crate::audit::{Audit, LockfileInfo, SCHEMA_VERSION, Stats, Summary, TargetInfo, Verdict};
 use crate::fix::FixKind;
 use crate::fix::merge::{MergedChange, MergedFix};
 
@@ -536,9 +536,10 @@ fn places(combined: &Combined, summary: &CombinedSummary, blocker: &SharedBlocke
 #[derive(Serialize)]
 struct JsonReport<'a> {
     schema_version: u32,
-    /// The lockfile judged for several environments (absent for several lockfiles).
+    /// The lockfile judged for several environments, as a single report names it (absent
+    /// for several lockfiles).
     #[serde(skip_serializing_if = "Option::is_none")]
-    lockfile: Option<&'a str>,
+    lockfile: Option<&'a LockfileInfo>,
     /// Each entry's report as a run for it alone writes it, under `lockfiles` or `environments`.
     #[serde(flatten)]
     reports: BTreeMap<&'static str, Vec<&'a Audit>>,
@@ -566,7 +567,10 @@ fn render_json(combined: &Combined, out: &mut dyn Write) -> std::io::Result<()> 
     let report = JsonReport {
         schema_version: SCHEMA_VERSION,
         lockfile: match &combined.subject {
-            Subject::Environments { lockfile } => Some(lockfile),
+            Subject::Environments { .. } => combined.entries.iter().find_map(|entry| match entry {
+                Entry::Audited { audit, .. } => audit.lockfile.as_ref(),
+                Entry::Failed { .. } => None,
+            }),
             Subject::Lockfiles => None,
         },
         reports: BTreeMap::from([(combined.subject.noun(), audits)]),

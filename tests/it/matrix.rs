@@ -494,3 +494,67 @@ fn output_dir_writes_one_report_per_environment_named_after_it() {
     assert_eq!(one["target"]["python_version"], "3.10");
     assert_eq!(one["target"]["python_platform"], "macos");
 }
+
+#[test]
+fn a_matrix_report_is_a_baseline_environment_by_environment() {
+    let (index, dir, lock) = universal(None);
+    let baseline = dir.path().join("baseline.json");
+    let first = run(
+        &index,
+        &lock,
+        &[
+            "--python-version",
+            "3.10",
+            "--python-platform",
+            "linux,macos",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(first.code, 1);
+    std::fs::write(&baseline, &first.stdout).unwrap();
+
+    // Same environments: every finding was there before.
+    let again = run(
+        &index,
+        &lock,
+        &[
+            "--python-version",
+            "3.10",
+            "--python-platform",
+            "linux,macos",
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let report = again.json();
+    let lines = report["summary"]["environments"].as_array().unwrap();
+    assert!(
+        lines.iter().all(|line| line["exit_code"] == 0),
+        "{lines:#?}"
+    );
+
+    // An environment the baseline did not judge: its findings are new.
+    let wider = run(
+        &index,
+        &lock,
+        &[
+            "--python-version",
+            "3.10,3.12",
+            "--python-platform",
+            "linux",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(wider.code, 1, "{}", wider.stdout);
+    assert!(
+        wider
+            .stdout
+            .contains("gridfast 1.0.0 binary-blocker in 1 environment: linux / 3.12"),
+        "{}",
+        wider.stdout
+    );
+}

@@ -415,9 +415,10 @@ fn one_run_judges_each_platform_and_reports_the_matrix() {
     assert_eq!(blockers[0]["name"], "speedup");
     assert_eq!(blockers[0]["environments"], json!(["linux / 3.11"]));
     assert_eq!(
-        report["lockfile"].as_str().unwrap(),
+        report["lockfile"]["path"].as_str().unwrap(),
         lock.display().to_string()
     );
+    assert_eq!(report["lockfile"]["format"], "uv.lock");
     // The worst environment's exit code (linux has a binary blocker).
     assert_eq!(summary["exit_code"], 1);
 }
