@@ -257,6 +257,22 @@ pub struct AuditArgs {
 }
 
 impl AuditArgs {
+    /// The first of --python-version and --python-platform written as a list (`3.10,3.12`).
+    fn list_flag(&self) -> Option<&'static str> {
+        [
+            ("--python-version", &self.python_version),
+            ("--python-platform", &self.python_platform),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.as_deref().is_some_and(|value| value.contains(',')))
+        .map(|(flag, _)| flag)
+    }
+
+    /// Whether either environment flag was written as a list: several environments (`lock`).
+    pub fn has_lists(&self) -> bool {
+        self.list_flag().is_some()
+    }
+
     /// The settings these flags resolve to: flags first, then environment variables, then
     /// `config`.
     pub fn resolve(&self, config: Config) -> Result<Settings, SettingsError> {
@@ -270,13 +286,8 @@ impl AuditArgs {
             })
             .transpose()?
             .or_else(|| config.target.clone());
-        for (flag, value) in [
-            ("--python-version", &args.python_version),
-            ("--python-platform", &args.python_platform),
-        ] {
-            if value.as_deref().is_some_and(|value| value.contains(',')) {
-                return Err(SettingsError::List(flag));
-            }
+        if let Some(flag) = args.list_flag() {
+            return Err(SettingsError::List(flag));
         }
         let python = args
             .python_version

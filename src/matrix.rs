@@ -58,7 +58,8 @@ pub fn requested(
         if platforms.is_empty() {
             platforms = DEFAULT_PLATFORMS.map(String::from).to_vec();
         }
-    } else if pythons.len() <= 1 && platforms.len() <= 1 && !written_as_list(args) {
+    } else if pythons.len() <= 1 && platforms.len() <= 1 && !args.audit.has_lists() {
+        // A flag written as a list (`3.11,`) gets the matrix's report, of one.
         return Ok(None);
     }
     let pythons: Vec<Option<PythonVersion>> = if pythons.is_empty() {
@@ -105,13 +106,6 @@ pub fn requested(
     Ok(Some(specs))
 }
 
-/// Whether a flag was written as a list (`3.11,`): the report is then the matrix's, of one.
-fn written_as_list(args: &LockArgs) -> bool {
-    [&args.audit.python_version, &args.audit.python_platform]
-        .into_iter()
-        .any(|value| value.as_deref().is_some_and(|value| value.contains(',')))
-}
-
 /// Comma-separated values, trimmed, empty ones left out.
 fn list(value: Option<&str>) -> Vec<String> {
     value
@@ -123,11 +117,11 @@ fn list(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// The lowest and the highest released Python the lock's `requires-python` admits (3.12 when
-/// it records none, as a single run would take).
+/// The lowest and the highest released Python the lock's `requires-python` admits (when it
+/// records none, the one a single run would take).
 fn lock_pythons(project: &LockedProject) -> Vec<PythonVersion> {
     let Some(specifiers) = &project.requires_python else {
-        return vec![PythonVersion::new(3, 12)];
+        return vec![run::lowest_python(project)];
     };
     let mut pythons: Vec<PythonVersion> = [
         PythonVersion::lowest_admitted(specifiers),
@@ -146,13 +140,7 @@ fn declared(project: &LockedProject, spec: &EnvironmentSpec) -> bool {
     if project.supported_markers.is_empty() {
         return true;
     }
-    let python = spec.python.unwrap_or_else(|| {
-        project
-            .requires_python
-            .as_ref()
-            .and_then(PythonVersion::lowest_admitted)
-            .unwrap_or(PythonVersion::new(3, 12))
-    });
+    let python = spec.python.unwrap_or_else(|| run::lowest_python(project));
     let platform = match &spec.platform {
         Some(name) => name.parse().unwrap_or_else(|_| Platform::host()),
         None => Platform::host(),
@@ -229,11 +217,7 @@ pub async fn audit_environments(
         let status = run::exit_status(&one.audit, &one.settings);
         audited.push((one, status));
     }
-    let status = audited
-        .iter()
-        .map(|(_, status)| *status)
-        .max_by_key(|&status| crate::multi::severity(status))
-        .unwrap_or(ExitStatus::Clean);
+    let status = crate::multi::worst(audited.iter().map(|(_, status)| *status));
     let readiness: Vec<(String, &crate::fix::Readiness)> = audited
         .iter()
         .map(|(one, _)| (environment_label(&one.audit), &one.audit.readiness))

@@ -52,10 +52,7 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
             "--graph and --suggest-pins show one lockfile's graph or pin: pass one lockfile"
         )));
     }
-    let lists = [&args.audit.python_version, &args.audit.python_platform]
-        .into_iter()
-        .any(|value| value.as_deref().is_some_and(|value| value.contains(',')));
-    if args.matrix || lists {
+    if args.matrix || args.audit.has_lists() {
         return Err(input_error(anyhow::anyhow!(
             "--matrix and lists of Python versions or platforms judge one lockfile's              environments: pass one lockfile"
         )));
@@ -107,11 +104,7 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
              name one to audit it anyway)"
         )));
     }
-    let status = entries
-        .iter()
-        .map(|(_, status, _)| *status)
-        .max_by_key(|&status| severity(status))
-        .unwrap_or(ExitStatus::Clean);
+    let status = worst(entries.iter().map(|(_, status, _)| *status));
     let combined = Combined {
         subject: Subject::Lockfiles,
         entries: entries
@@ -143,10 +136,18 @@ pub async fn audit_lockfiles(args: &LockArgs, progress: Progress) -> Result<Exit
     Ok(status)
 }
 
+/// The exit status of a run of several audits (lockfiles, or environments): the most severe.
+pub(crate) fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+    statuses
+        .into_iter()
+        .max_by_key(|&status| severity(status))
+        .unwrap_or(ExitStatus::Clean)
+}
+
 /// Which exit code wins across lockfiles: one that could not be read (2), then blockers (1),
 /// then an incomplete audit (3) — within one lockfile blockers already outrank an incomplete
 /// audit, and the run keeps that order.
-pub(crate) fn severity(status: ExitStatus) -> u8 {
+fn severity(status: ExitStatus) -> u8 {
     match status {
         ExitStatus::Error => 3,
         ExitStatus::Blockers => 2,

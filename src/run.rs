@@ -301,7 +301,7 @@ fn warn_if_outside_requires_python(project: &LockedProject, python: PythonVersio
 }
 
 /// The lowest Python the lock's `requires-python` admits, else the local one, else 3.12.
-fn lowest_python(project: &LockedProject) -> PythonVersion {
+pub(crate) fn lowest_python(project: &LockedProject) -> PythonVersion {
     project
         .requires_python
         .as_ref()

@@ -519,15 +519,26 @@ fn table_fix(fix: &MergedFix, style: Style, out: &mut dyn Write) -> std::io::Res
     Ok(())
 }
 
+/// The environments a finding holds in, as messages name them: `every environment` when it
+/// holds in all `of` them (a package blocked everywhere is named once), else each.
+fn holds_in(labels: &[String], of: usize) -> Option<String> {
+    (labels.len() == of && of > 1).then(|| "every environment".to_string())
+}
+
 /// Where a blocker blocks: `every environment` when it blocks in all of them (a package
 /// blocked everywhere is named once), else how many and which.
 fn places(combined: &Combined, summary: &CombinedSummary, blocker: &SharedBlocker) -> String {
     let noun = combined.subject.noun();
     let all = summary.lines.len();
-    match (&combined.subject, blocker.places.len()) {
-        (Subject::Environments { .. }, n) if n == all && all > 1 => "every environment".to_string(),
-        (_, 1) => format!("1 {}: {}", noun.trim_end_matches('s'), blocker.places[0]),
-        (_, n) => format!("{n} {noun}: {}", blocker.places.join(", ")),
+    let everywhere = matches!(combined.subject, Subject::Environments { .. })
+        .then(|| holds_in(&blocker.places, all))
+        .flatten();
+    if let Some(everywhere) = everywhere {
+        return everywhere;
+    }
+    match blocker.places.len() {
+        1 => format!("1 {}: {}", noun.trim_end_matches('s'), blocker.places[0]),
+        n => format!("{n} {noun}: {}", blocker.places.join(", ")),
     }
 }
 
@@ -689,10 +700,9 @@ fn render_markdown(combined: &Combined, out: &mut dyn Write) -> std::io::Result<
         text.push_str("|---|---|---|---|---|\n");
         let all = summary.lines.len();
         for blocker in &summary.blockers {
-            let lockfiles: Vec<String> = if environments && all > 1 && blocker.places.len() == all {
-                vec!["every environment".to_string()]
-            } else {
-                blocker.places.iter().map(|p| code(p)).collect()
+            let lockfiles: Vec<String> = match holds_in(&blocker.places, all) {
+                Some(everywhere) if environments => vec![everywhere],
+                _ => blocker.places.iter().map(|p| code(p)).collect(),
             };
             text.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
@@ -890,11 +900,7 @@ fn render_sarif_environments(
     let all = environments.len();
     if let Some(results) = run["results"].as_array_mut() {
         for (result, (_, labels)) in results.iter_mut().zip(&holds) {
-            let place = if labels.len() == all && all > 1 {
-                "every environment".to_string()
-            } else {
-                labels.join(", ")
-            };
+            let place = holds_in(labels, all).unwrap_or_else(|| labels.join(", "));
             if let Some(text) = result["message"]["text"].as_str() {
                 result["message"]["text"] = serde_json::json!(format!("In {place}: {text}"));
             }
@@ -974,11 +980,7 @@ fn render_github_environments(combined: &Combined, out: &mut dyn Write) -> std::
         labels,
     } in &merged
     {
-        let place = if labels.len() == all && all > 1 {
-            "every environment".to_string()
-        } else {
-            labels.join(", ")
-        };
+        let place = holds_in(labels, all).unwrap_or_else(|| labels.join(", "));
         let title = format!("{} (in {place})", annotation.title_with(targets));
         annotation.write(&title, out)?;
     }
