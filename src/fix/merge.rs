@@ -100,7 +100,7 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
             };
             match merged.iter_mut().find(|(c, _)| c.package == change.package) {
                 Some((kept, wants)) => {
-                    if newer(&change.to, &kept.to) {
+                    if release_order(&change.to) > release_order(&kept.to) {
                         *kept = change.clone();
                     }
                     wants.push(wanted);
@@ -123,16 +123,8 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
         let lowest = merged
             .iter()
             .filter(|(change, _)| change.package == "numpy")
-            .flat_map(|(_, wants)| wants.iter().map(|want| want.version.clone()))
-            .min_by(|a, b| {
-                if newer(a, b) {
-                    std::cmp::Ordering::Greater
-                } else if newer(b, a) {
-                    std::cmp::Ordering::Less
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            })
+            .flat_map(|(_, wants)| wants.iter().map(|want| want.version.as_str()))
+            .min_by_key(|version| release_order(version))
             .unwrap_or_default();
         notes.push(format!(
             "the environments' target numpy differs (it follows the Python version), and one \
@@ -174,12 +166,10 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
     }
 }
 
-/// Whether `a` is a newer release than `b` (text order when either is not PEP 440).
-fn newer(a: &str, b: &str) -> bool {
-    match (Version::from_str(a), Version::from_str(b)) {
-        (Ok(a), Ok(b)) => a > b,
-        _ => a > b,
-    }
+/// How releases order: by PEP 440 (a version that does not parse before every one that does),
+/// then as text.
+fn release_order(version: &str) -> (Option<Version>, &str) {
+    (Version::from_str(version).ok(), version)
 }
 
 #[cfg(test)]

@@ -861,7 +861,8 @@ fn render_sarif_environments(
 ) -> std::io::Result<()> {
     let cwd = std::env::current_dir().ok();
     let mut run: Option<serde_json::Value> = None;
-    // Per result: its fingerprint and the environments it holds in.
+    // Per result kept (the first environment's): its fingerprint and where it holds.
+    let mut kept_results: Vec<serde_json::Value> = Vec::new();
     let mut holds: Vec<(serde_json::Value, Vec<String>)> = Vec::new();
     let mut environments = Vec::new();
     for entry in &combined.entries {
@@ -878,18 +879,14 @@ fn render_sarif_environments(
         }));
         let mut this = sarif::run_object(audit, cwd.as_deref());
         let results = std::mem::take(&mut this["results"]);
-        let kept = run.get_or_insert(this);
+        run.get_or_insert(this);
         for result in results.as_array().into_iter().flatten() {
             let fingerprint = result["partialFingerprints"].clone();
             match holds.iter_mut().find(|(known, _)| *known == fingerprint) {
                 Some((_, labels)) => labels.push(label.clone()),
                 None => {
                     holds.push((fingerprint, vec![label.clone()]));
-                    if let Some(array) = kept["results"].as_array_mut() {
-                        array.push(result.clone());
-                    } else {
-                        kept["results"] = serde_json::json!([result]);
-                    }
+                    kept_results.push(result.clone());
                 }
             }
         }
@@ -898,15 +895,14 @@ fn render_sarif_environments(
         return sarif::write_log(&sarif::log(Vec::new()), out);
     };
     let all = environments.len();
-    if let Some(results) = run["results"].as_array_mut() {
-        for (result, (_, labels)) in results.iter_mut().zip(&holds) {
-            let place = holds_in(labels, all).unwrap_or_else(|| labels.join(", "));
-            if let Some(text) = result["message"]["text"].as_str() {
-                result["message"]["text"] = serde_json::json!(format!("In {place}: {text}"));
-            }
-            result["properties"]["environments"] = serde_json::json!(labels);
+    for (result, (_, labels)) in kept_results.iter_mut().zip(&holds) {
+        let place = holds_in(labels, all).unwrap_or_else(|| labels.join(", "));
+        if let Some(text) = result["message"]["text"].as_str() {
+            result["message"]["text"] = serde_json::json!(format!("In {place}: {text}"));
         }
+        result["properties"]["environments"] = serde_json::json!(labels);
     }
+    run["results"] = serde_json::Value::Array(kept_results);
     run["properties"]["environments"] = serde_json::Value::Array(environments);
     run["automationDetails"] = serde_json::json!({
         "id": format!("np2audit/{}/", super::paths::display_path(lockfile)),
