@@ -2,8 +2,8 @@
 //! platform only, a dependency a marker switches on for one Python version only, default targets
 //! that differ by Python version, and the merged fix.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -73,22 +73,9 @@ dependencies = [
 }
 
 fn run(index: &FixtureIndex, lock: &Path, args: &[&str]) -> Run {
-    let output = support::run::isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
-        .arg("lock")
-        .arg(lock)
-        .args(["--index-url", &index.simple_url(), "--no-project-code"])
-        .arg("--cache-dir")
-        .arg(lock.parent().unwrap().join("cache"))
-        .args(args)
-        .env("NP2AUDIT_HTTP_RETRIES", "1")
-        .env("NP2AUDIT_HTTP_BACKOFF", "0.01")
-        .output()
-        .expect("run np2audit");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut all = vec![lock.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    support::run::lock_on_index(index, &lock.parent().unwrap().join("cache"), &all)
 }
 
 /// Per environment label: (readiness, target numpy, blockers).

@@ -42,15 +42,18 @@ pub fn audit_lock(index: &FixtureIndex, lock: &Path, cache: &Path, extra: &[&str
 /// `np2audit lock ARGS… --python-platform linux --index-url INDEX --cache-dir CACHE
 /// --no-project-code`.
 pub fn audit_lock_args(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> Run {
+    let mut args = args.to_vec();
+    args.extend(["--python-platform", "linux"].map(OsStr::new));
+    lock_on_index(index, cache, &args)
+}
+
+/// `np2audit lock ARGS… --index-url INDEX --cache-dir CACHE --no-project-code`, the platform
+/// left to ARGS.
+pub fn lock_on_index(index: &FixtureIndex, cache: &Path, args: &[&OsStr]) -> Run {
     let output = isolated(&mut Command::new(env!("CARGO_BIN_EXE_np2audit")))
         .arg("lock")
         .args(args)
-        .args([
-            "--python-platform",
-            "linux",
-            "--index-url",
-            &index.simple_url(),
-        ])
+        .args(["--index-url", &index.simple_url()])
         .arg("--cache-dir")
         .arg(cache)
         // The fixture locks live inside this repository, whose own scripts are not theirs.
