@@ -33,7 +33,10 @@ use wheel::{ObjectScan, SharedObjectBuild, WheelBuild};
 /// < 0.22) is told from the version-aware chooser: it keeps 1.x's struct layout.
 /// 6: an ELF object is read only to the end of its last read-only loadable segment ([`elf`]):
 /// its writable data, symbol tables and debug sections are not (they hold no import code).
-pub const SCANNER_VERSION: u32 = 6;
+/// 7: NumPy's ABI and API checks count as 1.x import code only in NumPy's C format (`0x%x`):
+/// rust-numpy carries the same messages through Rust's formatting beside its version-aware
+/// chooser (polars-runtime-32 2.0.0: judged a 1.x build, imports and converts under NumPy 2.2.6).
+pub const SCANNER_VERSION: u32 = 7;
 
 /// The result of scanning one wheel's shared objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -139,11 +139,13 @@ impl Marker {
             Marker::CythonImport1 => b"numpy.core.multiarray failed to import",
             Marker::Multiarray1 => b"numpy.core.multiarray",
             Marker::ArrayApi => b"_ARRAY_API",
-            Marker::AbiCheck => b"module compiled against ABI version",
+            // With NumPy's C format: rust-numpy (0.22 on) words the same checks through Rust's
+            // formatting, with no `%x` (polars 2.0.0), and works under either NumPy.
+            Marker::AbiCheck => b"module compiled against ABI version 0x%x",
             Marker::CApiVersion => b"module was compiled against NumPy C-API version 0x",
             Marker::Core2Token => b"numpy._core",
             Marker::NumpyVersion => b"NumpyVersion",
-            Marker::ApiCheck1 => b"module compiled against API version",
+            Marker::ApiCheck1 => b"module compiled against API version 0x%x",
             Marker::CythonTypeCheck => b"size changed, may indicate binary incompatibility",
             Marker::NumpyTypes => b"\0flatiter\0",
         }
@@ -1375,6 +1377,28 @@ pub(crate) mod tests {
             .iter()
             .map(|(name, build)| (name.to_string(), scan(build.clone())))
             .collect()
+    }
+
+    #[test]
+    fn rust_numpys_formatted_version_checks_are_not_numpy_1_import_code() {
+        // polars-runtime-32 2.0.0's `_polars_runtime.abi3.so`, as laid out there: rust-numpy's
+        // chooser and its ABI and C-API checks through Rust's formatting (`\xc0` placeholders).
+        // It imports and converts arrays under NumPy 2.2.6.
+        let bytes = b"\0&module compiled against ABI version 0x\xc0  but this version of numpy is \
+                      0x\xc0\0\x002module was compiled against NumPy C-API version 0x\xc0\x08 \
+                      (NumPy \xc0,) but the running NumPy has C-API version 0x\xc0\0\
+                      RangeLimited_ARRAY_APImodule compiled as little endian, but detected \
+                      different endianness at runtimenumpy.libNumpyVersionmajornumpy.core\
+                      numpy._coreFailed to access NumPy array API capsule\0";
+        let scan = scan_bytes(bytes);
+        assert_eq!(scan.build, SharedObjectBuild::RuntimeLookup, "{scan:?}");
+
+        // NumPy's own headers' check, in C's format, still decides for 1.x.
+        let mut c_build = bytes.to_vec();
+        c_build.extend_from_slice(
+            b"module compiled against ABI version 0x%x but this version of numpy is 0x%x\0",
+        );
+        assert_eq!(scan_bytes(&c_build).build, SharedObjectBuild::NumPy1);
     }
 
     #[test]
