@@ -218,9 +218,13 @@ pub async fn audit_environments(
         audited.push((one, status));
     }
     let status = crate::multi::worst(audited.iter().map(|(_, status)| *status));
-    let readiness: Vec<(String, &crate::fix::Readiness)> = audited
+    let readiness: Vec<merge::EnvironmentReadiness> = audited
         .iter()
-        .map(|(one, _)| (environment_label(&one.audit), &one.audit.readiness))
+        .map(|(one, _)| merge::EnvironmentReadiness {
+            label: environment_label(&one.audit),
+            target: &one.audit.target.numpy,
+            readiness: &one.audit.readiness,
+        })
         .collect();
     let fix = merge::merge(&readiness, &Tool::of(&project));
     let combined = Combined {

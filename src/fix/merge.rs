@@ -67,17 +67,29 @@ fn rank(status: ReadinessStatus) -> u8 {
     }
 }
 
-/// Merge the environments' readiness (each labelled) into one answer for `tool`.
-pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
+/// One environment's answer, as the merge takes it.
+pub struct EnvironmentReadiness<'a> {
+    /// How reports name the environment (`linux / 3.12`).
+    pub label: String,
+    /// The NumPy it was judged against.
+    pub target: &'a str,
+    pub readiness: &'a Readiness,
+}
+
+/// Merge the environments' readiness into one answer for `tool`.
+pub fn merge(environments: &[EnvironmentReadiness], tool: &Tool) -> MergedFix {
     let worst = environments
         .iter()
-        .map(|(_, readiness)| readiness.status)
+        .map(|environment| environment.readiness.status)
         .max_by_key(|&status| rank(status))
         .unwrap_or(ReadinessStatus::Ready);
     // Per package, in the order first seen (each readiness lists numpy last).
     let mut merged: Vec<(Change, Vec<EnvironmentVersion>)> = Vec::new();
     let mut blocked = Vec::new();
-    for (label, readiness) in environments {
+    for EnvironmentReadiness {
+        label, readiness, ..
+    } in environments
+    {
         if matches!(
             readiness.status,
             ReadinessStatus::Blocked | ReadinessStatus::Incomplete | ReadinessStatus::Broken
@@ -111,35 +123,30 @@ pub fn merge(environments: &[(String, &Readiness)], tool: &Tool) -> MergedFix {
     }
     // numpy last, as in each environment's list.
     merged.sort_by_key(|(change, _)| change.package == "numpy");
-    // The default target follows the Python version: environments on different Pythons may
-    // move to different numpy releases, and the highest may not install on the lowest Python
-    // (NumPy 2.5 needs 3.12), so no one command moves them all. The other changes still help
-    // every environment; numpy is left to a run with one --target for all.
+    // The default target follows the Python version, and what the newest Python's target needs
+    // may not install on the oldest Python (NumPy 2.5 and pandas 3.0 need 3.11 or later): with
+    // targets that differ, no one set of commands is sure to serve every environment. A run with
+    // one --target for all gives one.
+    let mut targets: Vec<&str> = environments.iter().map(|e| e.target).collect();
+    targets.sort_by_key(|target| release_order(target));
+    targets.dedup();
     let mut notes = Vec::new();
-    let numpy_differs = merged.iter().any(|(change, wants)| {
-        change.package == "numpy" && wants.iter().any(|want| want.version != change.to)
-    });
-    if numpy_differs {
-        let lowest = merged
-            .iter()
-            .filter(|(change, _)| change.package == "numpy")
-            .flat_map(|(_, wants)| wants.iter().map(|want| want.version.as_str()))
-            .min_by_key(|version| release_order(version))
-            .unwrap_or_default();
+    let commands = if let [lowest, .., highest] = targets[..] {
         notes.push(format!(
-            "the environments' target numpy differs (it follows the Python version), and one \
-             lock holds one numpy release unless it forks by Python version: the commands leave \
-             numpy out; run again with --target {lowest} to judge every environment against a \
-             numpy they can all install"
+            "the environments' target numpy differs ({lowest} to {highest}: it follows the \
+             Python version), and a release one environment needs may not install on another's \
+             Python: no commands are given for all; run again with --target {lowest} to judge \
+             every environment against a numpy they can all install"
         ));
-    }
-    let commands = tool.upgrade_commands(
-        &merged
-            .iter()
-            .filter(|(change, _)| !(numpy_differs && change.package == "numpy"))
-            .map(|(change, _)| change.clone())
-            .collect::<Vec<_>>(),
-    );
+        Vec::new()
+    } else {
+        tool.upgrade_commands(
+            &merged
+                .iter()
+                .map(|(change, _)| change.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
     let changes = merged
         .into_iter()
         .map(|(change, wants)| {
@@ -203,6 +210,14 @@ mod tests {
         }
     }
 
+    fn at<'a>(label: &str, target: &'a str, readiness: &'a Readiness) -> EnvironmentReadiness<'a> {
+        EnvironmentReadiness {
+            label: label.into(),
+            target,
+            readiness,
+        }
+    }
+
     fn uv() -> Tool {
         Tool {
             kind: ToolKind::Uv,
@@ -232,8 +247,8 @@ mod tests {
         );
         let merged = merge(
             &[
-                ("linux / 3.10".into(), &linux),
-                ("macos / 3.10".into(), &macos),
+                at("linux / 3.10", "2.2.6", &linux),
+                at("macos / 3.10", "2.2.6", &macos),
             ],
             &uv(),
         );
@@ -264,33 +279,31 @@ mod tests {
     }
 
     #[test]
-    fn numpy_targets_that_differ_by_python_are_left_out_of_the_commands() {
-        let older = readiness(
+    fn targets_that_differ_by_python_give_no_commands_for_all() {
+        // 3.10 is ready at 2.2.6 and names no numpy change; 3.12 moves to 2.5.5, which does not
+        // install on 3.10 (modern-numpy2's pdm.lock gave `pdm add ... "numpy>=2.5.5"`).
+        let older = readiness(ReadinessStatus::Ready, Vec::new(), &[]);
+        let newer = readiness(
             ReadinessStatus::ReadyAfterUpgrades,
             vec![
                 change("speedup", "1.0.0", "2.0.0"),
-                change("numpy", "1.26.4", "2.2.6"),
+                change("numpy", "2.2.6", "2.5.5"),
             ],
-            &[],
-        );
-        let newer = readiness(
-            ReadinessStatus::Ready,
-            vec![change("numpy", "1.26.4", "2.5.5")],
             &[],
         );
         let merged = merge(
             &[
-                ("linux / 3.10".into(), &older),
-                ("linux / 3.12".into(), &newer),
+                at("linux / 3.10", "2.2.6", &older),
+                at("linux / 3.12", "2.5.5", &newer),
             ],
             &uv(),
         );
-        let commands = merged.commands.join("\n");
-        assert!(commands.contains("speedup==2.0.0"), "{commands}");
-        assert!(!commands.contains("numpy"), "{commands}");
+        assert!(merged.commands.is_empty(), "{:?}", merged.commands);
+        assert_eq!(merged.changes.len(), 2);
         assert_eq!(merged.notes.len(), 1);
         assert!(
-            merged.notes[0].contains("--target 2.2.6"),
+            merged.notes[0].contains("2.2.6 to 2.5.5")
+                && merged.notes[0].contains("--target 2.2.6"),
             "{:?}",
             merged.notes
         );
@@ -302,8 +315,8 @@ mod tests {
         let blocked = readiness(ReadinessStatus::Blocked, Vec::new(), &["oldcap"]);
         let merged = merge(
             &[
-                ("linux / 3.12".into(), &ready),
-                ("windows / 3.12".into(), &blocked),
+                at("linux / 3.12", "2.5.5", &ready),
+                at("windows / 3.12", "2.5.5", &blocked),
             ],
             &uv(),
         );

@@ -478,7 +478,7 @@ fn table_fix(fix: &MergedFix, style: Style, out: &mut dyn Write) -> std::io::Res
                     .iter()
                     .map(|want| format!("{} in {}", want.version, want.environment))
                     .collect();
-                let taken = if change.package == "numpy" && !fix.notes.is_empty() {
+                let taken = if fix.commands.is_empty() {
                     ""
                 } else {
                     "; the highest is taken — one lock holds one release unless the tool forks \
@@ -776,11 +776,7 @@ fn markdown_fix(fix: &MergedFix, text: &mut String) {
             ));
         }
         text.push('\n');
-        if fix
-            .changes
-            .iter()
-            .any(|change| !change.differs.is_empty() && change.package != "numpy")
-        {
+        if !fix.commands.is_empty() && fix.changes.iter().any(|change| !change.differs.is_empty()) {
             text.push_str(
                 "Where environments differ the highest release is taken: one lock holds one \
                  release of a package unless the tool forks it by marker.\n\n",
